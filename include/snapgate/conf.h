@@ -1,0 +1,124 @@
+/* The configuration: a YAML tree with line numbers, the validated config object
+ * built from it, and the error list that -t prints as FILE:LINE: key.path: reason. */
+#ifndef SG_CONF_H
+#define SG_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- The raw tree (gateway/conf_tree.c) ------------------------------------ */
+
+enum sg_node_type { SG_NODE_SCALAR = 1, SG_NODE_MAP, SG_NODE_SEQ };
+
+/* A node of the parsed YAML document. Maps keep their keys in document order. */
+struct sg_conf_node {
+    enum sg_node_type type;
+    int line;                   /* 1-based line of the node in the file */
+    char *scalar;               /* SG_NODE_SCALAR: the value, NUL-terminated */
+    bool quoted;                /* SG_NODE_SCALAR: was written quoted (so "" is a string) */
+    size_t n;                   /* MAP: pairs; SEQ: items */
+    char **keys;                /* MAP: the keys */
+    int *key_lines;             /* MAP: each key's line */
+    struct sg_conf_node **items; /* MAP: values; SEQ: items */
+};
+
+/* Errors, collected so that -t can print them all. Each message is already
+ * formatted "FILE:LINE: key.path: reason". */
+struct sg_conf_errs {
+    const char *file; /* the config file name as given, or "<env>"/"<defaults>" */
+    char **msgs;
+    size_t n;
+};
+
+void sg_conf_errs_add(struct sg_conf_errs *errs, int line, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void sg_conf_errs_clear(struct sg_conf_errs *errs);
+
+/* Parse a YAML document; returns NULL and adds an error on a syntax error. */
+struct sg_conf_node *sg_conf_tree_parse_file(const char *path, struct sg_conf_errs *errs);
+struct sg_conf_node *sg_conf_tree_parse_string(const char *yaml, struct sg_conf_errs *errs);
+void sg_conf_tree_free(struct sg_conf_node *node);
+/* Map lookup; NULL when absent or node is not a map. */
+const struct sg_conf_node *sg_conf_node_get(const struct sg_conf_node *map, const char *key);
+
+/* Typed readers for module conf hooks: each adds an error naming path on a bad
+ * value and returns SG_ERR; SG_OK otherwise. */
+int sg_conf_read_duration_ms(const struct sg_conf_node *n, const char *path,
+                             struct sg_conf_errs *errs, uint64_t *out);
+int sg_conf_read_string(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
+                        char **out);
+int sg_conf_read_bool(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
+                      bool *out);
+int sg_conf_read_uint(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
+                      uint64_t min, uint64_t max, uint64_t *out);
+/* Parses "250ms", "5s", "10m", "24h" (an integer and a unit); SG_OK or SG_ERR. */
+int sg_parse_duration_ms(const char *s, uint64_t *out);
+
+/* ---- The validated config (gateway/conf.c) --------------------------------- */
+
+struct sg_module;
+
+struct sg_conf_auth_provider {
+    const struct sg_module *module; /* the auth module for `type` */
+    void *priv;                     /* what the module's conf hook built; freed by its free_conf */
+    int line;
+};
+
+struct sg_conf_backend {
+    char *name;
+    char *url;        /* as given, e.g. "https://vc1.example.com:443" */
+    char *scheme;     /* "http" | "https" */
+    char *host;       /* host name or address, without brackets */
+    uint16_t port;
+    char *base_path;  /* path prefix of the url without trailing '/', "" when none */
+    const struct sg_module *dialect; /* the dialect module for `dialect` */
+    void *dialect_priv;
+    char *release;    /* vijson only; NULL otherwise */
+    char *username;   /* service account; NULL when credentials are omitted */
+    char *password;   /* read from password_file at load time; NULL when omitted */
+    char *password_file;
+    char *tls_ca_file; /* NULL: the system store */
+    bool tls_verify;
+    uint64_t connect_timeout_ms;
+    uint64_t request_timeout_ms;
+    int line;
+};
+
+struct sg_conf {
+    char *path; /* the file loaded, NULL when none */
+
+    char *listen;       /* "host:port" */
+    char *admin_listen; /* "host:port" */
+    unsigned workers;
+
+    int log_level;  /* enum sg_log_level */
+    int log_format; /* enum sg_log_format */
+
+    /* cache.ttl.*, in milliseconds */
+    uint64_t ttl_pending_ms, ttl_running_ms, ttl_blocked_ms, ttl_terminal_ms, ttl_not_found_ms;
+    uint64_t local_max_entries;
+    uint64_t local_max_ttl_ms;
+
+    char *auth_realm;
+    char **auth_allow; /* users, or "group:NAME" */
+    size_t auth_allow_n;
+    struct sg_conf_auth_provider *providers;
+    size_t providers_n;
+
+    struct sg_conf_backend *backends;
+    size_t backends_n;
+
+    uint64_t drain_timeout_ms;
+};
+
+/* Load and validate: file (may be NULL: defaults only), then the SNAPGATE_*
+ * environment. Every module's part is validated through its conf hook. Returns
+ * NULL when errs holds at least one error. Nothing is bound or connected. */
+struct sg_conf *sg_conf_load(const char *path, struct sg_conf_errs *errs);
+void sg_conf_free(struct sg_conf *conf);
+
+/* Split "host:port" ("[::1]:8080" too); SG_OK or SG_ERR. host is malloc'd. */
+int sg_parse_hostport(const char *s, char **host, uint16_t *port);
+
+#endif

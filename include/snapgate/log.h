@@ -1,0 +1,33 @@
+/* Logging: error lines on stderr, the access log on stdout. Never pass a credential. */
+#ifndef SG_LOG_H
+#define SG_LOG_H
+
+enum sg_log_level { SG_LOG_ERROR = 0, SG_LOG_WARN, SG_LOG_INFO, SG_LOG_DEBUG };
+enum sg_log_format { SG_LOG_JSON = 0, SG_LOG_TEXT };
+
+void sg_log_setup(enum sg_log_level level, enum sg_log_format format);
+enum sg_log_level sg_log_get_level(void);
+enum sg_log_format sg_log_get_format(void);
+
+/* One line: {"time","level","module","msg"}; module is a short name like "upstream". */
+void sg_log(enum sg_log_level level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define sg_log_error(mod, ...) sg_log(SG_LOG_ERROR, (mod), __VA_ARGS__)
+#define sg_log_warn(mod, ...) sg_log(SG_LOG_WARN, (mod), __VA_ARGS__)
+#define sg_log_info(mod, ...)                                                                      \
+    do {                                                                                           \
+        if (sg_log_get_level() >= SG_LOG_INFO)                                                     \
+            sg_log(SG_LOG_INFO, (mod), __VA_ARGS__);                                               \
+    } while (0)
+#define sg_log_debug(mod, ...)                                                                     \
+    do {                                                                                           \
+        if (sg_log_get_level() >= SG_LOG_DEBUG)                                                    \
+            sg_log(SG_LOG_DEBUG, (mod), __VA_ARGS__);                                              \
+    } while (0)
+
+/* Append s to buf (capacity cap, current length *len) as a JSON string body
+ * (without quotes), escaping as JSON requires; truncates rather than overflows. */
+void sg_log_json_escape(char *buf, size_t cap, size_t *len, const char *s);
+
+#endif

@@ -1,0 +1,38 @@
+/* The module ABI: a static registry of auth, cache and dialect modules, each a
+ * const struct with a config hook, per-worker init/fini and its kind's ops. */
+#ifndef SG_MODULE_H
+#define SG_MODULE_H
+
+#include "snapgate/common.h"
+#include "snapgate/conf.h"
+
+struct sg_worker;
+struct event_base;
+
+enum sg_module_kind { SG_MOD_AUTH = 1, SG_MOD_CACHE, SG_MOD_DIALECT };
+
+struct sg_module {
+    const char *name; /* "basic", "memory", "cis" */
+    enum sg_module_kind kind;
+    /* Parse and validate this module's config subtree (an auth provider entry,
+     * a backend entry, or the `cache` map) at path; no side effects beyond
+     * reading files the config names. Report problems with sg_conf_errs_add and
+     * return SG_ERR; on SG_OK *priv holds the module's parsed config (may be NULL). */
+    int (*conf)(const struct sg_conf_node *node, const char *path, const struct sg_conf *conf,
+                struct sg_conf_errs *errs, void **priv);
+    void (*free_conf)(void *priv);
+    /* Per worker, after its event base exists: returns the worker's instance (may be NULL). */
+    void *(*worker_init)(void *priv, struct sg_worker *w);
+    void (*worker_fini)(void *inst);
+    const void *ops; /* const struct sg_{auth,cache,dialect}_ops * */
+};
+
+/* The registry CMake generates from the enabled modules: NULL-terminated. */
+extern const struct sg_module *const sg_modules[];
+const struct sg_module *sg_module_find(enum sg_module_kind kind, const char *name);
+
+/* What modules may ask of the worker they run on. */
+struct event_base *sg_worker_base(struct sg_worker *w);
+unsigned sg_worker_id(const struct sg_worker *w);
+
+#endif
