@@ -1,0 +1,22 @@
+/* The access log: one line per request on stdout, JSON or text by log.format. */
+#ifndef SG_ACCESS_LOG_H
+#define SG_ACCESS_LOG_H
+
+#include <stdint.h>
+
+struct sg_access_rec {
+    const char *request_id;
+    const char *method;
+    const char *path; /* as received; truncated in the line when long */
+    int status;
+    const char *cache;   /* HIT MISS STALE BYPASS, or "-" when the cache was not consulted */
+    const char *backend; /* backend name, or "-" */
+    const char *user;    /* authenticated principal, or "-"; never a credential */
+    int upstream_status; /* 0 when none */
+    uint64_t duration_us;
+    uint64_t upstream_ms;
+};
+
+void sg_access_log(const struct sg_access_rec *rec);
+
+#endif

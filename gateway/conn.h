@@ -1,0 +1,18 @@
+/* Client connections: limits, deadlines and answers evhtp cannot give itself. */
+#ifndef SG_CONN_H
+#define SG_CONN_H
+
+#include <evhtp/evhtp.h>
+
+struct sg_wstate;
+
+/* evhtp post-accept callback (arg: the worker's struct sg_wstate). */
+evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg);
+/* A request head arrived whole: its deadline no longer applies. */
+void sg_conn_request_started(evhtp_request_t *req);
+/* The reply went out: the keep-alive idle limit starts. */
+void sg_conn_request_done(evhtp_request_t *req);
+/* A request id for this worker: unique across workers and processes. */
+void sg_request_id_new(struct sg_wstate *ws, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,39 @@
+/* Request coalescing within a worker: concurrent misses for one task share one
+ * upstream fetch, and every waiter is answered from the same rendered bytes. */
+#ifndef SG_FLIGHT_H
+#define SG_FLIGHT_H
+
+#include <stdint.h>
+
+#include "reply.h"
+#include "snapgate/cache.h"
+
+struct sg_wstate;
+struct sg_flight;
+
+struct sg_flight_answer {
+    struct sg_cache_entry *entry; /* the answer (200 or 404), or NULL: then error */
+    enum sg_error error;
+    int upstream_status;
+    uint64_t upstream_ms;
+    const char *backend;
+};
+
+struct sg_flight_waiter {
+    struct sg_flight_waiter *prev, *next;
+    struct sg_flight *flight; /* NULL when not waiting */
+    void *owner;
+    /* Called once, from the loop, after the waiter has left the flight. */
+    void (*on_answer)(struct sg_flight_waiter *w, const struct sg_flight_answer *a);
+};
+
+/* Joins the fetch for task, leading a new one when none is in flight. The
+ * answer always comes later, never from inside this call. */
+void sg_flight_join(struct sg_wstate *ws, const char *task, struct sg_flight_waiter *w);
+/* Leaves without an answer (deadline, client gone); no-op when not waiting.
+ * The fetch goes on so its answer still fills the cache. */
+void sg_flight_leave(struct sg_flight_waiter *w);
+/* Cancels every fetch and answers nobody (worker shutdown). */
+void sg_flight_cancel_all(struct sg_wstate *ws);
+
+#endif

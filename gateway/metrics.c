@@ -1,0 +1,137 @@
+#include <event2/buffer.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "wstate.h"
+
+#define MAX_WORKERS 64
+
+static struct sg_metrics blocks[MAX_WORKERS];
+static _Atomic unsigned nblocks;
+
+static const int codes[SG_METRICS_CODES] = {200, 304, 400, 401, 403, 404, 405, 408,
+                                            413, 414, 431, 499, 500, 503, 0,   0};
+static const double buckets[SG_METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                   0.025,  0.05,  0.1,    0.25,  0.5,
+                                                   1,      2.5,   5,      10};
+static const char *const outcomes[SG_METRICS_OUTCOMES] = {
+    "info", "not_found", "unauthenticated", "unauthorized", "unavailable", "error", "inaccessible"};
+
+/* Single writer per block: a relaxed load and store, no lock prefix. */
+static inline void bump(_Atomic uint64_t *c, uint64_t by)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
+                          memory_order_relaxed);
+}
+
+static inline uint64_t sum(size_t offset)
+{
+    uint64_t total = 0;
+    unsigned n = atomic_load(&nblocks);
+    for (unsigned i = 0; i < n; i++)
+        total += atomic_load_explicit((_Atomic uint64_t *)((char *)&blocks[i] + offset),
+                                      memory_order_relaxed);
+    return total;
+}
+
+struct sg_metrics *sg_metrics_register(unsigned worker_id)
+{
+    if (worker_id >= MAX_WORKERS)
+        worker_id = MAX_WORKERS - 1;
+    unsigned n = atomic_load(&nblocks);
+    while (n <= worker_id && !atomic_compare_exchange_weak(&nblocks, &n, worker_id + 1))
+        ;
+    return &blocks[worker_id];
+}
+
+static struct sg_metrics *of(struct sg_wstate *ws)
+{
+    return ws->metrics;
+}
+
+void sg_metrics_request(struct sg_wstate *ws, int status, uint64_t duration_us)
+{
+    struct sg_metrics *m = of(ws);
+    size_t i = 0;
+    while (i < SG_METRICS_CODES - 2 && codes[i] != status)
+        i++;
+    bump(&m->requests[i], 1);
+    double s = (double)duration_us / 1e6;
+    for (size_t b = 0; b < SG_METRICS_BUCKETS; b++)
+        if (s <= buckets[b]) {
+            bump(&m->duration_bucket[b], 1);
+            break;
+        }
+    bump(&m->duration_count, 1);
+    bump(&m->duration_sum_us, duration_us);
+}
+
+void sg_metrics_cache(struct sg_wstate *ws, const char *result)
+{
+    bump(strcmp(result, "hit") == 0 ? &of(ws)->cache_hit : &of(ws)->cache_miss, 1);
+}
+
+void sg_metrics_upstream(struct sg_wstate *ws, enum sg_outcome o, uint64_t ms)
+{
+    if ((unsigned)o < SG_METRICS_OUTCOMES)
+        bump(&of(ws)->upstream[o], 1);
+    bump(&of(ws)->upstream_ms_sum, ms);
+}
+
+void sg_metrics_coalesced(struct sg_wstate *ws)
+{
+    bump(&of(ws)->coalesced, 1);
+}
+
+#define FIELD(f) offsetof(struct sg_metrics, f)
+
+void sg_metrics_render(struct evbuffer *out)
+{
+    evbuffer_add_printf(out, "# HELP snapgate_build_info Build information.\n"
+                             "# TYPE snapgate_build_info gauge\n"
+                             "snapgate_build_info{version=\"%s\"} 1\n",
+                        SNAPGATE_VERSION);
+    evbuffer_add_printf(out, "# HELP snapgate_requests_total Client requests by status code.\n"
+                             "# TYPE snapgate_requests_total counter\n");
+    for (size_t i = 0; i < SG_METRICS_CODES - 1; i++) {
+        uint64_t v = sum(FIELD(requests[i]));
+        if (codes[i])
+            evbuffer_add_printf(out, "snapgate_requests_total{code=\"%d\"} %llu\n", codes[i],
+                                (unsigned long long)v);
+        else if (i == SG_METRICS_CODES - 2)
+            evbuffer_add_printf(out, "snapgate_requests_total{code=\"other\"} %llu\n",
+                                (unsigned long long)v);
+    }
+    evbuffer_add_printf(out, "# HELP snapgate_request_duration_seconds Time to answer a request.\n"
+                             "# TYPE snapgate_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (size_t b = 0; b < SG_METRICS_BUCKETS; b++) {
+        cum += sum(FIELD(duration_bucket[b]));
+        evbuffer_add_printf(out, "snapgate_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                            buckets[b], (unsigned long long)cum);
+    }
+    uint64_t count = sum(FIELD(duration_count));
+    evbuffer_add_printf(out,
+                        "snapgate_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+                        "snapgate_request_duration_seconds_sum %.6f\n"
+                        "snapgate_request_duration_seconds_count %llu\n",
+                        (unsigned long long)count, (double)sum(FIELD(duration_sum_us)) / 1e6,
+                        (unsigned long long)count);
+    evbuffer_add_printf(out,
+                        "# HELP snapgate_cache_lookups_total Cache lookups by result.\n"
+                        "# TYPE snapgate_cache_lookups_total counter\n"
+                        "snapgate_cache_lookups_total{result=\"hit\"} %llu\n"
+                        "snapgate_cache_lookups_total{result=\"miss\"} %llu\n",
+                        (unsigned long long)sum(FIELD(cache_hit)),
+                        (unsigned long long)sum(FIELD(cache_miss)));
+    evbuffer_add_printf(out, "# HELP snapgate_upstream_fetches_total Upstream task fetches by "
+                             "outcome.\n# TYPE snapgate_upstream_fetches_total counter\n");
+    for (size_t o = 0; o < SG_METRICS_OUTCOMES; o++)
+        evbuffer_add_printf(out, "snapgate_upstream_fetches_total{outcome=\"%s\"} %llu\n",
+                            outcomes[o], (unsigned long long)sum(FIELD(upstream[o])));
+    evbuffer_add_printf(out,
+                        "# HELP snapgate_coalesced_waiters_total Requests that joined a fetch "
+                        "already in flight.\n# TYPE snapgate_coalesced_waiters_total counter\n"
+                        "snapgate_coalesced_waiters_total %llu\n",
+                        (unsigned long long)sum(FIELD(coalesced)));
+}

@@ -1,0 +1,41 @@
+/* Metrics: per-worker single-writer counters (relaxed atomics, no locks on the
+ * hot path), summed across workers when /metrics is scraped. */
+#ifndef SG_METRICS_H
+#define SG_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapgate/task.h"
+
+struct sg_wstate;
+struct evbuffer;
+
+#define SG_METRICS_CODES 16
+#define SG_METRICS_BUCKETS 14
+#define SG_METRICS_OUTCOMES 7
+
+struct sg_metrics {
+    _Atomic uint64_t requests[SG_METRICS_CODES];
+    _Atomic uint64_t duration_bucket[SG_METRICS_BUCKETS];
+    _Atomic uint64_t duration_count;
+    _Atomic uint64_t duration_sum_us;
+    _Atomic uint64_t cache_hit, cache_miss;
+    _Atomic uint64_t upstream[SG_METRICS_OUTCOMES];
+    _Atomic uint64_t upstream_ms_sum;
+    _Atomic uint64_t coalesced;
+};
+
+/* Registers a worker's block so the admin endpoint can sum it. */
+struct sg_metrics *sg_metrics_register(unsigned worker_id);
+
+void sg_metrics_request(struct sg_wstate *ws, int status, uint64_t duration_us);
+void sg_metrics_cache(struct sg_wstate *ws, const char *result);
+void sg_metrics_upstream(struct sg_wstate *ws, enum sg_outcome o, uint64_t ms);
+void sg_metrics_coalesced(struct sg_wstate *ws);
+
+/* Prometheus text format 0.0.4 of every registered worker, summed. */
+void sg_metrics_render(struct evbuffer *out);
+
+#endif

@@ -1,0 +1,423 @@
+/* The life of a task request, from evhtp's callback to its one reply.
+ *
+ *   route      GET|HEAD /api/snapservice/tasks/{task}; decode one segment, validate the id
+ *   AUTH       the provider chain: OK(principal) / DECLINED / DENIED / AGAIN
+ *   ALLOW      auth.allow, when set
+ *   LOOKUP     the local tier; a fresh hit replies at once, without any JSON work
+ *   FETCH      a miss joins the in-flight fetch for the task, or leads a new one
+ *   STORE      the leader's answer is rendered once, stored by status, and every
+ *              waiter is answered from the same bytes (gateway/flight.c)
+ *   FINISH     exactly once: reply, resume evhtp, access log, drop references
+ *
+ * Refcounting: evhtp holds one reference (dropped by its request-fini hook) and
+ * each pending asynchronous operation holds one. Only finish() replies; a late
+ * callback sees `finished` and only drops its reference. Every paused request
+ * has a deadline timer.
+ */
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <evhtp/evhtp.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access_log.h"
+#include "conn.h"
+#include "flight.h"
+#include "metrics.h"
+#include "reply.h"
+#include "request.h"
+#include "router.h"
+#include "server.h"
+#include "snapgate/common.h"
+#include "snapgate/log.h"
+#include "snapgate/module.h"
+#include "worker.h"
+#include "wstate.h"
+
+struct sg_request {
+    int refs;
+    bool finished;
+    bool paused;
+    evhtp_request_t *ev; /* NULL once evhtp has freed the request */
+    struct sg_wstate *ws;
+    struct event *deadline;
+    uint64_t started_us;
+    size_t auth_next;
+    struct sg_principal principal;
+    bool authenticated;
+    bool head;
+    char method[8];
+    char id[80];
+    char task[SG_TASK_ID_MAX + 1];
+    char *path; /* as received, for the access log */
+
+    struct sg_flight_waiter waiter; /* membership in a flight while fetching */
+
+    /* what the access log says */
+    int status;
+    const char *cache;
+    const char *backend;
+    int upstream_status;
+    uint64_t upstream_ms;
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void request_put(struct sg_request *r)
+{
+    if (--r->refs > 0)
+        return;
+    if (r->deadline)
+        event_free(r->deadline);
+    sg_principal_clear(&r->principal);
+    free(r->path);
+    free(r);
+}
+
+/* evhtp frees its request when the reply is written or the connection dies;
+ * after this we may no longer touch r->ev. */
+static evhtp_res on_evhtp_request_fini(evhtp_request_t *ev, void *arg)
+{
+    struct sg_request *r = arg;
+    sg_conn_request_done(ev);
+    r->ev = NULL;
+    if (!r->finished) {
+        /* The connection went away under a paused request: nobody to answer. */
+        r->finished = true;
+        r->status = 499;
+        sg_flight_leave(&r->waiter);
+        if (r->paused) {
+            r->ws->requests_in_flight--;
+            sg_server_request_finished(r->ws);
+        }
+    }
+    request_put(r);
+    return EVHTP_RES_OK;
+}
+
+static void add_header(evhtp_request_t *ev, const char *name, const char *value, bool copy_value)
+{
+    evhtp_headers_add_header(ev->headers_out, evhtp_header_new(name, value, 0, copy_value ? 1 : 0));
+}
+
+static void log_access(struct sg_request *r)
+{
+    struct sg_access_rec rec = {
+        .request_id = r->id,
+        .method = r->method,
+        .path = r->path,
+        .status = r->status,
+        .cache = r->cache,
+        .backend = r->backend,
+        .user = r->authenticated ? r->principal.name : "-",
+        .upstream_status = r->upstream_status,
+        .duration_us = now_us() - r->started_us,
+        .upstream_ms = r->upstream_ms,
+    };
+    sg_access_log(&rec);
+    sg_metrics_request(r->ws, r->status, rec.duration_us);
+}
+
+/* Sends what is staged in r->ev with status, then lets evhtp go on. */
+static void finish(struct sg_request *r, int status)
+{
+    if (r->finished)
+        return;
+    r->finished = true;
+    r->status = status;
+    if (r->deadline)
+        event_del(r->deadline);
+    sg_flight_leave(&r->waiter);
+    if (r->ev) {
+        if (r->ws->draining)
+            add_header(r->ev, "Connection", "close", false);
+        evhtp_send_reply(r->ev, (evhtp_res)status);
+        if (r->paused)
+            evhtp_request_resume(r->ev);
+    }
+    log_access(r);
+    if (r->paused) {
+        r->ws->requests_in_flight--;
+        sg_server_request_finished(r->ws);
+    }
+}
+
+static void stage_common_headers(struct sg_request *r)
+{
+    add_header(r->ev, "X-Request-Id", r->id, true);
+}
+
+static void finish_error(struct sg_request *r, enum sg_error e)
+{
+    if (r->finished)
+        return;
+    const struct sg_error_reply *er = sg_error_reply(e);
+    if (r->ev) {
+        stage_common_headers(r);
+        add_header(r->ev, "Content-Type", "application/json", false);
+        if (e == SG_E_UNAUTHENTICATED && r->ws->www_authenticate)
+            add_header(r->ev, "WWW-Authenticate", r->ws->www_authenticate, false);
+        if (e == SG_E_BAD_METHOD)
+            add_header(r->ev, "Allow", "GET, HEAD", false);
+        if (r->cache) {
+            add_header(r->ev, "X-Cache", r->cache, false);
+            add_header(r->ev, "Cache-Control", "private, max-age=0", false);
+        }
+        if (r->head) {
+            char len[24];
+            snprintf(len, sizeof(len), "%zu", er->len);
+            add_header(r->ev, "Content-Length", len, true);
+        } else {
+            evbuffer_add_reference(r->ev->buffer_out, er->body, er->len, NULL, NULL);
+        }
+    }
+    finish(r, er->status);
+}
+
+static void on_entry_bytes_sent(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    sg_cache_entry_put(arg);
+}
+
+static void reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char *cache)
+{
+    if (r->finished)
+        return;
+    r->cache = cache;
+    if (!r->ev) {
+        finish(r, e->http_status);
+        return;
+    }
+    evhtp_request_t *ev = r->ev;
+    uint64_t now = sg_wall_ms();
+    uint64_t max_age = e->expires_at_ms > now ? (e->expires_at_ms - now) / 1000u : 0;
+    char cc[48];
+    snprintf(cc, sizeof(cc), "private, max-age=%" PRIu64, max_age);
+    char len[24];
+    snprintf(len, sizeof(len), "%zu", e->len);
+
+    stage_common_headers(r);
+    add_header(ev, "Content-Type", "application/json", false);
+    add_header(ev, "ETag", e->etag, true);
+    add_header(ev, "Cache-Control", cc, true);
+    add_header(ev, "X-Cache", cache, false);
+
+    const char *inm = evhtp_header_find(ev->headers_in, "If-None-Match");
+    if (e->http_status == 200 && inm && sg_etag_matches(inm, e->etag)) {
+        add_header(ev, "Content-Length", len, true);
+        finish(r, 304);
+        return;
+    }
+    if (r->head) {
+        add_header(ev, "Content-Length", len, true);
+    } else {
+        /* Zero-copy: the buffer references the entry's bytes and holds a ref. */
+        evbuffer_add_reference(ev->buffer_out, e->body, e->len, on_entry_bytes_sent,
+                               sg_cache_entry_get(e));
+    }
+    finish(r, e->http_status);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sg_request *r = arg;
+    sg_log_warn("request", "request %s: deadline passed before an answer", r->id);
+    if (!r->cache)
+        r->cache = "MISS";
+    finish_error(r, SG_E_UNAVAILABLE);
+}
+
+/* Called before the first asynchronous step: evhtp stops reading the
+ * connection and the deadline starts. */
+static void go_async(struct sg_request *r)
+{
+    if (r->paused)
+        return;
+    r->paused = true;
+    r->ws->requests_in_flight++;
+    evhtp_request_pause(r->ev);
+    r->deadline = evtimer_new(r->ws->base, on_deadline, r);
+    struct timeval tv = {.tv_sec = (time_t)(r->ws->deadline_ms / 1000),
+                         .tv_usec = (suseconds_t)(r->ws->deadline_ms % 1000) * 1000};
+    evtimer_add(r->deadline, &tv);
+}
+
+/* The flight's answer for one waiter. */
+static void on_flight_answer(struct sg_flight_waiter *w, const struct sg_flight_answer *a)
+{
+    struct sg_request *r = w->owner;
+    r->upstream_status = a->upstream_status;
+    r->upstream_ms = a->upstream_ms;
+    r->backend = a->backend;
+    if (a->entry)
+        reply_entry(r, a->entry, "MISS");
+    else
+        finish_error(r, a->error);
+    request_put(r);
+}
+
+static void lookup(struct sg_request *r)
+{
+    struct sg_wstate *ws = r->ws;
+    struct sg_cache_entry *e = NULL;
+    int rc = ws->local_ops->get(ws->local, r->task, &e, NULL, NULL);
+    if (rc == SG_OK) {
+        sg_metrics_cache(ws, "hit");
+        reply_entry(r, e, "HIT");
+        sg_cache_entry_put(e);
+        return;
+    }
+    sg_metrics_cache(ws, "miss");
+    r->cache = "MISS";
+    if (ws->nbackends == 0) {
+        sg_log_warn("request", "request %s: no backend is configured", r->id);
+        finish_error(r, SG_E_UNAVAILABLE);
+        return;
+    }
+    go_async(r);
+    r->refs++;
+    r->waiter.owner = r;
+    r->waiter.on_answer = on_flight_answer;
+    sg_flight_join(ws, r->task, &r->waiter);
+}
+
+static bool allowed(const struct sg_request *r)
+{
+    const struct sg_conf *c = r->ws->conf;
+    if (c->auth_allow_n == 0)
+        return true;
+    for (size_t i = 0; i < c->auth_allow_n; i++) {
+        const char *a = c->auth_allow[i];
+        if (strncmp(a, "group:", 6) == 0) {
+            for (size_t g = 0; g < r->principal.ngroups; g++)
+                if (strcmp(a + 6, r->principal.groups[g]) == 0)
+                    return true;
+        } else if (strcmp(a, r->principal.name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void authenticated(struct sg_request *r)
+{
+    r->authenticated = true;
+    if (!allowed(r)) {
+        finish_error(r, SG_E_UNAUTHORIZED);
+        return;
+    }
+    lookup(r);
+}
+
+static void auth_continue(struct sg_request *r);
+
+static void on_auth_done(int rc, struct sg_principal *p, void *arg)
+{
+    (void)p;
+    struct sg_request *r = arg;
+    if (!r->finished) {
+        if (rc == SG_OK) {
+            authenticated(r);
+        } else if (rc == SG_DECLINED) {
+            r->auth_next++;
+            auth_continue(r);
+        } else {
+            finish_error(r, SG_E_UNAUTHENTICATED);
+        }
+    }
+    request_put(r);
+}
+
+static void auth_continue(struct sg_request *r)
+{
+    struct sg_wstate *ws = r->ws;
+    const char *hdr = r->ev ? evhtp_header_find(r->ev->headers_in, "Authorization") : NULL;
+    for (; r->auth_next < ws->nauth; r->auth_next++) {
+        const struct sg_auth_inst *a = &ws->auth[r->auth_next];
+        int rc = a->ops->authenticate(a->inst, hdr, hdr ? strlen(hdr) : 0, &r->principal,
+                                      on_auth_done, r);
+        if (rc == SG_OK) {
+            authenticated(r);
+            return;
+        }
+        if (rc == SG_AGAIN) {
+            go_async(r);
+            r->refs++;
+            return;
+        }
+        if (rc != SG_DECLINED)
+            break; /* DENIED, or an error: fail closed */
+    }
+    finish_error(r, SG_E_UNAUTHENTICATED);
+}
+
+/* The client's X-Request-Id when it is short and printable, else a new one. */
+static void choose_request_id(struct sg_request *r)
+{
+    const char *given = evhtp_header_find(r->ev->headers_in, "X-Request-Id");
+    if (given) {
+        size_t n = strlen(given);
+        bool ok = n > 0 && n < sizeof(r->id);
+        for (size_t i = 0; ok && i < n; i++)
+            ok = given[i] > 0x20 && given[i] < 0x7f && given[i] != '"' && given[i] != '\\';
+        if (ok) {
+            memcpy(r->id, given, n + 1);
+            return;
+        }
+    }
+    sg_request_id_new(r->ws, r->id, sizeof(r->id));
+}
+
+void sg_request_on_http(evhtp_request_t *ev, void *arg)
+{
+    struct sg_wstate *ws = arg;
+    struct sg_request *r = sg_xcalloc(1, sizeof(*r));
+    r->refs = 1; /* evhtp's, dropped in on_evhtp_request_fini */
+    r->ws = ws;
+    r->ev = ev;
+    r->started_us = now_us();
+    r->cache = NULL;
+    r->backend = "-";
+    evhtp_request_set_hook(ev, evhtp_hook_on_request_fini, (evhtp_hook)on_evhtp_request_fini, r);
+    sg_conn_request_started(ev);
+
+    const char *method = htparser_get_methodstr_m(evhtp_request_get_method(ev));
+    snprintf(r->method, sizeof(r->method), "%s", method ? method : "?");
+    const char *path = ev->uri && ev->uri->path && ev->uri->path->full ? ev->uri->path->full : "";
+    r->path = sg_xstrdup(path);
+    r->head = strcmp(r->method, "HEAD") == 0;
+    choose_request_id(r);
+
+    const char *why = NULL;
+    switch (sg_route_request(r->method, path, r->task, &why)) {
+    case SG_ROUTE_NOT_FOUND:
+        finish_error(r, SG_E_NO_ROUTE);
+        return;
+    case SG_ROUTE_BAD_METHOD:
+        finish_error(r, SG_E_BAD_METHOD);
+        return;
+    case SG_ROUTE_BAD_ID:
+        sg_log_debug("request", "request %s: %s", r->id, why);
+        finish_error(r, SG_E_INVALID_ARGUMENT);
+        return;
+    case SG_ROUTE_TASK:
+        break;
+    }
+    auth_continue(r);
+}
+
+void sg_request_purge_local(struct sg_wstate *ws, const char *task)
+{
+    ws->local_ops->del(ws->local, task);
+}

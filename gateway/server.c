@@ -1,0 +1,414 @@
+/* The process: share-nothing workers (one thread, one event base, one evhtp
+ * listener on the shared port through SO_REUSEPORT each), the admin listener
+ * and signal handling on the main thread, drain and reload.
+ *
+ * Every listener is bound on the main thread before any thread starts, so a
+ * port in use is an exit code 2 at start, not a log line later.
+ */
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <evhtp/evhtp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "conn.h"
+#include "flight.h"
+#include "listen.h"
+#include "metrics.h"
+#include "request.h"
+#include "server.h"
+#include "snapgate/common.h"
+#include "snapgate/log.h"
+#include "snapgate/module.h"
+#include "upstream.h"
+#include "wmsg.h"
+#include "worker.h"
+#include "wstate.h"
+
+#define LISTEN_BACKLOG 1024
+#define REAP_INTERVAL_MS 20
+#define DRAIN_GRACE_MS 100
+
+struct sg_server {
+    struct sg_conf *conf;
+    struct sg_conf **retired; /* older configs: workers' backends may point into them */
+    size_t nretired;
+    struct event_base *base;
+    struct sg_wmsg_queue *mq;
+    struct sg_admin *admin;
+    struct sg_wstate **workers;
+    pthread_t *threads;
+    unsigned nworkers;
+    _Atomic unsigned exited;
+    _Atomic int draining;
+    struct event *signals[3];
+    struct event *reap_timer;
+    struct event *drain_deadline;
+};
+
+/* ---- per-worker setup --------------------------------------------------- */
+
+/* "Basic realm=\"x\", Bearer realm=\"x\"": each scheme once, in provider order. */
+static char *build_challenge(const struct sg_conf *conf, struct sg_auth_inst *auth, size_t n)
+{
+    char *out = sg_xstrdup("");
+    for (size_t i = 0; i < n; i++) {
+        const char *scheme = auth[i].ops->scheme;
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            seen = seen || strcmp(auth[j].ops->scheme, scheme) == 0;
+        if (seen)
+            continue;
+        char *next = sg_xasprintf("%s%s%s realm=\"%s\"", out, *out ? ", " : "", scheme,
+                                  conf->auth_realm);
+        free(out);
+        out = next;
+    }
+    return out;
+}
+
+static void auth_init(struct sg_wstate *ws, const struct sg_conf *conf)
+{
+    ws->nauth = conf->providers_n;
+    ws->auth = sg_xcalloc(ws->nauth ? ws->nauth : 1, sizeof(*ws->auth));
+    for (size_t i = 0; i < ws->nauth; i++) {
+        const struct sg_module *m = conf->providers[i].module;
+        ws->auth[i].module = m;
+        ws->auth[i].ops = m->ops;
+        ws->auth[i].inst = m->worker_init ? m->worker_init(conf->providers[i].priv, ws->worker)
+                                          : NULL;
+    }
+    ws->www_authenticate = build_challenge(conf, ws->auth, ws->nauth);
+    if (!*ws->www_authenticate) {
+        free(ws->www_authenticate);
+        /* No provider: every request fails closed; still name a scheme. */
+        ws->www_authenticate = sg_xasprintf("Basic realm=\"%s\"", conf->auth_realm);
+    }
+}
+
+static void auth_fini(struct sg_wstate *ws)
+{
+    for (size_t i = 0; i < ws->nauth; i++)
+        if (ws->auth[i].module->worker_fini)
+            ws->auth[i].module->worker_fini(ws->auth[i].inst);
+    free(ws->auth);
+    free(ws->www_authenticate);
+    ws->auth = NULL;
+    ws->nauth = 0;
+    ws->www_authenticate = NULL;
+}
+
+static uint64_t deadline_for(const struct sg_conf *conf)
+{
+    uint64_t max = 0;
+    for (size_t i = 0; i < conf->backends_n; i++)
+        if (conf->backends[i].request_timeout_ms > max)
+            max = conf->backends[i].request_timeout_ms;
+    /* A little beyond the upstream timeout, so the fetch's own 503 wins. */
+    return max + 1000;
+}
+
+static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
+{
+    const struct sg_conf *conf = s->conf;
+    struct sg_wstate *ws = sg_xcalloc(1, sizeof(*ws));
+    ws->base = event_base_new();
+    if (!ws->base)
+        abort();
+    ws->worker = sg_worker_new(id, ws->base);
+    ws->worker->server = ws;
+    ws->conf = conf;
+    ws->metrics = sg_metrics_register(id);
+    ws->mq = sg_wmsg_queue_new(ws->base);
+    sg_strmap_init(&ws->flights);
+    ws->deadline_ms = deadline_for(conf);
+    auth_init(ws, conf);
+
+    ws->local_module = sg_module_find(SG_MOD_CACHE, "memory");
+    ws->local_ops = ws->local_module->ops;
+    struct sg_conf_errs errs = {.file = "cache"};
+    ws->local_module->conf(NULL, "cache", conf, &errs, &ws->local_priv);
+    ws->local = ws->local_module->worker_init(ws->local_priv, ws->worker);
+
+    ws->nbackends = conf->backends_n;
+    ws->backends = sg_xcalloc(ws->nbackends ? ws->nbackends : 1, sizeof(*ws->backends));
+    for (size_t i = 0; i < ws->nbackends; i++)
+        ws->backends[i] = sg_backend_worker_create(ws->base, &conf->backends[i], id);
+
+    ws->htp = evhtp_new(ws->base, NULL);
+    evhtp_enable_flag(ws->htp, EVHTP_FLAG_ENABLE_REUSEPORT | EVHTP_FLAG_ENABLE_NODELAY);
+    evhtp_set_gencb(ws->htp, sg_request_on_http, ws);
+    evhtp_set_post_accept_cb(ws->htp, sg_conn_on_accept, ws);
+    return ws;
+}
+
+static void worker_destroy(struct sg_wstate *ws)
+{
+    sg_flight_cancel_all(ws);
+    sg_strmap_destroy(&ws->flights);
+    for (size_t i = 0; i < ws->nbackends; i++)
+        sg_backend_worker_destroy(ws->backends[i]);
+    free(ws->backends);
+    auth_fini(ws);
+    ws->local_module->worker_fini(ws->local);
+    ws->local_module->free_conf(ws->local_priv);
+    evhtp_unbind_socket(ws->htp);
+    evhtp_free(ws->htp);
+    sg_wmsg_queue_free(ws->mq);
+    event_base_free(ws->base);
+    sg_worker_free(ws->worker);
+    free(ws);
+}
+
+static void *worker_main(void *arg)
+{
+    struct sg_wstate *ws = arg;
+    struct sg_server *s = ws->server_ctx;
+    event_base_dispatch(ws->base);
+    atomic_fetch_add(&s->exited, 1);
+    return NULL;
+}
+
+/* ---- drain ------------------------------------------------------------------ */
+
+static void worker_check_drained(struct sg_wstate *ws)
+{
+    if (!ws->draining || ws->requests_in_flight > 0)
+        return;
+    /* A short grace lets the last replies leave the socket buffers. */
+    struct timeval tv = {.tv_sec = 0, .tv_usec = DRAIN_GRACE_MS * 1000};
+    event_base_loopexit(ws->base, &tv);
+}
+
+static void on_worker_drain(void *arg)
+{
+    struct sg_wstate *ws = arg;
+    ws->draining = true;
+    evhtp_unbind_socket(ws->htp);
+    worker_check_drained(ws);
+}
+
+void sg_server_request_finished(struct sg_wstate *ws)
+{
+    worker_check_drained(ws);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sg_server *s = arg;
+    if (atomic_load(&s->exited) == s->nworkers)
+        event_base_loopexit(s->base, NULL);
+}
+
+static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sg_server *s = arg;
+    sg_log_warn("server", "drain timeout: stopping with requests still in flight");
+    for (unsigned i = 0; i < s->nworkers; i++)
+        event_base_loopbreak(s->workers[i]->base);
+}
+
+static void start_drain(struct sg_server *s)
+{
+    if (atomic_exchange(&s->draining, 1))
+        return;
+    sg_log_info("server", "draining: readiness fails, in-flight requests finish");
+    sg_admin_set_draining(s->admin);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        sg_wmsg_post(s->workers[i]->mq, on_worker_drain, s->workers[i]);
+    struct timeval tv = {.tv_sec = (time_t)(s->conf->drain_timeout_ms / 1000),
+                         .tv_usec = (suseconds_t)(s->conf->drain_timeout_ms % 1000) * 1000};
+    s->drain_deadline = evtimer_new(s->base, on_drain_deadline, s);
+    evtimer_add(s->drain_deadline, &tv);
+    struct timeval reap = {.tv_sec = 0, .tv_usec = REAP_INTERVAL_MS * 1000};
+    s->reap_timer = event_new(s->base, -1, EV_PERSIST, on_reap, s);
+    evtimer_add(s->reap_timer, &reap);
+}
+
+/* ---- reload ----------------------------------------------------------------- */
+
+struct swap {
+    struct sg_wstate *ws;
+    const struct sg_conf *conf;
+};
+
+static void on_worker_swap(void *arg)
+{
+    struct swap *sw = arg;
+    struct sg_wstate *ws = sw->ws;
+    auth_fini(ws);
+    ws->conf = sw->conf;
+    auth_init(ws, sw->conf);
+    free(sw);
+}
+
+static void reload(struct sg_server *s)
+{
+    if (!s->conf->path) {
+        sg_log_warn("server", "SIGHUP: no config file to reload (started without -c)");
+        return;
+    }
+    struct sg_conf_errs errs = {.file = s->conf->path};
+    struct sg_conf *next = sg_conf_load(s->conf->path, &errs);
+    const char *why = next ? sg_conf_restart_needed(s->conf, next) : NULL;
+    if (!next || why) {
+        for (size_t i = 0; i < errs.n; i++)
+            sg_log_error("config", "%s", errs.msgs[i]);
+        if (why)
+            sg_log_error("config", "reload refused: %s; the running config stays", why);
+        else
+            sg_log_error("config", "reload failed: the running config stays");
+        sg_conf_errs_clear(&errs);
+        sg_conf_free(next);
+        sg_admin_count_reload(s->admin, false);
+        return;
+    }
+    sg_conf_errs_clear(&errs);
+    /* Backends keep pointing into the old object: retire it, never free it early. */
+    s->retired = sg_xrealloc(s->retired, (s->nretired + 1) * sizeof(*s->retired));
+    s->retired[s->nretired++] = s->conf;
+    s->conf = next;
+    sg_log_setup((enum sg_log_level)next->log_level, (enum sg_log_format)next->log_format);
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        struct swap *sw = sg_xcalloc(1, sizeof(*sw));
+        sw->ws = s->workers[i];
+        sw->conf = next;
+        sg_wmsg_post(s->workers[i]->mq, on_worker_swap, sw);
+    }
+    sg_admin_set_conf(s->admin, next);
+    sg_admin_count_reload(s->admin, true);
+    sg_log_info("config", "reloaded %s", next->path);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct sg_server *s = arg;
+    if (sig == SIGHUP)
+        reload(s);
+    else
+        start_drain(s);
+}
+
+/* ---- purge ------------------------------------------------------------------ */
+
+struct purge {
+    struct sg_wstate *ws;
+    char *task;
+    struct sg_server *s;
+    void (*done)(void *arg);
+    void *done_arg;
+    _Atomic unsigned *left;
+};
+
+static void on_worker_purge(void *arg)
+{
+    struct purge *p = arg;
+    sg_request_purge_local(p->ws, p->task);
+    if (atomic_fetch_sub(p->left, 1) == 1) {
+        sg_wmsg_post(p->s->mq, p->done, p->done_arg);
+        free(p->left);
+    }
+    free(p->task);
+    free(p);
+}
+
+void sg_server_purge(struct sg_server *s, const char *task, void (*done)(void *), void *arg)
+{
+    _Atomic unsigned *left = sg_xcalloc(1, sizeof(*left));
+    atomic_store(left, s->nworkers);
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        struct purge *p = sg_xcalloc(1, sizeof(*p));
+        p->ws = s->workers[i];
+        p->task = sg_xstrdup(task);
+        p->s = s;
+        p->done = done;
+        p->done_arg = arg;
+        p->left = left;
+        sg_wmsg_post(s->workers[i]->mq, on_worker_purge, p);
+    }
+}
+
+/* ---- run -------------------------------------------------------------------- */
+
+int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
+{
+    int rc = 2;
+    struct sg_server *s = sg_xcalloc(1, sizeof(*s));
+    s->conf = conf;
+    s->base = event_base_new();
+    s->mq = sg_wmsg_queue_new(s->base);
+    s->nworkers = conf->workers;
+    s->workers = sg_xcalloc(s->nworkers, sizeof(*s->workers));
+    s->threads = sg_xcalloc(s->nworkers, sizeof(*s->threads));
+
+    unsigned created = 0;
+    for (; created < s->nworkers; created++) {
+        s->workers[created] = worker_create(s, created);
+        s->workers[created]->server_ctx = s;
+        if (sg_listen_bind(s->workers[created]->htp, conf->listen, LISTEN_BACKLOG) != SG_OK) {
+            sg_log_error("server", "cannot listen on %s: address in use or not available",
+                         conf->listen);
+            created++;
+            goto fail;
+        }
+    }
+    s->admin = sg_admin_create(s, s->base, conf);
+    if (!s->admin) {
+        sg_log_error("server", "cannot listen on admin address %s: in use or not available",
+                     conf->admin_listen);
+        goto fail;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        s->signals[i] = evsignal_new(s->base, sigs[i], on_signal, s);
+        evsignal_add(s->signals[i], NULL);
+    }
+
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_create(&s->threads[i], NULL, worker_main, s->workers[i]);
+    sg_log_info("server", "snapgate %s listening on %s (admin %s), %u worker(s), %zu backend(s)",
+                SNAPGATE_VERSION, conf->listen, conf->admin_listen, conf->workers,
+                conf->backends_n);
+    sg_admin_set_ready(s->admin);
+    if (on_ready)
+        on_ready();
+
+    event_base_dispatch(s->base);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_join(s->threads[i], NULL);
+    sg_log_info("server", "stopped");
+    rc = 0;
+
+fail:
+    for (unsigned i = 0; i < created; i++)
+        worker_destroy(s->workers[i]);
+    sg_admin_destroy(s->admin);
+    for (int i = 0; i < 3; i++)
+        if (s->signals[i])
+            event_free(s->signals[i]);
+    if (s->reap_timer)
+        event_free(s->reap_timer);
+    if (s->drain_deadline)
+        event_free(s->drain_deadline);
+    sg_wmsg_queue_free(s->mq);
+    event_base_free(s->base);
+    for (size_t i = 0; i < s->nretired; i++)
+        sg_conf_free(s->retired[i]);
+    free(s->retired);
+    sg_conf_free(s->conf);
+    free(s->workers);
+    free(s->threads);
+    free(s);
+    return rc;
+}

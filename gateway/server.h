@@ -1,0 +1,25 @@
+/* The process: workers, admin listener, signals, drain and reload. */
+#ifndef SG_SERVER_H
+#define SG_SERVER_H
+
+#include "snapgate/conf.h"
+
+struct sg_server;
+struct sg_wstate;
+
+/* Runs until drained; takes ownership of conf. on_ready (may be NULL) runs
+ * once every listener is bound. Returns the process exit code: 0 after a clean
+ * drain, 2 when a listener cannot be bound. */
+int sg_server_run(struct sg_conf *conf, void (*on_ready)(void));
+
+/* A worker finished a paused request: while draining, the last one ends the worker. */
+void sg_server_request_finished(struct sg_wstate *ws);
+
+/* Drops task from every worker's local tier; done(arg) runs on the main loop
+ * once every worker has. */
+void sg_server_purge(struct sg_server *s, const char *task, void (*done)(void *), void *arg);
+
+/* Why next cannot be applied by a reload (a key that needs a restart), or NULL. */
+const char *sg_conf_restart_needed(const struct sg_conf *cur, const struct sg_conf *next);
+
+#endif

@@ -1,0 +1,57 @@
+/* Everything one worker owns. Nothing here is touched by another thread except
+ * through the worker's message queue (gateway/wmsg.c). */
+#ifndef SG_WSTATE_H
+#define SG_WSTATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "snapgate/auth.h"
+#include "snapgate/cache.h"
+#include "snapgate/conf.h"
+#include "strmap.h"
+
+struct evhtp;
+struct event;
+struct sg_worker;
+struct sg_backend_worker;
+struct sg_wmsg_queue;
+struct sg_metrics;
+struct sg_server;
+
+struct sg_auth_inst {
+    const struct sg_module *module;
+    const struct sg_auth_ops *ops;
+    void *inst;
+};
+
+struct sg_wstate {
+    struct sg_worker *worker;
+    struct event_base *base;
+    struct evhtp *htp;
+    const struct sg_conf *conf;
+
+    struct sg_auth_inst *auth;
+    size_t nauth;
+    char *www_authenticate; /* the challenge, built once from the providers */
+
+    const struct sg_module *local_module;
+    const struct sg_cache_ops *local_ops;
+    void *local_priv;
+    void *local;
+
+    struct sg_backend_worker **backends;
+    size_t nbackends;
+
+    struct sg_strmap flights; /* task key -> struct sg_flight */
+    uint64_t deadline_ms;     /* per-request deadline */
+
+    uint64_t requests_in_flight; /* paused requests not yet finished */
+    uint64_t seq;                /* for request ids */
+    bool draining;
+    struct sg_wmsg_queue *mq;
+    struct sg_metrics *metrics;
+    struct sg_server *server_ctx;
+};
+
+#endif
