@@ -21,8 +21,11 @@ uint64_t sg_ttl_not_found(const struct sg_conf *c)
     return c->ttl_not_found_ms;
 }
 
-uint64_t sg_ttl_local(const struct sg_conf *c, int http_status, int task_status, uint64_t ttl)
+uint64_t sg_ttl_local(const struct sg_conf *c, bool shared_tier, int http_status, int task_status,
+                      uint64_t ttl)
 {
+    if (!shared_tier)
+        return ttl;
     /* A SUCCEEDED or FAILED task never changes again: no replica can disagree. */
     if (http_status == 200 && task_status >= 0 &&
         sg_task_status_terminal((enum sg_task_status)task_status))
