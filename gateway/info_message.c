@@ -2,7 +2,6 @@
  * dropped, `dt` params rewritten to UTC milliseconds (recursively through
  * nested `l` messages). */
 #include <json-c/json.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "info_int.h"
