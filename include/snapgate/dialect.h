@@ -26,6 +26,11 @@ struct sg_http_req {
 
 void sg_http_req_add_header(struct sg_http_req *r, const char *name, const char *value);
 void sg_http_req_clear(struct sg_http_req *r);
+/* raw as ONE percent-encoded path segment: RFC 3986 unreserved characters and
+ * the pchar extras ":@!$&'()*+,=" stay, every other byte becomes %XX
+ * (uppercase), including '/', '%', '?', '#', ';' and non-ASCII. Returns a
+ * malloc'd string the caller frees. */
+char *sg_http_path_segment_encode(const char *raw);
 
 /* Lookup of a response header by name (case-insensitive); NULL when absent. */
 typedef const char *(*sg_header_lookup)(void *ctx, const char *name);

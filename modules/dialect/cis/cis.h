@@ -1,0 +1,20 @@
+/* The cis dialect (vCenter Automation API, /api/cis/tasks): the operations the
+ * module table in cis_module.c points at. */
+#ifndef SG_DIALECT_CIS_H
+#define SG_DIALECT_CIS_H
+
+#include <stddef.h>
+
+#include "snapgate/dialect.h"
+
+int sg_cis_build_task(void *priv, const struct sg_conf_backend *b, const char *task_id,
+                      struct sg_http_req *out);
+int sg_cis_build_login(void *priv, const struct sg_conf_backend *b, struct sg_http_req *out);
+int sg_cis_parse_login(void *priv, int http_status, sg_header_lookup hdr, void *hdr_ctx,
+                       const char *body, size_t len, char **session, char *reason,
+                       size_t reason_cap);
+void sg_cis_apply_session(void *priv, const char *session, struct sg_http_req *req);
+void sg_cis_normalize(void *priv, const char *task_id, int http_status, const char *body,
+                      size_t len, struct sg_normalized *out);
+
+#endif
