@@ -133,6 +133,27 @@ static int check_union(struct json_object *info, enum sg_task_status status, cha
     return SG_OK;
 }
 
+/* The union rule lets a FAILED task omit `error`, but the SDK samples read
+ * error.messages[0].default_message on every FAILED task, and a poller that
+ * crashes there never learns the task ended. So a FAILED task without an error
+ * gets a generic one: it adds a message, it never changes what the backend said. */
+static void ensure_failed_error(struct json_object *info, enum sg_task_status st)
+{
+    if (st != SG_TASK_FAILED || json_object_object_get_ex(info, "error", NULL))
+        return;
+    struct json_object *msg = json_object_new_object();
+    json_object_object_add(msg, "id", json_object_new_string("com.vmware.snapgate.task.failed"));
+    json_object_object_add(msg, "default_message",
+                           json_object_new_string("The task failed; the backend gave no reason."));
+    json_object_object_add(msg, "args", json_object_new_array());
+    struct json_object *msgs = json_object_new_array();
+    json_object_array_add(msgs, msg);
+    struct json_object *err = json_object_new_object();
+    json_object_object_add(err, "error_type", json_object_new_string("ERROR"));
+    json_object_object_add(err, "messages", msgs);
+    json_object_object_add(info, "error", err);
+}
+
 int sg_info_canonicalize(struct json_object *info, enum sg_task_status *status, char *reason,
                          size_t cap)
 {
@@ -144,6 +165,7 @@ int sg_info_canonicalize(struct json_object *info, enum sg_task_status *status, 
     if (check_members(info, &st, reason, cap) != SG_OK ||
         check_union(info, st, reason, cap) != SG_OK)
         return SG_ERR;
+    ensure_failed_error(info, st);
     *status = st;
     return SG_OK;
 }

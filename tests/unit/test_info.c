@@ -453,6 +453,25 @@ START_TEST(doubles_keep_their_text)
 }
 END_TEST
 
+START_TEST(failed_without_error_gets_a_message)
+{
+    char reason[200] = "";
+    enum sg_task_status st;
+    json_object *info =
+        json_tokener_parse("{" BASE ",\"status\":\"FAILED\"," PROG "," ST "," ET "}");
+    ck_assert_ptr_nonnull(info);
+    ck_assert_int_eq(sg_info_canonicalize(info, &st, reason, sizeof(reason)), SG_OK);
+    json_object *err = NULL, *msgs = NULL;
+    ck_assert(json_object_object_get_ex(info, "error", &err));
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(err, "error_type")), "ERROR");
+    ck_assert(json_object_object_get_ex(err, "messages", &msgs));
+    ck_assert_uint_eq(json_object_array_length(msgs), 1);
+    json_object *m = json_object_array_get_idx(msgs, 0);
+    ck_assert(json_object_is_type(json_object_object_get(m, "default_message"), json_type_string));
+    json_object_put(info);
+}
+END_TEST
+
 START_TEST(canon_rejects_non_object)
 {
     char reason[200];
@@ -547,6 +566,7 @@ static Suite *info_suite(void)
     tcase_add_loop_test(tc, rewrite_table, 0, (int)SG_ARRAY_LEN(rewrites));
     tcase_add_test(tc, doubles_keep_their_text);
     tcase_add_test(tc, canon_rejects_non_object);
+    tcase_add_test(tc, failed_without_error_gets_a_message);
     suite_add_tcase(s, tc);
     tc = tcase_create("parse");
     tcase_add_loop_test(tc, parse_table, 0, (int)SG_ARRAY_LEN(parses));
