@@ -159,9 +159,9 @@ static void check_listeners(const struct sg_conf_node *root, const struct sg_con
         if (!n)
             n = sg_conf_node_get(root, "listen");
         sg_conf_errs_add(errs, n ? n->line : 0, path,
-                         "\"%s\" and listen \"%s\" are the same address (the admin port must be "
-                         "separate)",
-                         conf->admin_listen, conf->listen);
+                         "listen \"%s\" and admin_listen \"%s\" are the same address (the admin "
+                         "port must be separate)",
+                         conf->listen, conf->admin_listen);
     }
 fail:
     free(h1);

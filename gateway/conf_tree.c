@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "conf_internal.h"
@@ -349,6 +350,12 @@ struct sg_conf_node *sg_conf_tree_parse_file(const char *path, struct sg_conf_er
     FILE *f = fopen(path, "rb");
     if (!f) {
         sg_conf_errs_add_file(errs, path, 0, "(file)", "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        sg_conf_errs_add_file(errs, path, 0, "(file)", "is a directory, not a config file");
+        fclose(f);
         return NULL;
     }
     struct builder b = {.errs = errs};
