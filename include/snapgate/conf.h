@@ -14,7 +14,8 @@ enum sg_node_type { SG_NODE_SCALAR = 1, SG_NODE_MAP, SG_NODE_SEQ };
 /* A node of the parsed YAML document. Maps keep their keys in document order. */
 struct sg_conf_node {
     enum sg_node_type type;
-    int line;                   /* 1-based line of the node in the file */
+    int line;                   /* 1-based line of the node in the file; 0: made from the environment */
+    const char *env;            /* the SNAPGATE_* variable a scalar came from, NULL otherwise */
     char *scalar;               /* SG_NODE_SCALAR: the value, NUL-terminated */
     bool quoted;                /* SG_NODE_SCALAR: was written quoted (so "" is a string) */
     size_t n;                   /* MAP: pairs; SEQ: items */
@@ -26,13 +27,16 @@ struct sg_conf_node {
 /* Errors, collected so that -t can print them all. Each message is already
  * formatted "FILE:LINE: key.path: reason". */
 struct sg_conf_errs {
-    const char *file; /* the config file name as given, or "<env>"/"<defaults>" */
+    const char *file; /* the config file name as given; NULL reads "<config>" */
     char **msgs;
     size_t n;
 };
 
+/* Appends "FILE:LINE: path: reason". Line 0 marks a value that came from the
+ * environment: FILE then reads "env" (so env:0: ...). */
 void sg_conf_errs_add(struct sg_conf_errs *errs, int line, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Frees every message; errs->file is left as it is. */
 void sg_conf_errs_clear(struct sg_conf_errs *errs);
 
 /* Parse a YAML document; returns NULL and adds an error on a syntax error. */
@@ -43,7 +47,9 @@ void sg_conf_tree_free(struct sg_conf_node *node);
 const struct sg_conf_node *sg_conf_node_get(const struct sg_conf_node *map, const char *key);
 
 /* Typed readers for module conf hooks: each adds an error naming path on a bad
- * value and returns SG_ERR; SG_OK otherwise. */
+ * value (wrong type, missing value, bad text) and returns SG_ERR; SG_OK otherwise.
+ * read_duration_ms rejects 0 (a zero timeout or TTL means nothing); read_string
+ * rejects "" and gives a malloc'd copy the caller owns. */
 int sg_conf_read_duration_ms(const struct sg_conf_node *n, const char *path,
                              struct sg_conf_errs *errs, uint64_t *out);
 int sg_conf_read_string(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
@@ -52,7 +58,8 @@ int sg_conf_read_bool(const struct sg_conf_node *n, const char *path, struct sg_
                       bool *out);
 int sg_conf_read_uint(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
                       uint64_t min, uint64_t max, uint64_t *out);
-/* Parses "250ms", "5s", "10m", "24h" (an integer and a unit); SG_OK or SG_ERR. */
+/* Parses "250ms", "5s", "10m", "24h" (an integer and a unit, no sign, no space;
+ * "0s" is fine here); SG_OK, or SG_ERR on bad text or a value past INT64_MAX ms. */
 int sg_parse_duration_ms(const char *s, uint64_t *out);
 
 /* ---- The validated config (gateway/conf.c) --------------------------------- */
@@ -113,8 +120,10 @@ struct sg_conf {
 };
 
 /* Load and validate: file (may be NULL: defaults only), then the SNAPGATE_*
- * environment. Every module's part is validated through its conf hook. Returns
- * NULL when errs holds at least one error. Nothing is bound or connected. */
+ * environment. Every module's part is validated through its conf hook. errs
+ * should come in empty; errs->file is set to path. Returns NULL iff errs holds
+ * at least one error; else a config the caller frees with sg_conf_free. Nothing
+ * is bound or connected. */
 struct sg_conf *sg_conf_load(const char *path, struct sg_conf_errs *errs);
 void sg_conf_free(struct sg_conf *conf);
 

@@ -1,0 +1,324 @@
+/* The `backends` section: each entry's keys, its URL, its service account
+ * (the password read from its file here, never shown), TLS and timeouts,
+ * then its dialect module's own conf hook. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf_internal.h"
+#include "snapgate/common.h"
+#include "snapgate/module.h"
+
+/* A password file is a line of text, not a document. */
+#define PASSWORD_MAX 4096
+
+static const char *const contract_dialects[] = {"cis",   "rest",        "vijson",
+                                                "vim25", "snapservice", NULL};
+
+static void read_name(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
+                      void *target)
+{
+    struct sg_conf_backend *b = target;
+    char q[SG_CONF_QUOTE_MAX];
+    char *name;
+    if (sg_conf_read_string(n, path, errs, &name) != SG_OK)
+        return;
+    size_t len = strlen(name);
+    if (len > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "0123456789_.-") != len) {
+        sg_conf_errs_add(errs, n->line, path,
+                         "%s is not a backend name (want 1 to 64 of A-Z a-z 0-9 _ . -)",
+                         sg_conf_node_quote(n, q));
+        free(name);
+        return;
+    }
+    free(b->name);
+    b->name = name;
+}
+
+static void read_url(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
+                     void *target)
+{
+    struct sg_conf_backend *b = target;
+    char q[SG_CONF_QUOTE_MAX];
+    char *url;
+    if (sg_conf_read_string(n, path, errs, &url) != SG_OK)
+        return;
+    struct sg_conf_url u;
+    const char *why;
+    bool echo;
+    if (sg_conf_url_parse(url, &u, &why, &echo) != SG_OK) {
+        if (echo)
+            sg_conf_errs_add(errs, n->line, path, "invalid url %s: %s", sg_conf_node_quote(n, q),
+                             why);
+        else if (n->env)
+            sg_conf_errs_add(errs, n->line, path, "invalid url in %s: %s", n->env, why);
+        else
+            sg_conf_errs_add(errs, n->line, path, "invalid url: %s", why);
+        free(url);
+        return;
+    }
+    free(b->url);
+    free(b->scheme);
+    free(b->host);
+    free(b->base_path);
+    b->url = url;
+    b->scheme = u.scheme;
+    b->host = u.host;
+    b->port = u.port;
+    b->base_path = u.base_path;
+}
+
+static void read_dialect(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
+                         void *target)
+{
+    struct sg_conf_backend *b = target;
+    char q[SG_CONF_QUOTE_MAX];
+    if (sg_conf_want_scalar(n, path, errs, "a dialect name") != SG_OK)
+        return;
+    size_t i = 0;
+    while (contract_dialects[i] && strcmp(contract_dialects[i], n->scalar) != 0)
+        i++;
+    if (!contract_dialects[i]) {
+        sg_conf_errs_add(errs, n->line, path,
+                         "unknown dialect %s (want cis, rest, vijson, vim25 or snapservice)",
+                         sg_conf_node_quote(n, q));
+        return;
+    }
+    b->dialect = sg_module_find(SG_MOD_DIALECT, n->scalar);
+    if (!b->dialect)
+        sg_conf_errs_add(errs, n->line, path, "%s is not supported yet", sg_conf_node_quote(n, q));
+}
+
+/* Reads the whole (small) file; the password is never put in a message. */
+static void read_password_file(const struct sg_conf_node *n, const char *path,
+                               struct sg_conf_errs *errs, void *target)
+{
+    struct sg_conf_backend *b = target;
+    char q[SG_CONF_QUOTE_MAX];
+    char *file;
+    if (sg_conf_read_string(n, path, errs, &file) != SG_OK)
+        return;
+    free(b->password_file);
+    b->password_file = file;
+    char *buf = sg_xmalloc(PASSWORD_MAX + 2);
+    FILE *f = fopen(file, "rb");
+    if (!f) {
+        sg_conf_errs_add(errs, n->line, path, "cannot read %s: %s", sg_conf_node_quote(n, q),
+                         strerror(errno));
+        goto fail;
+    }
+    size_t len = fread(buf, 1, PASSWORD_MAX + 1, f);
+    int read_failed = ferror(f);
+    fclose(f);
+    if (read_failed) {
+        sg_conf_errs_add(errs, n->line, path, "cannot read %s", sg_conf_node_quote(n, q));
+        goto fail;
+    }
+    if (len > PASSWORD_MAX) {
+        sg_conf_errs_add(errs, n->line, path, "%s is larger than %d bytes",
+                         sg_conf_node_quote(n, q), PASSWORD_MAX);
+        goto fail;
+    }
+    buf[len] = '\0';
+    /* One trailing newline is the editor's, not the password's. */
+    if (len > 0 && buf[len - 1] == '\n')
+        buf[--len] = '\0';
+    if (len > 0 && buf[len - 1] == '\r')
+        buf[--len] = '\0';
+    if (len == 0) {
+        sg_conf_errs_add(errs, n->line, path, "%s is empty", sg_conf_node_quote(n, q));
+        goto fail;
+    }
+    if (strlen(buf) != len) {
+        sg_conf_errs_add(errs, n->line, path, "%s contains a NUL byte", sg_conf_node_quote(n, q));
+        goto fail;
+    }
+    if (b->password) {
+        explicit_bzero(b->password, strlen(b->password));
+        free(b->password);
+    }
+    b->password = sg_xstrdup(buf);
+fail:
+    explicit_bzero(buf, PASSWORD_MAX + 2);
+    free(buf);
+}
+
+static void read_ca_file(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
+                         void *target)
+{
+    struct sg_conf_backend *b = target;
+    char q[SG_CONF_QUOTE_MAX];
+    char *file;
+    if (sg_conf_read_string(n, path, errs, &file) != SG_OK)
+        return;
+    struct stat st;
+    FILE *f = fopen(file, "rb");
+    if (!f) {
+        sg_conf_errs_add(errs, n->line, path, "cannot read %s: %s", sg_conf_node_quote(n, q),
+                         strerror(errno));
+        free(file);
+        return;
+    }
+    int is_file = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    fclose(f);
+    if (!is_file) {
+        sg_conf_errs_add(errs, n->line, path, "%s is not a regular file", sg_conf_node_quote(n, q));
+        free(file);
+        return;
+    }
+    free(b->tls_ca_file);
+    b->tls_ca_file = file;
+}
+
+#define B_OFF(field) offsetof(struct sg_conf_backend, field)
+
+static const struct sg_conf_spec credentials_spec[] = {
+    {.key = "username", .kind = SG_SPEC_STRING, .off = B_OFF(username)},
+    {.key = "password_file", .kind = SG_SPEC_CUSTOM, .custom = read_password_file},
+    {0},
+};
+
+static const struct sg_conf_spec tls_spec[] = {
+    {.key = "ca_file", .kind = SG_SPEC_CUSTOM, .custom = read_ca_file},
+    {.key = "verify", .kind = SG_SPEC_BOOL, .off = B_OFF(tls_verify)},
+    {0},
+};
+
+static const struct sg_conf_spec timeouts_spec[] = {
+    {.key = "connect", .kind = SG_SPEC_DURATION, .off = B_OFF(connect_timeout_ms), .min = 1},
+    {.key = "request", .kind = SG_SPEC_DURATION, .off = B_OFF(request_timeout_ms), .min = 1},
+    {0},
+};
+
+static const struct sg_conf_spec backend_spec[] = {
+    {.key = "name", .kind = SG_SPEC_CUSTOM, .custom = read_name},
+    {.key = "url", .kind = SG_SPEC_CUSTOM, .custom = read_url},
+    {.key = "dialect", .kind = SG_SPEC_CUSTOM, .custom = read_dialect},
+    {.key = "release", .kind = SG_SPEC_STRING, .off = B_OFF(release)},
+    {.key = "credentials", .kind = SG_SPEC_MAP, .sub = credentials_spec},
+    {.key = "tls", .kind = SG_SPEC_MAP, .sub = tls_spec},
+    {.key = "timeouts", .kind = SG_SPEC_MAP, .sub = timeouts_spec},
+    {0},
+};
+
+static void require(const struct sg_conf_node *map, const char *path, const char *key,
+                    const void *have, bool key_present, struct sg_conf_errs *errs)
+{
+    /* A present but bad value has its own message already. */
+    if (have || key_present)
+        return;
+    char *key_path = sg_conf_path_key(path, key);
+    sg_conf_errs_add(errs, map->line, key_path, "required key is missing");
+    free(key_path);
+}
+
+/* The checks that need the whole entry. */
+static void check_entry(const struct sg_conf_node *item, const char *path,
+                        const struct sg_conf_backend *b, struct sg_conf_errs *errs)
+{
+    require(item, path, "name", b->name, sg_conf_node_get(item, "name"), errs);
+    require(item, path, "url", b->url, sg_conf_node_get(item, "url"), errs);
+    require(item, path, "dialect", b->dialect, sg_conf_node_get(item, "dialect"), errs);
+
+    const struct sg_conf_node *dialect = sg_conf_node_get(item, "dialect");
+    const struct sg_conf_node *release = sg_conf_node_get(item, "release");
+    if (release &&
+        !(dialect && dialect->type == SG_NODE_SCALAR && !strcmp(dialect->scalar, "vijson"))) {
+        char *rpath = sg_conf_path_key(path, "release");
+        sg_conf_errs_add(errs, release->line, rpath, "only a vijson backend takes a release");
+        free(rpath);
+    }
+
+    const struct sg_conf_node *cred = sg_conf_node_get(item, "credentials");
+    if (!cred || sg_conf_node_is_null(cred)) {
+        sg_conf_errs_add(errs, item->line, path,
+                         "a backend without credentials (the caller's own credentials sent "
+                         "upstream) is not supported yet");
+    } else if (cred->type == SG_NODE_MAP) {
+        char *cpath = sg_conf_path_key(path, "credentials");
+        require(cred, cpath, "username", b->username, sg_conf_node_get(cred, "username"), errs);
+        require(cred, cpath, "password_file", b->password_file,
+                sg_conf_node_get(cred, "password_file"), errs);
+        free(cpath);
+    }
+}
+
+void sg_conf_backends_read(const struct sg_conf_node *n, const char *path,
+                           struct sg_conf_errs *errs, void *target)
+{
+    struct sg_conf *conf = target;
+    if (sg_conf_node_is_null(n))
+        return;
+    if (n->type != SG_NODE_SEQ) {
+        sg_conf_errs_add(errs, n->line, path, "want a sequence, got %s", sg_conf_node_kind(n));
+        return;
+    }
+    conf->backends = sg_xcalloc(n->n, sizeof(*conf->backends));
+    conf->backends_n = n->n;
+    for (size_t i = 0; i < n->n; i++) {
+        const struct sg_conf_node *item = n->items[i];
+        struct sg_conf_backend *b = &conf->backends[i];
+        b->tls_verify = true;
+        b->connect_timeout_ms = 5000;
+        b->request_timeout_ms = 10000;
+        b->line = item->line;
+        b->base_path = sg_xstrdup("");
+        char *ipath = sg_conf_path_index(path, i);
+        if (i == 1)
+            sg_conf_errs_add(errs, item->line, path, "more than one backend is not supported yet");
+        if (item->type != SG_NODE_MAP) {
+            sg_conf_errs_add(errs, item->line, ipath, "want a map, got %s",
+                             sg_conf_node_kind(item));
+        } else {
+            sg_conf_walk(item, ipath, backend_spec, b, errs);
+            check_entry(item, ipath, b, errs);
+            for (size_t j = 0; j < i && b->name; j++) {
+                if (conf->backends[j].name && !strcmp(conf->backends[j].name, b->name))
+                    sg_conf_errs_add(errs, sg_conf_node_get(item, "name")->line, ipath,
+                                     "name \"%s\" is already used by backends[%zu]", b->name, j);
+            }
+        }
+        free(ipath);
+    }
+}
+
+void sg_conf_backends_finish(const struct sg_conf_node *root, struct sg_conf *conf,
+                             struct sg_conf_errs *errs)
+{
+    const struct sg_conf_node *seq = sg_conf_node_get(root, "backends");
+    for (size_t i = 0; i < conf->backends_n; i++) {
+        struct sg_conf_backend *b = &conf->backends[i];
+        if (!b->dialect || !b->dialect->conf)
+            continue;
+        char *ipath = sg_conf_path_index("backends", i);
+        size_t before = errs->n;
+        if (b->dialect->conf(seq->items[i], ipath, conf, errs, &b->dialect_priv) != SG_OK &&
+            errs->n == before)
+            sg_conf_errs_add(errs, b->line, ipath, "rejected by the %s dialect", b->dialect->name);
+        free(ipath);
+    }
+}
+
+void sg_conf_backend_clear(struct sg_conf_backend *b)
+{
+    if (b->dialect_priv && b->dialect && b->dialect->free_conf)
+        b->dialect->free_conf(b->dialect_priv);
+    free(b->name);
+    free(b->url);
+    free(b->scheme);
+    free(b->host);
+    free(b->base_path);
+    free(b->release);
+    free(b->username);
+    if (b->password) {
+        explicit_bzero(b->password, strlen(b->password));
+        free(b->password);
+    }
+    free(b->password_file);
+    free(b->tls_ca_file);
+    memset(b, 0, sizeof(*b));
+}
