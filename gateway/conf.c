@@ -80,8 +80,11 @@ static const struct sg_conf_spec local_spec[] = {
      .off = C_OFF(local_max_entries),
      .min = 1,
      .max = 100000000},
-    /* 0s means something here: the local tier is off. */
-    {.key = "max_ttl", .kind = SG_SPEC_DURATION, .off = C_OFF(local_max_ttl_ms), .min = 0},
+    /* It bounds the local tier in front of Redis; alone, the local tier is the
+     * cache and keeps answers for their full TTL, so the key would do nothing. */
+    {.key = "max_ttl",
+     .kind = SG_SPEC_UNSUPPORTED,
+     .reason = "bounds the in-process tier in front of Redis, and Redis is not supported yet"},
     {0},
 };
 

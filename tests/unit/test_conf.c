@@ -196,7 +196,6 @@ START_TEST(test_every_core_key)
     ck_assert_uint_eq(c->ttl_terminal_ms, 48ULL * 3600 * 1000);
     ck_assert_uint_eq(c->ttl_not_found_ms, 10000);
     ck_assert_uint_eq(c->local_max_entries, 500);
-    ck_assert_uint_eq(c->local_max_ttl_ms, 0);
     ck_assert_str_eq(c->auth_realm, "vSAN snapshots");
     ck_assert_uint_eq(c->auth_allow_n, 2);
     ck_assert_str_eq(c->auth_allow[0], "alice");
@@ -314,15 +313,17 @@ static const struct {
       "9: cache.ttl.pending: duration \"0s\" must be greater than zero",
       "10: cache.ttl.terminal: duration \"0ms\" must be greater than zero",
       "12: cache.local.max_entries: \"0\" is out of range (want 1..100000000)",
-      "15: shutdown.drain_timeout: duration \"0s\" must be greater than zero",
-      "17: auth.realm: must be printable ASCII without '\"' or '\\' (it is sent in "
+      "14: shutdown.drain_timeout: duration \"0s\" must be greater than zero",
+      "16: auth.realm: must be printable ASCII without '\"' or '\\' (it is sent in "
       "WWW-Authenticate)",
-      "18: auth.allow[0]: \"group:\" names no group (want group:NAME)",
-      "18: auth.allow[1]: must not be empty"}},
+      "17: auth.allow[0]: \"group:\" names no group (want group:NAME)",
+      "17: auth.allow[1]: must not be empty"}},
     {"conf/unsupported.yaml",
      {"1: redis: Redis is not supported yet (the in-process cache is the only tier)",
       "5: cache.stale_if_error: serving stale entries when backends fail is not supported yet",
-      "6: routing: routing is not supported yet (one backend only)"}},
+      "7: cache.local.max_ttl: bounds the in-process tier in front of Redis, and Redis is not "
+      "supported yet",
+      "8: routing: routing is not supported yet (one backend only)"}},
 };
 
 START_TEST(test_fixture_errors)
