@@ -131,7 +131,9 @@ static void setup(void)
 
     struct sg_conf_errs errs = {.file = "test.yaml"};
     const char *kv[] = {"type", "basic", "users_file", users_path, NULL};
-    ck_assert_int_eq(run_conf(kv, &errs, &priv), SG_OK);
+    int rc = run_conf(kv, &errs, &priv);
+    unlink(users_path); /* read at conf time: a failing test leaves nothing behind */
+    ck_assert_int_eq(rc, SG_OK);
     ck_assert_int_eq(errs.n, 0);
     inst = sg_module_auth_basic.worker_init(priv, worker);
 }
@@ -143,7 +145,6 @@ static void teardown(void)
     sg_offload_stop();
     sg_worker_free(worker);
     event_base_free(base);
-    unlink(users_path);
     free(users_path);
 }
 
@@ -519,7 +520,9 @@ START_TEST(test_bad_users_files)
     struct sg_conf_errs errs = {.file = "test.yaml"};
     void *p = NULL;
     const char *kv[] = {"type", "basic", "users_file", path, NULL};
-    ck_assert_int_eq(run_conf(kv, &errs, &p), SG_ERR);
+    int rc = run_conf(kv, &errs, &p);
+    unlink(path);
+    ck_assert_int_eq(rc, SG_ERR);
     ck_assert_ptr_null(p);
     ck_assert_int_eq(errs.n, 1);
     char *want = sg_xasprintf("auth.providers[0].users_file: %s%s", path, fc->want);
@@ -530,7 +533,6 @@ START_TEST(test_bad_users_files)
     ck_assert_ptr_null(strstr(errs.msgs[0], "plaintext-password"));
     ck_assert_ptr_null(strstr(errs.msgs[0], "abJnggxhB"));
     sg_conf_errs_clear(&errs);
-    unlink(path);
     free(want);
     free(path);
     free(content);
@@ -556,8 +558,12 @@ START_TEST(test_unknown_and_missing_keys)
 {
     struct sg_conf_errs errs = {.file = "test.yaml"};
     void *p = NULL;
-    const char *kv[] = {"type", "basic", "users_file", users_path, "foo", "1", NULL};
-    ck_assert_int_eq(run_conf(kv, &errs, &p), SG_ERR);
+    char *path = sg_test_write_temp("# valid, and empty\n");
+    const char *kv[] = {"type", "basic", "users_file", path, "foo", "1", NULL};
+    int rc = run_conf(kv, &errs, &p);
+    unlink(path);
+    free(path);
+    ck_assert_int_eq(rc, SG_ERR);
     ck_assert_ptr_null(p);
     ck_assert_int_eq(errs.n, 1);
     ck_assert_ptr_nonnull(strstr(errs.msgs[0], ":13: auth.providers[0].foo: unknown key"));
