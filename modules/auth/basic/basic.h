@@ -1,0 +1,86 @@
+/* The `basic` auth provider: Authorization: Basic checked against a crypt(3)
+ * users file, with the hashes computed on the offload pool and a per-worker
+ * cache of recently verified credentials. This header joins the module's files
+ * and gives the unit tests the pieces they drive directly. */
+#ifndef SG_AUTH_BASIC_H
+#define SG_AUTH_BASIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapgate/auth.h"
+#include "snapgate/module.h"
+
+extern const struct sg_module sg_module_auth_basic;
+
+/* Longer Authorization values are denied without decoding. */
+#define SG_BASIC_HEADER_MAX 4096
+/* What base64 of at most SG_BASIC_HEADER_MAX bytes can decode to. */
+#define SG_BASIC_DECODED_MAX (SG_BASIC_HEADER_MAX / 4 * 3)
+#define SG_BASIC_CACHE_MAX 4096
+#define SG_BASIC_CACHE_TTL_MS 60000u
+#define SG_BASIC_MAC_LEN 32
+
+/* ---- users file (users.c) -------------------------------------------------- */
+
+struct sg_basic_users;
+
+/* Reads a users file: lines "name:hash", '#' comments and blank lines allowed;
+ * hashes must be yescrypt ($y$), bcrypt ($2b$, $2y$) or sha512crypt ($6$).
+ * Returns SG_OK with *out owned by the caller (free with sg_basic_users_free),
+ * or SG_ERR with a message "PATH:LINE: reason" (or "PATH: reason") in err
+ * (capacity cap); the message never contains a hash or a password. */
+int sg_basic_users_load(const char *path, struct sg_basic_users **out, char *err, size_t cap);
+void sg_basic_users_free(struct sg_basic_users *u);
+size_t sg_basic_users_count(const struct sg_basic_users *u);
+/* The stored hash of name (NUL-terminated), or NULL when there is no such user.
+ * Borrowed from u. */
+const char *sg_basic_users_find(const struct sg_basic_users *u, const char *name);
+/* The hash an unknown user's password is run against, so that a miss costs
+ * what a hit costs: the first user's hash (same algorithm and cost as the real
+ * ones), or a built-in yescrypt hash for an empty file. Borrowed from u. */
+const char *sg_basic_users_dummy(const struct sg_basic_users *u);
+
+/* ---- the Authorization header (header.c) --------------------------------- */
+
+/* Parses "Basic <base64(user:password)>". Returns SG_DECLINED (absent, or not
+ * the Basic scheme followed by a space), SG_DENIED (too long, empty, base64 not
+ * strict and canonical, a NUL byte, no ':'), or SG_OK with the decoded bytes in
+ * buf (capacity SG_BASIC_DECODED_MAX, not NUL-terminated), *n their count and
+ * *colon the index of the first ':'. buf may hold secrets on every return: the
+ * caller cleanses it. */
+int sg_basic_header_parse(const char *hdr, size_t len, unsigned char *buf, size_t *n,
+                          size_t *colon);
+
+/* ---- verified-credential cache (cache.c) ---------------------------------- */
+
+/* Per worker, never shared between threads. Keys are HMAC-SHA256 of the whole
+ * header value under a random key of the cache's own; neither header nor
+ * password is ever stored. Entries live ttl_ms from insertion; when full the
+ * least recently used entry goes. */
+struct sg_basic_cache;
+
+/* Aborts when the system RNG cannot seed the HMAC key (nothing sane to do). */
+struct sg_basic_cache *sg_basic_cache_new(size_t max_entries, uint64_t ttl_ms);
+void sg_basic_cache_free(struct sg_basic_cache *c);
+void sg_basic_cache_set_ttl(struct sg_basic_cache *c, uint64_t ttl_ms);
+/* mac gets HMAC-SHA256(c's key, hdr[0..len)). SG_OK, or SG_ERR when OpenSSL
+ * fails (the caller then neither reads nor fills the cache). */
+int sg_basic_cache_key(const struct sg_basic_cache *c, const char *hdr, size_t len,
+                       unsigned char mac[SG_BASIC_MAC_LEN]);
+/* The user name verified under mac if the entry is younger than the TTL at
+ * now_ms (borrowed until the next call on c), else NULL (an expired entry is dropped). */
+const char *sg_basic_cache_get(struct sg_basic_cache *c, const unsigned char mac[SG_BASIC_MAC_LEN],
+                               uint64_t now_ms);
+/* Remembers that mac verified as name at now_ms; evicts the LRU entry when full. */
+void sg_basic_cache_put(struct sg_basic_cache *c, const unsigned char mac[SG_BASIC_MAC_LEN],
+                        const char *name, uint64_t now_ms);
+void sg_basic_cache_clear(struct sg_basic_cache *c);
+size_t sg_basic_cache_count(const struct sg_basic_cache *c);
+
+/* ---- the provider (basic.c) ------------------------------------------------ */
+
+/* Test hook: the TTL of a worker instance's cache (default SG_BASIC_CACHE_TTL_MS). */
+void sg_basic_set_cache_ttl_ms(void *inst, uint64_t ttl_ms);
+
+#endif

@@ -1,0 +1,176 @@
+/* The verified-credential cache: a fixed-size chained hash table over an LRU
+ * list. HMAC outputs are uniformly random, so their first bytes index the
+ * table directly; the key is the cache's own, drawn from the system RNG, so a
+ * dump of the table tells nothing about passwords. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "basic.h"
+#include "snapgate/common.h"
+#include "snapgate/log.h"
+
+struct cache_entry {
+    unsigned char mac[SG_BASIC_MAC_LEN];
+    char *name;
+    uint64_t at;                     /* insertion time: hits do not extend the TTL */
+    struct cache_entry *prev, *next; /* LRU list, most recent first */
+    struct cache_entry *chain;       /* bucket chain */
+};
+
+struct sg_basic_cache {
+    unsigned char key[32];
+    struct cache_entry **buckets;
+    size_t nbuckets; /* a power of two */
+    size_t count, max;
+    uint64_t ttl_ms;
+    struct cache_entry *head, *tail;
+};
+
+static size_t bucket_of(const struct sg_basic_cache *c, const unsigned char *mac)
+{
+    uint64_t h;
+    memcpy(&h, mac, sizeof(h));
+    return (size_t)(h & (c->nbuckets - 1));
+}
+
+static void lru_unlink(struct sg_basic_cache *c, struct cache_entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void lru_push_front(struct sg_basic_cache *c, struct cache_entry *e)
+{
+    e->prev = NULL;
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    else
+        c->tail = e;
+    c->head = e;
+}
+
+/* The bucket slot pointing at the entry with mac, or at the chain's NULL end. */
+static struct cache_entry **find_slot(struct sg_basic_cache *c, const unsigned char *mac)
+{
+    struct cache_entry **pp = &c->buckets[bucket_of(c, mac)];
+    while (*pp && CRYPTO_memcmp((*pp)->mac, mac, SG_BASIC_MAC_LEN) != 0)
+        pp = &(*pp)->chain;
+    return pp;
+}
+
+static void remove_entry(struct sg_basic_cache *c, struct cache_entry **slot)
+{
+    struct cache_entry *e = *slot;
+    *slot = e->chain;
+    lru_unlink(c, e);
+    free(e->name);
+    free(e);
+    c->count--;
+}
+
+struct sg_basic_cache *sg_basic_cache_new(size_t max_entries, uint64_t ttl_ms)
+{
+    struct sg_basic_cache *c = sg_xcalloc(1, sizeof(*c));
+    if (RAND_bytes(c->key, sizeof(c->key)) != 1) {
+        sg_log_error("auth.basic", "the system random generator failed; cannot key the cache");
+        abort();
+    }
+    c->max = max_entries ? max_entries : 1;
+    c->nbuckets = 1;
+    while (c->nbuckets < c->max)
+        c->nbuckets <<= 1;
+    c->buckets = sg_xcalloc(c->nbuckets, sizeof(*c->buckets));
+    c->ttl_ms = ttl_ms;
+    return c;
+}
+
+void sg_basic_cache_free(struct sg_basic_cache *c)
+{
+    if (!c)
+        return;
+    sg_basic_cache_clear(c);
+    OPENSSL_cleanse(c->key, sizeof(c->key));
+    free(c->buckets);
+    free(c);
+}
+
+void sg_basic_cache_set_ttl(struct sg_basic_cache *c, uint64_t ttl_ms)
+{
+    c->ttl_ms = ttl_ms;
+}
+
+int sg_basic_cache_key(const struct sg_basic_cache *c, const char *hdr, size_t len,
+                       unsigned char mac[SG_BASIC_MAC_LEN])
+{
+    unsigned int maclen = SG_BASIC_MAC_LEN;
+    if (!HMAC(EVP_sha256(), c->key, (int)sizeof(c->key), (const unsigned char *)hdr, len, mac,
+              &maclen) ||
+        maclen != SG_BASIC_MAC_LEN)
+        return SG_ERR;
+    return SG_OK;
+}
+
+const char *sg_basic_cache_get(struct sg_basic_cache *c, const unsigned char mac[SG_BASIC_MAC_LEN],
+                               uint64_t now_ms)
+{
+    struct cache_entry **slot = find_slot(c, mac);
+    struct cache_entry *e = *slot;
+    if (!e)
+        return NULL;
+    if (now_ms - e->at >= c->ttl_ms) {
+        remove_entry(c, slot);
+        return NULL;
+    }
+    lru_unlink(c, e);
+    lru_push_front(c, e);
+    return e->name;
+}
+
+void sg_basic_cache_put(struct sg_basic_cache *c, const unsigned char mac[SG_BASIC_MAC_LEN],
+                        const char *name, uint64_t now_ms)
+{
+    struct cache_entry **slot = find_slot(c, mac);
+    struct cache_entry *e = *slot;
+    if (e) {
+        free(e->name);
+        lru_unlink(c, e);
+    } else {
+        if (c->count == c->max) {
+            struct cache_entry *old = c->tail;
+            remove_entry(c, find_slot(c, old->mac));
+            slot = find_slot(c, mac); /* the eviction may have moved the chain's end */
+        }
+        e = sg_xcalloc(1, sizeof(*e));
+        memcpy(e->mac, mac, SG_BASIC_MAC_LEN);
+        *slot = e;
+        c->count++;
+    }
+    e->name = sg_xstrdup(name);
+    e->at = now_ms;
+    lru_push_front(c, e);
+}
+
+void sg_basic_cache_clear(struct sg_basic_cache *c)
+{
+    while (c->head)
+        remove_entry(c, find_slot(c, c->head->mac));
+}
+
+size_t sg_basic_cache_count(const struct sg_basic_cache *c)
+{
+    return c->count;
+}
