@@ -333,7 +333,7 @@ static void on_auth_done(int rc, struct sg_principal *p, void *arg)
             r->auth_next++;
             auth_continue(r);
         } else {
-            finish_error(r, SG_E_UNAUTHENTICATED);
+            finish_error(r, rc == SG_ERR ? SG_E_UNAVAILABLE : SG_E_UNAUTHENTICATED);
         }
     }
     request_put(r);
@@ -356,8 +356,14 @@ static void auth_continue(struct sg_request *r)
             r->refs++;
             return;
         }
+        if (rc == SG_ERR) {
+            /* The provider could not decide (overload): fail closed, but say
+             * it is us, not the caller's credentials. */
+            finish_error(r, SG_E_UNAVAILABLE);
+            return;
+        }
         if (rc != SG_DECLINED)
-            break; /* DENIED, or an error: fail closed */
+            break; /* DENIED: fail closed */
     }
     finish_error(r, SG_E_UNAUTHENTICATED);
 }
