@@ -180,7 +180,8 @@ static void on_login_done(struct sg_exchange *ex)
         bw->session = ex->session;
         ex->session = NULL;
         bw->session_gen++;
-        sg_http_req_clear(&ex->req);
+        /* The request held the credentials, the answer the session. */
+        sg_ex_abort(ex);
         sg_log_debug(MOD, "backend %s: service account logged in (worker %u)", bw->b->name,
                      bw->worker_id);
         struct sg_fetch *f;
@@ -199,9 +200,15 @@ static void on_login_done(struct sg_exchange *ex)
         snprintf(reason, sizeof(reason), "%s (HTTP %d)",
                  ex->reason[0] ? ex->reason : "unusable answer", ex->status);
     }
-    sg_log_warn(MOD, "backend %s: login failed: %s", bw->b->name, reason);
-    sg_http_req_clear(&ex->req);
-    login_fail_waiters(bw, ex->status, reason);
+    /* A refused account needs an operator; an unreachable backend is logged
+     * by whoever tracks its health, and would repeat here once per miss. */
+    if (ex->err == SG_EXERR_NONE)
+        sg_log_warn(MOD, "backend %s: login failed: %s", bw->b->name, reason);
+    else
+        sg_log_info(MOD, "backend %s: login failed: %s", bw->b->name, reason);
+    int status = ex->status;
+    sg_ex_abort(ex);
+    login_fail_waiters(bw, status, reason);
 }
 
 static void login_start(struct sg_backend_worker *bw)

@@ -87,7 +87,9 @@ bool sg_upstream_tls_failure(struct sg_conn *c, char *buf, size_t cap)
 {
     if (!c->ssl || SSL_is_init_finished(c->ssl))
         return false;
-    long vr = SSL_get_verify_result(c->ssl);
+    /* Without verification OpenSSL still records a verify result; it is not
+     * why the handshake failed then. */
+    long vr = c->bw->b->tls_verify ? SSL_get_verify_result(c->ssl) : X509_V_OK;
     if (vr != X509_V_OK) {
         snprintf(buf, cap, "TLS verification failed: %s", X509_verify_cert_error_string(vr));
         return true;
