@@ -1,29 +1,64 @@
-/* Provisional copy of the upstream client API (the implementation lands from its own branch). */
+/* The upstream client: fetch one task from one backend over pooled keep-alive
+ * HTTP(S) connections, holding the backend's service-account session.
+ *
+ * One sg_backend_worker per backend per worker thread: it owns that backend's
+ * connection pool, TLS context and session on that worker's event base, and is
+ * used only from that base's thread. Everything is asynchronous: a fetch ends in
+ * exactly one callback from the loop, unless it is cancelled first. */
 #ifndef SG_UPSTREAM_H
 #define SG_UPSTREAM_H
 
 #include <stdint.h>
 
-#include "snapgate/conf.h"
 #include "snapgate/task.h"
 
 struct event_base;
+struct sg_conf_backend;
 struct sg_backend_worker;
 struct sg_fetch;
 
-struct sg_fetch_result {
-    struct sg_normalized norm;
-    int upstream_status;
-    uint64_t upstream_ms;
-};
-typedef void (*sg_fetch_cb)(struct sg_fetch_result *res, void *arg);
+/* Connections kept per backend-worker: beyond this, requests queue. */
+#define SG_UPSTREAM_MAX_CONNS 32
+/* Answers larger than this are refused (SG_OUT_ERROR) rather than buffered. */
+#define SG_UPSTREAM_MAX_BODY (4u * 1024u * 1024u)
+#define SG_UPSTREAM_MAX_HEADERS (64u * 1024u)
+/* After the backend refused the service account's credentials, fetches fail at
+ * once for this long instead of logging in again: a login per cache miss would
+ * lock the account out on SSO servers that count failures. */
+#define SG_UPSTREAM_LOGIN_HOLDOFF_MS 10000u
 
+/* Creates the client for backend b on base. b (and its dialect) must outlive
+ * the result; nothing is connected yet. Returns NULL, with the reason logged,
+ * when b's TLS settings cannot be loaded (e.g. an unreadable CA file). */
 struct sg_backend_worker *sg_backend_worker_create(struct event_base *base,
                                                    const struct sg_conf_backend *b,
                                                    unsigned worker_id);
+
+/* Closes every connection and frees everything, fetches in flight included:
+ * none of their callbacks runs afterwards. Must not be called from inside one
+ * of bw's own fetch callbacks. NULL is fine. */
 void sg_backend_worker_destroy(struct sg_backend_worker *bw);
+
+struct sg_fetch_result {
+    struct sg_normalized norm; /* the outcome; norm.info belongs to the callback */
+    int upstream_status;       /* last HTTP status seen from the backend, 0 when none */
+    uint64_t upstream_ms;      /* time from sg_fetch_start to the result */
+};
+
+/* res is borrowed for the call, except res->norm.info (SG_OUT_INFO only), which
+ * the callback takes over: keep it or json_object_put it. */
+typedef void (*sg_fetch_cb)(struct sg_fetch_result *res, void *arg);
+
+/* Starts fetching task_id (raw, not encoded; copied). cb runs exactly once,
+ * from the loop, never from inside this call. timeout_ms bounds the whole
+ * fetch, waiting for a connection or a login and the one retry included; on
+ * expiry the result is SG_OUT_UNAVAILABLE. Returns the handle for
+ * sg_fetch_cancel; never NULL. */
 struct sg_fetch *sg_fetch_start(struct sg_backend_worker *bw, const char *task_id,
                                 uint64_t timeout_ms, sg_fetch_cb cb, void *arg);
+
+/* Abandons f: its callback will not run and f is freed. Valid from the start
+ * until the callback begins; a call from inside f's own callback is ignored. */
 void sg_fetch_cancel(struct sg_fetch *f);
 
 #endif

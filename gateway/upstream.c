@@ -1,0 +1,415 @@
+/* Fetching a task from a backend: the service-account session (one login in
+ * flight per backend-worker, shared by every fetch waiting for it), the task
+ * request, the one re-login retry when the backend no longer takes the session,
+ * the whole-fetch deadline, and delivery of exactly one result from the loop.
+ *
+ * A fetch moves WAIT_LOGIN -> TASK -> DONE (or TASK directly when a session is
+ * held or the backend has no service account). Every way out goes through
+ * fetch_finish, which stops all that is in flight and schedules the callback;
+ * the callback runs from f->ev_done, after which f is freed. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+
+#include "snapgate/common.h"
+#include "snapgate/conf.h"
+#include "snapgate/log.h"
+#include "snapgate/module.h"
+#include "upstream_int.h"
+
+#define MOD "upstream"
+
+enum sg_fetch_state { SG_FETCH_WAIT_LOGIN = 1, SG_FETCH_TASK, SG_FETCH_DONE };
+
+struct sg_fetch {
+    struct sg_backend_worker *bw;
+    char *task_id;
+    sg_fetch_cb cb;
+    void *arg;
+    enum sg_fetch_state state;
+    bool retried; /* the one retry after UNAUTHENTICATED was used */
+    bool waiting; /* in bw->login_waiters */
+    bool in_cb;
+    uint64_t started_ms;
+    uint64_t timeout_ms;
+    uint64_t session_gen; /* the session the task request carried, 0 when none */
+    struct event *deadline;
+    struct event *ev_done;
+    struct sg_exchange ex;
+    struct sg_fetch_result res;
+    TAILQ_ENTRY(sg_fetch) link;  /* bw->fetches */
+    TAILQ_ENTRY(sg_fetch) wlink; /* bw->login_waiters */
+};
+
+static void fetch_send_task(struct sg_fetch *f);
+static void fetch_need_login(struct sg_fetch *f);
+
+static bool has_service_account(const struct sg_backend_worker *bw)
+{
+    return bw->b->username != NULL;
+}
+
+static void drop_session(struct sg_backend_worker *bw)
+{
+    if (bw->session) {
+        OPENSSL_cleanse(bw->session, strlen(bw->session));
+        free(bw->session);
+    }
+    bw->session = NULL;
+}
+
+/* ---- finishing ----------------------------------------------------------- */
+
+static void fetch_stop(struct sg_fetch *f)
+{
+    event_del(f->deadline);
+    if (f->waiting) {
+        TAILQ_REMOVE(&f->bw->login_waiters, f, wlink);
+        f->waiting = false;
+    }
+    sg_ex_abort(&f->ex);
+}
+
+/* Ends f with norm (moved in) and schedules its callback. */
+static void fetch_finish(struct sg_fetch *f, struct sg_normalized *norm)
+{
+    if (f->state == SG_FETCH_DONE)
+        return;
+    fetch_stop(f);
+    f->res.norm = *norm;
+    norm->info = NULL;
+    f->res.upstream_ms = sg_now_ms() - f->started_ms;
+    f->state = SG_FETCH_DONE;
+    if (f->res.norm.outcome != SG_OUT_INFO)
+        sg_log_debug(MOD, "backend %s: task fetch ended: %s", f->bw->b->name, f->res.norm.reason);
+    event_active(f->ev_done, 0, 0);
+}
+
+static void fetch_fail(struct sg_fetch *f, enum sg_outcome outcome, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fetch_fail(struct sg_fetch *f, enum sg_outcome outcome, const char *fmt, ...)
+{
+    struct sg_normalized n = {.outcome = outcome};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(n.reason, sizeof(n.reason), fmt, ap);
+    va_end(ap);
+    fetch_finish(f, &n);
+}
+
+static void fetch_free(struct sg_fetch *f)
+{
+    sg_ex_fini(&f->ex);
+    event_free(f->deadline);
+    event_free(f->ev_done);
+    free(f->task_id);
+    free(f);
+}
+
+static void on_fetch_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct sg_fetch *f = arg;
+    struct sg_backend_worker *bw = f->bw;
+    (void)fd;
+    (void)what;
+    TAILQ_REMOVE(&bw->fetches, f, link);
+    f->in_cb = true;
+    bw->cb_depth++;
+    f->cb(&f->res, f->arg);
+    bw->cb_depth--;
+    fetch_free(f);
+}
+
+static void on_fetch_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct sg_fetch *f = arg;
+    (void)fd;
+    (void)what;
+    fetch_fail(f, SG_OUT_UNAVAILABLE, "backend %s: timeout, no result within %llu ms",
+               f->bw->b->name, (unsigned long long)f->timeout_ms);
+}
+
+/* ---- the login ----------------------------------------------------------- */
+
+static const char *lookup_header(void *ctx, const char *name)
+{
+    return evhttp_find_header(ctx, name);
+}
+
+/* Runs inside evhttp's callback, while the answer's headers exist. */
+static void on_login_answer(struct sg_exchange *ex, struct evhttp_request *hreq)
+{
+    struct sg_backend_worker *bw = ex->bw;
+    ex->login_rc = bw->ops->parse_login(bw->dpriv, ex->status, lookup_header,
+                                        evhttp_request_get_input_headers(hreq), ex->body,
+                                        ex->body_len, &ex->session, ex->reason, sizeof(ex->reason));
+    if (ex->login_rc == SG_OK && !ex->session) {
+        ex->login_rc = SG_ERR;
+        snprintf(ex->reason, sizeof(ex->reason), "no session in the login answer");
+    }
+}
+
+static void login_fail_waiters(struct sg_backend_worker *bw, int status, const char *reason)
+{
+    struct sg_fetch *f;
+    while ((f = TAILQ_FIRST(&bw->login_waiters)) != NULL) {
+        if (status)
+            f->res.upstream_status = status;
+        fetch_fail(f, SG_OUT_UNAVAILABLE, "login failed: %s", reason);
+    }
+}
+
+static void on_login_done(struct sg_exchange *ex)
+{
+    struct sg_backend_worker *bw = ex->bw;
+    char reason[200];
+    bw->login_busy = false;
+    if (ex->err != SG_EXERR_NONE) {
+        snprintf(reason, sizeof(reason), "%s", ex->reason);
+    } else if (ex->login_rc == SG_OK) {
+        drop_session(bw);
+        bw->session = ex->session;
+        ex->session = NULL;
+        bw->session_gen++;
+        /* The request held the credentials, the answer the session. */
+        sg_ex_abort(ex);
+        sg_log_debug(MOD, "backend %s: service account logged in (worker %u)", bw->b->name,
+                     bw->worker_id);
+        struct sg_fetch *f;
+        while ((f = TAILQ_FIRST(&bw->login_waiters)) != NULL) {
+            TAILQ_REMOVE(&bw->login_waiters, f, wlink);
+            f->waiting = false;
+            fetch_send_task(f);
+        }
+        return;
+    } else if (ex->login_rc == SG_DENIED) {
+        snprintf(reason, sizeof(reason),
+                 "backend rejected the service account credentials (HTTP %d)", ex->status);
+        bw->login_holdoff_until = sg_now_ms() + SG_UPSTREAM_LOGIN_HOLDOFF_MS;
+        snprintf(bw->login_holdoff_reason, sizeof(bw->login_holdoff_reason), "%s", reason);
+    } else {
+        snprintf(reason, sizeof(reason), "%s (HTTP %d)",
+                 ex->reason[0] ? ex->reason : "unusable answer", ex->status);
+    }
+    /* A refused account needs an operator; an unreachable backend is logged
+     * by whoever tracks its health, and would repeat here once per miss. */
+    if (ex->err == SG_EXERR_NONE)
+        sg_log_warn(MOD, "backend %s: login failed: %s", bw->b->name, reason);
+    else
+        sg_log_info(MOD, "backend %s: login failed: %s", bw->b->name, reason);
+    int status = ex->status;
+    sg_ex_abort(ex);
+    login_fail_waiters(bw, status, reason);
+}
+
+static void login_start(struct sg_backend_worker *bw)
+{
+    sg_ex_abort(&bw->login);
+    if (bw->ops->build_login(bw->dpriv, bw->b, &bw->login.req) != SG_OK) {
+        sg_http_req_clear(&bw->login.req);
+        login_fail_waiters(bw, 0, "the dialect could not build the login request");
+        return;
+    }
+    bw->login_busy = true;
+    bw->login.on_answer = on_login_answer;
+    sg_ex_start(&bw->login, true);
+}
+
+static void fetch_need_login(struct sg_fetch *f)
+{
+    struct sg_backend_worker *bw = f->bw;
+    if (bw->login_holdoff_until && sg_now_ms() < bw->login_holdoff_until) {
+        fetch_fail(f, SG_OUT_UNAVAILABLE, "login failed: %s (not retried for %u s)",
+                   bw->login_holdoff_reason, SG_UPSTREAM_LOGIN_HOLDOFF_MS / 1000);
+        return;
+    }
+    f->state = SG_FETCH_WAIT_LOGIN;
+    f->waiting = true;
+    TAILQ_INSERT_TAIL(&bw->login_waiters, f, wlink);
+    if (!bw->login_busy)
+        login_start(bw);
+}
+
+/* ---- the task request ---------------------------------------------------- */
+
+static void on_task_done(struct sg_exchange *ex)
+{
+    struct sg_fetch *f = (struct sg_fetch *)((char *)ex - offsetof(struct sg_fetch, ex));
+    struct sg_backend_worker *bw = f->bw;
+    if (ex->status)
+        f->res.upstream_status = ex->status;
+    switch (ex->err) {
+    case SG_EXERR_NONE:
+        break;
+    case SG_EXERR_TOO_LARGE:
+    case SG_EXERR_PROTOCOL:
+    case SG_EXERR_REQUEST:
+        /* The backend answered, but nothing usable: garbage, not an outage. */
+        fetch_fail(f, SG_OUT_ERROR, "%s", ex->reason);
+        return;
+    default:
+        fetch_fail(f, SG_OUT_UNAVAILABLE, "%s", ex->reason);
+        return;
+    }
+    struct sg_normalized n = {0};
+    bw->ops->normalize(bw->dpriv, f->task_id, ex->status, ex->body, ex->body_len, &n);
+    if (n.outcome == SG_OUT_UNAUTHENTICATED && has_service_account(bw)) {
+        sg_normalized_clear(&n);
+        if (f->retried) {
+            sg_log_warn(MOD, "backend %s: rejected a fresh service-account session", bw->b->name);
+            fetch_fail(f, SG_OUT_UNAVAILABLE, "backend rejected the service account");
+            return;
+        }
+        f->retried = true;
+        /* Drop the session only if it is still the one that was refused: a
+         * concurrent fetch may already have logged in again. */
+        if (bw->session && bw->session_gen == f->session_gen)
+            drop_session(bw);
+        sg_ex_abort(ex);
+        if (bw->session)
+            fetch_send_task(f);
+        else
+            fetch_need_login(f);
+        return;
+    }
+    fetch_finish(f, &n);
+}
+
+static void fetch_send_task(struct sg_fetch *f)
+{
+    struct sg_backend_worker *bw = f->bw;
+    sg_ex_abort(&f->ex);
+    if (bw->ops->build_task(bw->dpriv, bw->b, f->task_id, &f->ex.req) != SG_OK) {
+        fetch_fail(f, SG_OUT_ERROR, "the dialect could not build the task request");
+        return;
+    }
+    f->session_gen = 0;
+    if (bw->session) {
+        bw->ops->apply_session(bw->dpriv, bw->session, &f->ex.req);
+        f->session_gen = bw->session_gen;
+    }
+    f->state = SG_FETCH_TASK;
+    sg_ex_start(&f->ex, false);
+}
+
+/* ---- the API ------------------------------------------------------------- */
+
+struct sg_fetch *sg_fetch_start(struct sg_backend_worker *bw, const char *task_id,
+                                uint64_t timeout_ms, sg_fetch_cb cb, void *arg)
+{
+    struct sg_fetch *f = sg_xcalloc(1, sizeof(*f));
+    f->bw = bw;
+    f->task_id = sg_xstrdup(task_id);
+    f->cb = cb;
+    f->arg = arg;
+    f->started_ms = sg_now_ms();
+    f->timeout_ms = timeout_ms;
+    f->deadline = evtimer_new(bw->base, on_fetch_deadline, f);
+    f->ev_done = event_new(bw->base, -1, 0, on_fetch_done, f);
+    if (!f->deadline || !f->ev_done)
+        abort();
+    sg_ex_init(&f->ex, bw, on_task_done);
+    TAILQ_INSERT_TAIL(&bw->fetches, f, link);
+    struct timeval tv = {.tv_sec = (time_t)(timeout_ms / 1000),
+                         .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
+    evtimer_add(f->deadline, &tv);
+    /* Failures from here on are delivered by ev_done, never from this call. */
+    if (!has_service_account(bw) || bw->session)
+        fetch_send_task(f);
+    else
+        fetch_need_login(f);
+    return f;
+}
+
+void sg_fetch_cancel(struct sg_fetch *f)
+{
+    if (!f || f->in_cb)
+        return;
+    fetch_stop(f);
+    event_del(f->ev_done);
+    sg_normalized_clear(&f->res.norm);
+    TAILQ_REMOVE(&f->bw->fetches, f, link);
+    fetch_free(f);
+}
+
+static bool host_is_ip(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+struct sg_backend_worker *sg_backend_worker_create(struct event_base *base,
+                                                   const struct sg_conf_backend *b,
+                                                   unsigned worker_id)
+{
+    struct sg_backend_worker *bw = sg_xcalloc(1, sizeof(*bw));
+    bool tls = b->scheme && strcmp(b->scheme, "https") == 0;
+    char err[400];
+    bw->base = base;
+    bw->b = b;
+    bw->ops = b->dialect->ops;
+    bw->dpriv = b->dialect_priv;
+    bw->worker_id = worker_id;
+    bw->host_is_ip = host_is_ip(b->host);
+    TAILQ_INIT(&bw->login_waiters);
+    TAILQ_INIT(&bw->fetches);
+    sg_pool_init(bw);
+    sg_ex_init(&bw->login, bw, on_login_done);
+
+    bool v6 = strchr(b->host, ':') != NULL;
+    bool default_port = b->port == (tls ? 443 : 80);
+    if (default_port)
+        bw->host_header = sg_xasprintf(v6 ? "[%s]" : "%s", b->host);
+    else
+        bw->host_header = sg_xasprintf(v6 ? "[%s]:%u" : "%s:%u", b->host, (unsigned)b->port);
+
+    if (tls) {
+        bw->ssl_ctx = sg_upstream_tls_ctx_new(b, err, sizeof(err));
+        if (!bw->ssl_ctx) {
+            sg_log_error(MOD, "backend %s: %s", b->name, err);
+            goto fail;
+        }
+    }
+    /* Names are resolved without blocking the loop; addresses need no DNS. */
+    if (!bw->host_is_ip) {
+        bw->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                           EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+        if (!bw->dns) {
+            sg_log_error(MOD, "backend %s: cannot set up the DNS resolver", b->name);
+            goto fail;
+        }
+    }
+    return bw;
+fail:
+    sg_backend_worker_destroy(bw);
+    return NULL;
+}
+
+void sg_backend_worker_destroy(struct sg_backend_worker *bw)
+{
+    if (!bw)
+        return;
+    /* Freeing bw under a running callback would pull the floor from under it. */
+    if (bw->cb_depth > 0)
+        abort();
+    struct sg_fetch *f;
+    while ((f = TAILQ_FIRST(&bw->fetches)) != NULL)
+        sg_fetch_cancel(f);
+    sg_ex_fini(&bw->login);
+    sg_pool_fini(bw);
+    drop_session(bw);
+    if (bw->dns)
+        evdns_base_free(bw->dns, 0);
+    SSL_CTX_free(bw->ssl_ctx);
+    free(bw->host_header);
+    free(bw);
+}
