@@ -18,6 +18,7 @@
 
 #include "access_log.h"
 #include "conn.h"
+#include "metrics.h"
 #include "reply.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
@@ -128,6 +129,7 @@ static void reject_on_bev(struct sg_wstate *ws, struct bufferevent *bev, enum sg
         .user = "-",
     };
     sg_access_log(&rec);
+    sg_metrics_request(ws, rec.status, 0);
 }
 
 /* From inside an evhtp hook: evhtp notices it no longer owns the connection
