@@ -254,7 +254,11 @@ def http_request(port, method, path, headers=None, body=None, conn=None, timeout
             c.close()
 
 
-RawResponse = collections.namedtuple("RawResponse", "status reason headers body raw closed")
+RawResponse = collections.namedtuple("RawResponse",
+                                     "status reason headers body raw closed trailing")
+RawResponse.__doc__ = """A parsed raw answer: status (None when nothing parseable came), reason,
+headers (lower-case names), body, raw (every byte read), closed (the peer closed), trailing
+(bytes after the response: e.g. a body wrongly sent with a HEAD answer)."""
 
 
 def _recv(sock, buf, deadline):
@@ -275,20 +279,26 @@ def _recv(sock, buf, deadline):
     return True
 
 
+def _read_until(sock, buf, deadline, done):
+    """recv into buf until done(buf); returns True when the peer closed first."""
+    while not done(buf):
+        r = _recv(sock, buf, deadline)
+        if not r:
+            return r is False
+    return False
+
+
 def read_raw_response(sock, read_timeout=5.0, until_close=False, head=False):
     """Read one HTTP response from sock and parse it. until_close: keep reading afterwards
     until the peer closes (closed=True) or the timeout ends (closed=False). head: the
-    response has no body (answer to HEAD). status is None when nothing parseable came."""
+    response has no body (answer to HEAD)."""
     deadline = time.monotonic() + read_timeout
     buf = bytearray()
-    closed = False
-    while b"\r\n\r\n" not in buf:
-        r = _recv(sock, buf, deadline)
-        if not r:
-            closed = r is False
-            return RawResponse(None, "", {}, b"", bytes(buf), closed)
-    head_bytes, _, rest = bytes(buf).partition(b"\r\n\r\n")
-    lines = head_bytes.decode("latin-1").split("\r\n")
+    closed = _read_until(sock, buf, deadline, lambda b: b"\r\n\r\n" in b)
+    if b"\r\n\r\n" not in buf:
+        return RawResponse(None, "", {}, b"", bytes(buf), closed, b"")
+    head_len = buf.index(b"\r\n\r\n") + 4
+    lines = bytes(buf[:head_len - 4]).decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
     reason = parts[2] if len(parts) > 2 else ""
@@ -297,43 +307,30 @@ def read_raw_response(sock, read_timeout=5.0, until_close=False, head=False):
         k, _, v = line.partition(":")
         k = k.strip().lower()
         headers[k] = headers[k] + ", " + v.strip() if k in headers else v.strip()
-    body = bytearray(rest)
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
     if head or status in (204, 304) or (status is not None and 100 <= status < 200):
-        want = 0
+        end = head_len
     elif "content-length" in headers:
-        want = int(headers["content-length"])
-    elif "chunked" in headers.get("transfer-encoding", "").lower():
-        want = None  # chunked: read until the terminating chunk, then decode
-    else:
-        want = -1  # until close
-    if want is None:
-        while not body.endswith(b"0\r\n\r\n"):
-            r = _recv(sock, body, deadline)
-            if not r:
-                closed = r is False
-                break
-        body = bytearray(_dechunk(bytes(body)))
-    elif want < 0:
-        while True:
-            r = _recv(sock, body, deadline)
-            if not r:
-                closed = r is False
-                break
-    else:
-        while len(body) < want:
-            r = _recv(sock, body, deadline)
-            if not r:
-                closed = r is False
-                break
+        end = head_len + int(headers["content-length"])
+        closed = closed or _read_until(sock, buf, deadline, lambda b: len(b) >= end)
+    elif chunked:
+        # the stream starts right after the head's CRLF CRLF, so every chunk-size line,
+        # the last one ("0") included, follows a CRLF
+        closed = closed or _read_until(
+            sock, buf, deadline, lambda b: b.find(b"\r\n0\r\n\r\n", head_len - 2) >= 0)
+        end = len(buf)
+        term = buf.find(b"\r\n0\r\n\r\n", head_len - 2)
+        if term >= 0:
+            end = term + 7
+    else:  # no length: the body runs until the peer closes
+        closed = closed or _read_until(sock, buf, deadline, lambda b: False)
+        end = len(buf)
     if until_close and not closed:
-        extra = bytearray()
-        while True:
-            r = _recv(sock, extra, deadline)
-            if not r:
-                closed = r is False
-                break
-    return RawResponse(status, reason, headers, bytes(body), head_bytes + b"\r\n\r\n" + rest,
-                       closed)
+        closed = _read_until(sock, buf, deadline, lambda b: False)
+    body = bytes(buf[head_len:end])
+    if chunked:
+        body = _dechunk(body)
+    return RawResponse(status, reason, headers, body, bytes(buf), closed, bytes(buf[end:]))
 
 
 def _dechunk(data):
@@ -557,15 +554,21 @@ class Gateway:
 
 
 def run_snapgate(args, env=None, timeout=15.0):
-    """Run snapgate with args to completion; returns CompletedProcess (text stdout/stderr)."""
+    """Run snapgate with args to completion; returns CompletedProcess (text stdout/stderr).
+    Fails on a sanitizer report in stderr."""
     binary = gateway_bin()
     if binary is None:
         raise unittest.SkipTest("SNAPGATE_BIN is unset or not executable")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPGATE_")}
     full_env.update(env or {})
-    return subprocess.run([binary] + list(args), stdout=subprocess.PIPE,
+    proc = subprocess.run([binary] + list(args), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=full_env,
                           timeout=timeout, universal_newlines=True)
+    reports = [m for m in SANITIZER_MARKERS if m in proc.stderr]
+    if reports:
+        raise AssertionError("snapgate %s: sanitizer report (%s); stderr:\n%s"
+                             % (" ".join(args), ", ".join(reports), proc.stderr[-8000:]))
+    return proc
 
 
 # ---- the usual test setup ----------------------------------------------------------------
