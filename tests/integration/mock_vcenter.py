@@ -8,7 +8,8 @@ Python 3 standard library only.
 
 Served API (HTTP/1.1, keep-alive, Content-Length on every answer):
   POST   /api/session            Basic user/password -> 201 "<session id>"; else 401
-  GET    /api/session            vmware-api-session-id -> 200 {"user", "created_time", "last_accessed_time"}
+  GET    /api/session            vmware-api-session-id -> 200
+                                 {"user", "created_time", "last_accessed_time"}
   DELETE /api/session            -> 204
   GET    /api/cis/tasks/{id}     needs a valid session (else 401); answers from the task's script;
                                  unknown task -> 404 NOT_FOUND. {id} is one percent-decoded segment.

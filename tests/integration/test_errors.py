@@ -31,7 +31,7 @@ class Base(h.GatewayTestCase):
         self.assertEqual(self.mock.stats()["tasks"], {})
 
     def assertOptionalErrorBody(self, resp, error_type=None):
-        """Statuses outside the vAPI table (408, 413, 414): a body, when sent, is a standard error."""
+        """Statuses outside the vAPI table (408, 413): a body, when sent, is a standard error."""
         if resp.body:
             self.assertErrorBody(resp.body, error_type)
 
