@@ -1,0 +1,655 @@
+"""Helpers for the snapgate integration tests (Python 3 standard library only).
+
+The binary comes from $SNAPGATE_BIN (ctest sets it) and the shared task fixtures from
+$SG_FIXTURES_DIR (ctest sets it; else ../../../shared/api/fixtures from this file). Test
+classes that need the gateway are decorated with @requires_gateway and skip cleanly when the
+binary is missing.
+
+Main pieces:
+  Gateway(config, env=None)      context manager running `snapgate -c FILE` on free ports
+  GatewayTestCase                a TestCase with a mock vCenter, a users file and a service
+                                 password file per class, and a fresh mock state per test
+  http_request / raw_request     one HTTP request (http.client) / raw bytes over a socket
+  parallel(n, fn)                n threads released together by a barrier
+  make_users_file, basic, to_yaml, fixture cases, error-body assertions
+"""
+
+import base64
+import collections
+import copy
+import glob
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+import warnings
+
+import mock_vcenter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+TASKS_PATH = "/api/snapservice/tasks/"
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "ERROR: ThreadSanitizer")
+ERROR_BODY_KEYS = {"error_type", "messages", "data"}
+
+
+# ---- where things are ---------------------------------------------------------------------
+def gateway_bin():
+    """The snapgate binary from $SNAPGATE_BIN, or None when unset or not executable."""
+    path = os.environ.get("SNAPGATE_BIN", "")
+    if path and os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    return None
+
+
+requires_gateway = unittest.skipUnless(gateway_bin(), "SNAPGATE_BIN is unset or not executable")
+
+
+def fixtures_dir():
+    """The shared task fixtures directory, or None when it cannot be found."""
+    for cand in (os.environ.get("SG_FIXTURES_DIR", ""),
+                 os.path.join(REPO, "..", "shared", "api", "fixtures")):
+        if cand and os.path.isdir(cand):
+            return os.path.abspath(cand)
+    return None
+
+
+def project_version():
+    """The VERSION of project() in the top CMakeLists.txt, or None."""
+    try:
+        with open(os.path.join(REPO, "CMakeLists.txt"), encoding="utf-8") as f:
+            m = re.search(r"project\s*\(\s*snapgate\s+VERSION\s+([0-9][0-9.]*)", f.read())
+        return m.group(1) if m else None
+    except OSError:
+        return None
+
+
+Fixture = collections.namedtuple("Fixture", "case task upstream_status expected expected_error")
+
+
+def fixture(case):
+    """The fixture case `case` (e.g. "cis-running"): task id, upstream status, and the parsed
+    expected Info (or None) and expected-error dict (or None)."""
+    d = fixtures_dir()
+    if d is None:
+        raise unittest.SkipTest("fixtures directory not found (set SG_FIXTURES_DIR)")
+    base = os.path.join(d, case)
+    with open(base + ".meta.json", encoding="utf-8") as f:
+        meta = json.load(f)
+    expected = expected_error = None
+    if os.path.exists(base + ".expected.json"):
+        with open(base + ".expected.json", encoding="utf-8") as f:
+            expected = json.load(f)
+    if os.path.exists(base + ".expected-error.json"):
+        with open(base + ".expected-error.json", encoding="utf-8") as f:
+            expected_error = json.load(f)
+    return Fixture(case, meta["task"], meta["upstream_http_status"], expected, expected_error)
+
+
+def fixture_cases(prefix="cis-"):
+    """Every fixture case name starting with prefix, sorted."""
+    d = fixtures_dir()
+    if d is None:
+        return []
+    return sorted(os.path.basename(p)[:-len(".meta.json")]
+                  for p in glob.glob(os.path.join(d, prefix + "*.meta.json")))
+
+
+def task_path(task_id, encode=True):
+    """The client path of a task: the id percent-encoded as one segment (the Go runtime's
+    way), or pasted raw with encode=False (the Python SDK's way)."""
+    return TASKS_PATH + (urllib.parse.quote(task_id, safe="") if encode else task_id)
+
+
+# ---- small files ------------------------------------------------------------------------
+def free_port(host="127.0.0.1"):
+    """A TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def write_file(directory, name, text, mode=0o600):
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def sha512_crypt(password):
+    """A sha512crypt ($6$) hash of password: the crypt module when present, else openssl."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+        h = crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+        if h and h.startswith("$6$"):
+            return h
+    except ImportError:
+        pass
+    out = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password.encode(),
+                         stdout=subprocess.PIPE, check=True)
+    return out.stdout.decode().strip()
+
+
+def make_users_file(users, directory=None):
+    """Write a users file ("name:$6$..." lines) for {name: password}; returns its path.
+    Without directory it goes to a new temporary directory the caller may leave behind."""
+    directory = directory or tempfile.mkdtemp(prefix="sg-users-")
+    text = "".join("%s:%s\n" % (name, sha512_crypt(pw)) for name, pw in users.items())
+    return write_file(directory, "users", text)
+
+
+def basic(user, password):
+    """The Authorization header value for HTTP Basic."""
+    return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+
+# ---- YAML ------------------------------------------------------------------------------
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def _yaml_scalar(v):
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a valid YAML double-quoted scalar
+    if v == {}:
+        return "{}"
+    if v == []:
+        return "[]"
+    raise TypeError("cannot render %r as YAML" % (v,))
+
+
+def _is_leaf(v):
+    return not isinstance(v, (dict, list)) or not v
+
+
+def _yaml_emit(obj, indent, out):
+    pad = " " * indent
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            key = k if _PLAIN_KEY.match(str(k)) else json.dumps(str(k))
+            if _is_leaf(v):
+                out.append("%s%s: %s" % (pad, key, _yaml_scalar(v)))
+            else:
+                out.append("%s%s:" % (pad, key))
+                _yaml_emit(v, indent + 2, out)
+    elif isinstance(obj, list):
+        for item in obj:
+            if _is_leaf(item):
+                out.append("%s- %s" % (pad, _yaml_scalar(item)))
+            else:
+                sub = []
+                _yaml_emit(item, indent + 2, sub)
+                out.append("%s- %s" % (pad, sub[0][indent + 2:]))
+                out.extend(sub[1:])
+    else:
+        out.append(pad + _yaml_scalar(obj))
+
+
+def to_yaml(obj):
+    """Block-style YAML for nested dicts/lists/scalars; strings always double-quoted."""
+    out = []
+    _yaml_emit(obj, 0, out)
+    return "\n".join(out) + "\n"
+
+
+def merge(base, overrides):
+    """A deep copy of base with overrides merged in recursively; an override of None
+    deletes the key."""
+    result = copy.deepcopy(base)
+    for k, v in (overrides or {}).items():
+        if v is None:
+            result.pop(k, None)
+        elif isinstance(v, dict) and isinstance(result.get(k), dict):
+            result[k] = merge(result[k], v)
+        else:
+            result[k] = copy.deepcopy(v)
+    return result
+
+
+# ---- HTTP clients ----------------------------------------------------------------------
+class Response(collections.namedtuple("Response", "status headers body")):
+    """(status, headers with lower-case names, body bytes); json() parses the body."""
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+def http_request(port, method, path, headers=None, body=None, conn=None, timeout=10.0,
+                 host="127.0.0.1"):
+    """One request through http.client. With conn (an HTTPConnection) the request goes over
+    that kept-alive connection, else over a fresh one closed afterwards."""
+    own = conn is None
+    c = conn or http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=dict(headers or {}))
+        r = c.getresponse()
+        data = r.read()
+        hdrs = {}
+        for k, v in r.getheaders():
+            k = k.lower()
+            hdrs[k] = hdrs[k] + ", " + v if k in hdrs else v
+        return Response(r.status, hdrs, data)
+    finally:
+        if own:
+            c.close()
+
+
+RawResponse = collections.namedtuple("RawResponse",
+                                     "status reason headers body raw closed trailing")
+RawResponse.__doc__ = """A parsed raw answer: status (None when nothing parseable came), reason,
+headers (lower-case names), body, raw (every byte read), closed (the peer closed), trailing
+(bytes after the response: e.g. a body wrongly sent with a HEAD answer)."""
+
+
+def _recv(sock, buf, deadline):
+    """Read more into buf; returns False on EOF/reset, None on timeout, True otherwise."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return None
+    sock.settimeout(remaining)
+    try:
+        chunk = sock.recv(65536)
+    except socket.timeout:
+        return None
+    except (ConnectionResetError, BrokenPipeError):
+        return False
+    if not chunk:
+        return False
+    buf.extend(chunk)
+    return True
+
+
+def _read_until(sock, buf, deadline, done):
+    """recv into buf until done(buf); returns True when the peer closed first."""
+    while not done(buf):
+        r = _recv(sock, buf, deadline)
+        if not r:
+            return r is False
+    return False
+
+
+def read_raw_response(sock, read_timeout=5.0, until_close=False, head=False):
+    """Read one HTTP response from sock and parse it. until_close: keep reading afterwards
+    until the peer closes (closed=True) or the timeout ends (closed=False). head: the
+    response has no body (answer to HEAD)."""
+    deadline = time.monotonic() + read_timeout
+    buf = bytearray()
+    closed = _read_until(sock, buf, deadline, lambda b: b"\r\n\r\n" in b)
+    if b"\r\n\r\n" not in buf:
+        return RawResponse(None, "", {}, b"", bytes(buf), closed, b"")
+    head_len = buf.index(b"\r\n\r\n") + 4
+    lines = bytes(buf[:head_len - 4]).decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    reason = parts[2] if len(parts) > 2 else ""
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        k = k.strip().lower()
+        headers[k] = headers[k] + ", " + v.strip() if k in headers else v.strip()
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    if head or status in (204, 304) or (status is not None and 100 <= status < 200):
+        end = head_len
+    elif "content-length" in headers:
+        end = head_len + int(headers["content-length"])
+        closed = closed or _read_until(sock, buf, deadline, lambda b: len(b) >= end)
+    elif chunked:
+        # the stream starts right after the head's CRLF CRLF, so every chunk-size line,
+        # the last one ("0") included, follows a CRLF
+        closed = closed or _read_until(
+            sock, buf, deadline, lambda b: b.find(b"\r\n0\r\n\r\n", head_len - 2) >= 0)
+        end = len(buf)
+        term = buf.find(b"\r\n0\r\n\r\n", head_len - 2)
+        if term >= 0:
+            end = term + 7
+    else:  # no length: the body runs until the peer closes
+        closed = closed or _read_until(sock, buf, deadline, lambda b: False)
+        end = len(buf)
+    if until_close and not closed:
+        closed = _read_until(sock, buf, deadline, lambda b: False)
+    body = bytes(buf[head_len:end])
+    if chunked:
+        body = _dechunk(body)
+    return RawResponse(status, reason, headers, body, bytes(buf), closed, bytes(buf[end:]))
+
+
+def _dechunk(data):
+    out = bytearray()
+    while data:
+        line, _, data = data.partition(b"\r\n")
+        size = int(line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2:]
+    return bytes(out)
+
+
+def raw_request(port, data, read_timeout=5.0, until_close=False, head=False, host="127.0.0.1"):
+    """Send raw bytes on a new connection and read one response (see read_raw_response)."""
+    with socket.create_connection((host, port), timeout=read_timeout) as s:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before it read everything
+        return read_raw_response(s, read_timeout, until_close, head)
+
+
+def parallel(n, fn, timeout=60.0):
+    """Run fn(i) for i in range(n) in n threads that start together (barrier); returns the
+    results in order; re-raises the first exception."""
+    barrier = threading.Barrier(n)
+    results, errors = [None] * n, [None] * n
+
+    def run(i):
+        try:
+            barrier.wait(timeout)
+            results[i] = fn(i)
+        except BaseException as e:  # noqa: B902 - handed to the caller below
+            errors[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in threads):
+        raise AssertionError("parallel: threads still running after %.0f s" % timeout)
+    for e in errors:
+        if e is not None:
+            raise e
+    return results
+
+
+# ---- the gateway process -----------------------------------------------------------------
+def _port_of(addr):
+    return int(str(addr).rpartition(":")[2])
+
+
+class Gateway:
+    """Runs `snapgate -c FILE` for the duration of a with-block.
+
+    config: a dict (rendered to YAML; listen/admin_listen filled with free ports when absent)
+    or YAML text (@LISTEN@ and @ADMIN_LISTEN@ are replaced by free host:port values; the keys
+    are appended when the text lacks them). env: extra environment (SNAPGATE_* variables of
+    the test's own environment are dropped first). Waits for GET /healthz on the admin port
+    (fails with the captured stderr). On exit: SIGTERM, wait (kill after 10 s), then fail if
+    it did not exit 0 or stderr holds a sanitizer report.
+
+    After start: port, admin_port, config_path, proc, http(), connection(), raw().
+    After stop: stdout_text / stderr_text, access_log() (parsed JSON lines of stdout)."""
+
+    def __init__(self, config, env=None, start_timeout=10.0, stop_timeout=10.0,
+                 expect_exit_code=0):
+        self.config = config
+        self.env = env or {}
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.expect_exit_code = expect_exit_code
+        self.proc = None
+        self.stdout_text = ""
+        self.stderr_text = ""
+        self.tmpdir = None
+        self.returncode = None
+
+    # ---- config ----------------------------------------------------------------------
+    def _render(self):
+        if isinstance(self.config, dict):
+            cfg = copy.deepcopy(self.config)
+            cfg.setdefault("listen", "127.0.0.1:%d" % free_port())
+            cfg.setdefault("admin_listen", "127.0.0.1:%d" % free_port())
+            self.port, self.admin_port = _port_of(cfg["listen"]), _port_of(cfg["admin_listen"])
+            return to_yaml(cfg)
+        text = self.config
+        listen = "127.0.0.1:%d" % free_port()
+        admin = "127.0.0.1:%d" % free_port()
+        text = text.replace("@LISTEN@", listen).replace("@ADMIN_LISTEN@", admin)
+        if not re.search(r"^listen\s*:", text, re.M):
+            text = text.rstrip("\n") + '\nlisten: "%s"\n' % listen
+        if not re.search(r"^admin_listen\s*:", text, re.M):
+            text = text.rstrip("\n") + '\nadmin_listen: "%s"\n' % admin
+        self.port = _port_of(re.search(r'^listen\s*:\s*"?([^"\s]+)', text, re.M).group(1))
+        self.admin_port = _port_of(
+            re.search(r'^admin_listen\s*:\s*"?([^"\s]+)', text, re.M).group(1))
+        return text
+
+    def _environ(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPGATE_")}
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        env.update(self.env)
+        return env
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def start(self):
+        binary = gateway_bin()
+        if binary is None:
+            raise unittest.SkipTest("SNAPGATE_BIN is unset or not executable")
+        self.tmpdir = tempfile.mkdtemp(prefix="sg-gw-")
+        self.config_path = write_file(self.tmpdir, "snapgate.yaml", self._render())
+        self._out_path = os.path.join(self.tmpdir, "stdout.log")
+        self._err_path = os.path.join(self.tmpdir, "stderr.log")
+        with open(self._out_path, "wb") as out, open(self._err_path, "wb") as err:
+            self.proc = subprocess.Popen([binary, "-c", self.config_path], stdout=out,
+                                         stderr=err, stdin=subprocess.DEVNULL,
+                                         env=self._environ())
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                self._collect()
+                code = self.proc.returncode
+                self._cleanup()
+                raise AssertionError("snapgate exited with %s before /healthz answered; "
+                                     "stderr:\n%s" % (code, self.stderr_text[-4000:]))
+            try:
+                r = http_request(self.admin_port, "GET", "/healthz", timeout=0.5)
+                if r.status == 200:
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                self._collect()
+                self._cleanup()
+                raise AssertionError("snapgate: /healthz not 200 within %.0f s; stderr:\n%s"
+                                     % (self.start_timeout, self.stderr_text[-4000:]))
+            time.sleep(0.05)
+
+    def stop(self):
+        """SIGTERM, wait, collect output; raises AssertionError on a hang, a bad exit code or
+        a sanitizer report. Idempotent."""
+        if self.proc is None:
+            return self.returncode
+        problems = []
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                problems.append("did not exit within %.0f s of SIGTERM (killed)"
+                                % self.stop_timeout)
+        self.returncode = self.proc.returncode
+        self._collect()
+        self._cleanup()
+        self.proc = None
+        if not problems and self.expect_exit_code is not None \
+                and self.returncode != self.expect_exit_code:
+            problems.append("exit status %s, expected %s" % (self.returncode,
+                                                             self.expect_exit_code))
+        reports = [m for m in SANITIZER_MARKERS if m in self.stderr_text]
+        if reports:
+            problems.append("sanitizer report (%s)" % ", ".join(reports))
+        if problems:
+            raise AssertionError("snapgate: %s; stderr:\n%s"
+                                 % ("; ".join(problems), self.stderr_text[-8000:]))
+        return self.returncode
+
+    def _collect(self):
+        for attr, path in (("stdout_text", self._out_path), ("stderr_text", self._err_path)):
+            try:
+                with open(path, "rb") as f:
+                    setattr(self, attr, f.read().decode("utf-8", "replace"))
+            except OSError:
+                pass
+
+    def _cleanup(self):
+        if self.tmpdir and not os.environ.get("SG_KEEP_TMP"):
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    # ---- talking to it -------------------------------------------------------------------
+    def http(self, method, path, headers=None, body=None, conn=None, timeout=10.0):
+        return http_request(self.port, method, path, headers, body, conn, timeout)
+
+    def admin(self, method, path, headers=None, timeout=10.0):
+        return http_request(self.admin_port, method, path, headers, None, None, timeout)
+
+    def connection(self, timeout=10.0):
+        """A keep-alive http.client connection to the client port (caller closes it)."""
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def raw(self, data, read_timeout=5.0, until_close=False, head=False):
+        return raw_request(self.port, data, read_timeout, until_close, head)
+
+    def access_log(self):
+        """The stdout lines parsed as JSON (call after stop(): stdout may be buffered).
+        A line that is not JSON fails the test."""
+        entries = []
+        for line in self.stdout_text.splitlines():
+            if line.strip():
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    raise AssertionError("access log line is not JSON: %r" % line)
+        return entries
+
+
+def run_snapgate(args, env=None, timeout=15.0):
+    """Run snapgate with args to completion; returns CompletedProcess (text stdout/stderr).
+    Fails on a sanitizer report in stderr."""
+    binary = gateway_bin()
+    if binary is None:
+        raise unittest.SkipTest("SNAPGATE_BIN is unset or not executable")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPGATE_")}
+    full_env.update(env or {})
+    proc = subprocess.run([binary] + list(args), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=full_env,
+                          timeout=timeout, universal_newlines=True)
+    reports = [m for m in SANITIZER_MARKERS if m in proc.stderr]
+    if reports:
+        raise AssertionError("snapgate %s: sanitizer report (%s); stderr:\n%s"
+                             % (" ".join(args), ", ".join(reports), proc.stderr[-8000:]))
+    return proc
+
+
+# ---- the usual test setup ----------------------------------------------------------------
+class GatewayTestCase(unittest.TestCase):
+    """Per class: a mock vCenter seeded with the cis fixtures, a users file, a service
+    password file. Per test: the mock reset. Build configs with self.config(overrides)."""
+
+    USERS = {"alice": "wonderland-7", "bob": "builder-9"}
+    SVC_USER = "svc-snapgate"
+    SVC_PASSWORD = "svc-secret-4242"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="sg-it-")
+        cls.users_file = make_users_file(cls.USERS, cls.tmp)
+        cls.password_file = write_file(cls.tmp, "svc-password", cls.SVC_PASSWORD)
+        cls.mock = mock_vcenter.MockVCenter(user=cls.SVC_USER, password=cls.SVC_PASSWORD,
+                                            fixtures_dir=fixtures_dir()).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.mock.reset()
+
+    def config(self, overrides=None, backend=None):
+        """The typical test config, deep-merged with overrides; backend: overrides merged
+        into the single backend entry."""
+        be = {"name": "vc1", "url": self.mock.url, "dialect": "cis",
+              "credentials": {"username": self.SVC_USER, "password_file": self.password_file},
+              "timeouts": {"connect": "2s", "request": "2s"}}
+        cfg = {
+            "workers": 1,
+            "log": {"level": "debug"},
+            "auth": {"realm": "snapgate",
+                     "providers": [{"type": "basic", "users_file": self.users_file}]},
+            "backends": [merge(be, backend)],
+            "cache": {"ttl": {"pending": "1s", "running": "1s", "blocked": "1s",
+                              "terminal": "24h", "not_found": "30s"}},
+        }
+        return merge(cfg, overrides)
+
+    def gateway(self, overrides=None, backend=None, env=None, **kw):
+        return Gateway(self.config(overrides, backend), env=env, **kw)
+
+    def auth(self, user="alice", password=None):
+        """{"Authorization": Basic ...} for a known user (or any user/password)."""
+        pw = self.USERS.get(user) if password is None else password
+        return {"Authorization": basic(user, pw)}
+
+    # ---- assertions ------------------------------------------------------------------------
+    def assertErrorBody(self, body, error_type=None):
+        """body (bytes) is a vAPI standard error: error_type (equal to the given one) and at
+        least one message {id, default_message, args: []}; nothing else but data."""
+        try:
+            obj = json.loads(body.decode("utf-8"))
+        except ValueError:
+            self.fail("error body is not JSON: %r" % body[:300])
+        self.assertIsInstance(obj, dict, body)
+        self.assertLessEqual(set(obj), ERROR_BODY_KEYS, "unexpected keys in %r" % obj)
+        self.assertIsInstance(obj.get("error_type"), str, body)
+        if error_type is not None:
+            self.assertEqual(obj["error_type"], error_type, body)
+        msgs = obj.get("messages")
+        self.assertIsInstance(msgs, list, body)
+        self.assertGreaterEqual(len(msgs), 1, body)
+        for m in msgs:
+            self.assertIsInstance(m, dict, body)
+            self.assertIsInstance(m.get("id"), str, body)
+            self.assertIsInstance(m.get("default_message"), str, body)
+            self.assertIsInstance(m.get("args"), list, body)
+        return obj
+
+    def assertError(self, resp, status, error_type):
+        """resp (Response or RawResponse) has status and a standard error body of type."""
+        self.assertEqual(resp.status, status, "body: %r" % (resp.body[:300],))
+        self.assertTrue(resp.headers.get("content-type", "").startswith("application/json"),
+                        resp.headers)
+        return self.assertErrorBody(resp.body, error_type)
