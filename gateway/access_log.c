@@ -46,9 +46,10 @@ void sg_access_log(const struct sg_access_rec *r)
         put_str(line, sizeof(line), &n, "cache", r->cache);
         put_str(line, sizeof(line), &n, "backend", r->backend);
         put_str(line, sizeof(line), &n, "user", r->user);
-        n += (size_t)snprintf(line + n, sizeof(line) - n,
-                              ",\"upstream_status\":%d,\"duration_ms\":%.3f,\"upstream_ms\":%llu}\n",
-                              r->upstream_status, dur_ms, (unsigned long long)r->upstream_ms);
+        n +=
+            (size_t)snprintf(line + n, sizeof(line) - n,
+                             ",\"upstream_status\":%d,\"duration_ms\":%.3f,\"upstream_ms\":%llu}\n",
+                             r->upstream_status, dur_ms, (unsigned long long)r->upstream_ms);
     } else {
         char path[520];
         size_t pl = 0;

@@ -65,8 +65,8 @@ static void on_purged(void *arg)
 static void on_admin_http(evhtp_request_t *req, void *arg)
 {
     struct sg_admin *a = arg;
-    const char *path = req->uri && req->uri->path && req->uri->path->full ? req->uri->path->full
-                                                                          : "";
+    const char *path =
+        req->uri && req->uri->path && req->uri->path->full ? req->uri->path->full : "";
     htp_method m = evhtp_request_get_method(req);
     static const char purge_prefix[] = "/cache/tasks/";
     if (m == htp_method_GET && strcmp(path, "/healthz") == 0) {
@@ -75,7 +75,8 @@ static void on_admin_http(evhtp_request_t *req, void *arg)
         on_readyz(req, a);
     } else if (m == htp_method_GET && strcmp(path, "/metrics") == 0) {
         on_metrics(req, a);
-    } else if (m == htp_method_DELETE && strncmp(path, purge_prefix, sizeof(purge_prefix) - 1) == 0) {
+    } else if (m == htp_method_DELETE &&
+               strncmp(path, purge_prefix, sizeof(purge_prefix) - 1) == 0) {
         const char *seg = path + sizeof(purge_prefix) - 1;
         char task[SG_TASK_ID_MAX + 1];
         const char *why = NULL;

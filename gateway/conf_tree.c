@@ -76,6 +76,8 @@ void sg_conf_node_append(struct sg_conf_node *parent, const char *key, int key_l
 {
     parent->items = sg_xrealloc(parent->items, (parent->n + 1) * sizeof(*parent->items));
     if (parent->type == SG_NODE_MAP) {
+        if (!key)
+            abort(); /* a map entry without a key is a programming error */
         parent->keys = sg_xrealloc(parent->keys, (parent->n + 1) * sizeof(*parent->keys));
         parent->key_lines =
             sg_xrealloc(parent->key_lines, (parent->n + 1) * sizeof(*parent->key_lines));

@@ -251,7 +251,8 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
 static struct sg_conn *conn_of(evhtp_request_t *req)
 {
     evhtp_connection_t *c = evhtp_request_get_connection(req);
-    if (!c || !c->hooks || c->hooks->on_connection_fini != (evhtp_hook_connection_fini_cb)on_conn_fini)
+    if (!c || !c->hooks ||
+        c->hooks->on_connection_fini != (evhtp_hook_connection_fini_cb)on_conn_fini)
         return NULL;
     return c->hooks->on_connection_fini_arg;
 }

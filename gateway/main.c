@@ -13,12 +13,13 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: snapgate [-c FILE | --config FILE] [-t | --check-config] [-V | --version] "
-                 "[-h | --help]\n"
-                 "  -c, --config FILE    the YAML config (default: built-in defaults + SNAPGATE_* env)\n"
-                 "  -t, --check-config   validate the config offline, print problems, exit 0 or 1\n"
-                 "  -V, --version        print the version and exit\n"
-                 "  -h, --help           this help\n");
+    fprintf(out,
+            "usage: snapgate [-c FILE | --config FILE] [-t | --check-config] [-V | --version] "
+            "[-h | --help]\n"
+            "  -c, --config FILE    the YAML config (default: built-in defaults + SNAPGATE_* env)\n"
+            "  -t, --check-config   validate the config offline, print problems, exit 0 or 1\n"
+            "  -V, --version        print the version and exit\n"
+            "  -h, --help           this help\n");
 }
 
 int main(int argc, char **argv)

@@ -11,9 +11,8 @@ static _Atomic unsigned nblocks;
 
 static const int codes[SG_METRICS_CODES] = {200, 304, 400, 401, 403, 404, 405, 408,
                                             413, 414, 431, 499, 500, 503, 0,   0};
-static const double buckets[SG_METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                   0.025,  0.05,  0.1,    0.25,  0.5,
-                                                   1,      2.5,   5,      10};
+static const double buckets[SG_METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 static const char *const outcomes[SG_METRICS_OUTCOMES] = {
     "info", "not_found", "unauthenticated", "unauthorized", "unavailable", "error", "inaccessible"};
 
@@ -87,9 +86,10 @@ void sg_metrics_coalesced(struct sg_wstate *ws)
 
 void sg_metrics_render(struct evbuffer *out)
 {
-    evbuffer_add_printf(out, "# HELP snapgate_build_info Build information.\n"
-                             "# TYPE snapgate_build_info gauge\n"
-                             "snapgate_build_info{version=\"%s\"} 1\n",
+    evbuffer_add_printf(out,
+                        "# HELP snapgate_build_info Build information.\n"
+                        "# TYPE snapgate_build_info gauge\n"
+                        "snapgate_build_info{version=\"%s\"} 1\n",
                         SNAPGATE_VERSION);
     evbuffer_add_printf(out, "# HELP snapgate_requests_total Client requests by status code.\n"
                              "# TYPE snapgate_requests_total counter\n");

@@ -9,10 +9,10 @@
 #define SG_TASK_PREFIX "/api/snapservice/tasks/"
 
 enum sg_route {
-    SG_ROUTE_TASK = 0,         /* GET/HEAD of a valid task id */
-    SG_ROUTE_NOT_FOUND,        /* any other path */
-    SG_ROUTE_BAD_METHOD,       /* the task path with a method other than GET/HEAD */
-    SG_ROUTE_BAD_ID,           /* the task path with an id that fails validation */
+    SG_ROUTE_TASK = 0,   /* GET/HEAD of a valid task id */
+    SG_ROUTE_NOT_FOUND,  /* any other path */
+    SG_ROUTE_BAD_METHOD, /* the task path with a method other than GET/HEAD */
+    SG_ROUTE_BAD_ID,     /* the task path with an id that fails validation */
 };
 
 /* Route method + raw path (as received, still percent-encoded, without the

@@ -63,8 +63,8 @@ static char *build_challenge(const struct sg_conf *conf, struct sg_auth_inst *au
             seen = seen || strcmp(auth[j].ops->scheme, scheme) == 0;
         if (seen)
             continue;
-        char *next = sg_xasprintf("%s%s%s realm=\"%s\"", out, *out ? ", " : "", scheme,
-                                  conf->auth_realm);
+        char *next =
+            sg_xasprintf("%s%s%s realm=\"%s\"", out, *out ? ", " : "", scheme, conf->auth_realm);
         free(out);
         out = next;
     }
@@ -79,8 +79,8 @@ static void auth_init(struct sg_wstate *ws, const struct sg_conf *conf)
         const struct sg_module *m = conf->providers[i].module;
         ws->auth[i].module = m;
         ws->auth[i].ops = m->ops;
-        ws->auth[i].inst = m->worker_init ? m->worker_init(conf->providers[i].priv, ws->worker)
-                                          : NULL;
+        ws->auth[i].inst =
+            m->worker_init ? m->worker_init(conf->providers[i].priv, ws->worker) : NULL;
     }
     ws->www_authenticate = build_challenge(conf, ws->auth, ws->nauth);
     if (!*ws->www_authenticate) {

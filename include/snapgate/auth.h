@@ -26,8 +26,8 @@ struct sg_auth_ops {
     /* authorization: the header value, NULL when absent; len its length.
      * Returns SG_OK (out filled), SG_DECLINED, SG_DENIED, or SG_AGAIN (then cb
      * is called later with out filled on success; out stays valid until then). */
-    int (*authenticate)(void *inst, const char *authorization, size_t len,
-                        struct sg_principal *out, sg_auth_cb cb, void *arg);
+    int (*authenticate)(void *inst, const char *authorization, size_t len, struct sg_principal *out,
+                        sg_auth_cb cb, void *arg);
     /* Drop everything remembered (verified credentials): called on reload. */
     void (*forget)(void *inst);
 };

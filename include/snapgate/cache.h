@@ -9,11 +9,11 @@
  * an entry never crosses threads. */
 struct sg_cache_entry {
     int refs;
-    int http_status;         /* 200, or 404 for a negative entry */
-    int task_status;         /* enum sg_task_status, -1 for a negative entry */
-    uint64_t fetched_at_ms;  /* wall clock, when the backend answered */
-    uint64_t expires_at_ms;  /* wall clock, end of freshness */
-    char etag[32];           /* strong ETag with its quotes: "\"...\"" */
+    int http_status;        /* 200, or 404 for a negative entry */
+    int task_status;        /* enum sg_task_status, -1 for a negative entry */
+    uint64_t fetched_at_ms; /* wall clock, when the backend answered */
+    uint64_t expires_at_ms; /* wall clock, end of freshness */
+    char etag[32];          /* strong ETag with its quotes: "\"...\"" */
     size_t len;
     char body[];
 };

@@ -14,13 +14,13 @@ enum sg_node_type { SG_NODE_SCALAR = 1, SG_NODE_MAP, SG_NODE_SEQ };
 /* A node of the parsed YAML document. Maps keep their keys in document order. */
 struct sg_conf_node {
     enum sg_node_type type;
-    int line;                   /* 1-based line of the node in the file; 0: made from the environment */
-    const char *env;            /* the SNAPGATE_* variable a scalar came from, NULL otherwise */
-    char *scalar;               /* SG_NODE_SCALAR: the value, NUL-terminated */
-    bool quoted;                /* SG_NODE_SCALAR: was written quoted (so "" is a string) */
-    size_t n;                   /* MAP: pairs; SEQ: items */
-    char **keys;                /* MAP: the keys */
-    int *key_lines;             /* MAP: each key's line */
+    int line;        /* 1-based line of the node in the file; 0: made from the environment */
+    const char *env; /* the SNAPGATE_* variable a scalar came from, NULL otherwise */
+    char *scalar;    /* SG_NODE_SCALAR: the value, NUL-terminated */
+    bool quoted;     /* SG_NODE_SCALAR: was written quoted (so "" is a string) */
+    size_t n;        /* MAP: pairs; SEQ: items */
+    char **keys;     /* MAP: the keys */
+    int *key_lines;  /* MAP: each key's line */
     struct sg_conf_node **items; /* MAP: values; SEQ: items */
 };
 
@@ -74,16 +74,16 @@ struct sg_conf_auth_provider {
 
 struct sg_conf_backend {
     char *name;
-    char *url;        /* as given, e.g. "https://vc1.example.com:443" */
-    char *scheme;     /* "http" | "https" */
-    char *host;       /* host name or address, without brackets */
+    char *url;    /* as given, e.g. "https://vc1.example.com:443" */
+    char *scheme; /* "http" | "https" */
+    char *host;   /* host name or address, without brackets */
     uint16_t port;
-    char *base_path;  /* path prefix of the url without trailing '/', "" when none */
+    char *base_path;                 /* path prefix of the url without trailing '/', "" when none */
     const struct sg_module *dialect; /* the dialect module for `dialect` */
     void *dialect_priv;
-    char *release;    /* vijson only; NULL otherwise */
-    char *username;   /* service account; NULL when credentials are omitted */
-    char *password;   /* read from password_file at load time; NULL when omitted */
+    char *release;  /* vijson only; NULL otherwise */
+    char *username; /* service account; NULL when credentials are omitted */
+    char *password; /* read from password_file at load time; NULL when omitted */
     char *password_file;
     char *tls_ca_file; /* NULL: the system store */
     bool tls_verify;

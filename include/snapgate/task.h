@@ -25,13 +25,13 @@ static inline bool sg_task_status_terminal(enum sg_task_status s)
 
 /* What one upstream answer means, decided by the dialect. */
 enum sg_outcome {
-    SG_OUT_INFO = 0,          /* a valid Info: 200, cacheable by status */
-    SG_OUT_NOT_FOUND,         /* the task does not exist: 404, cacheable as negative */
-    SG_OUT_UNAUTHENTICATED,   /* upstream rejected the session/credentials (401) */
-    SG_OUT_UNAUTHORIZED,      /* upstream: not allowed (403) */
-    SG_OUT_UNAVAILABLE,       /* upstream unreachable / overloaded (502, 503, 504, timeouts) */
-    SG_OUT_ERROR,             /* garbage, union violation, unexpected answer: 500 ERROR */
-    SG_OUT_INACCESSIBLE,      /* the task's state cannot be read: 500 RESOURCE_INACCESSIBLE */
+    SG_OUT_INFO = 0,        /* a valid Info: 200, cacheable by status */
+    SG_OUT_NOT_FOUND,       /* the task does not exist: 404, cacheable as negative */
+    SG_OUT_UNAUTHENTICATED, /* upstream rejected the session/credentials (401) */
+    SG_OUT_UNAUTHORIZED,    /* upstream: not allowed (403) */
+    SG_OUT_UNAVAILABLE,     /* upstream unreachable / overloaded (502, 503, 504, timeouts) */
+    SG_OUT_ERROR,           /* garbage, union violation, unexpected answer: 500 ERROR */
+    SG_OUT_INACCESSIBLE,    /* the task's state cannot be read: 500 RESOURCE_INACCESSIBLE */
 };
 
 struct sg_normalized {
