@@ -124,8 +124,13 @@ static void cancel_one(const char *key, void *value, void *arg)
     struct sg_flight *f = value;
     if (f->fetch)
         sg_fetch_cancel(f->fetch);
-    while (f->head.next != &f->head)
-        waiter_unlink(f->head.next);
+    /* Nobody is left behind: waiters learn the backend did not answer. */
+    const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE, .backend = "-"};
+    while (f->head.next != &f->head) {
+        struct sg_flight_waiter *w = f->head.next;
+        waiter_unlink(w);
+        w->on_answer(w, &a);
+    }
     free(f->task);
     free(f);
 }

@@ -33,7 +33,7 @@ void sg_flight_join(struct sg_wstate *ws, const char *task, struct sg_flight_wai
 /* Leaves without an answer (deadline, client gone); no-op when not waiting.
  * The fetch goes on so its answer still fills the cache. */
 void sg_flight_leave(struct sg_flight_waiter *w);
-/* Cancels every fetch and answers nobody (worker shutdown). */
+/* Cancels every fetch and answers its waiters with 503 (worker shutdown). */
 void sg_flight_cancel_all(struct sg_wstate *ws);
 
 #endif

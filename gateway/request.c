@@ -44,6 +44,7 @@ struct sg_request {
     struct sg_wstate *ws;
     struct event *deadline;
     uint64_t started_us;
+    struct sg_auth_set *auth; /* the chain this request is checked by, held */
     size_t auth_next;
     struct sg_principal principal;
     bool authenticated;
@@ -77,6 +78,7 @@ static void request_put(struct sg_request *r)
     if (r->deadline)
         event_free(r->deadline);
     sg_principal_clear(&r->principal);
+    sg_auth_set_put(r->auth);
     free(r->path);
     free(r);
 }
@@ -162,8 +164,8 @@ static void finish_error(struct sg_request *r, enum sg_error e)
     if (r->ev) {
         stage_common_headers(r);
         add_header(r->ev, "Content-Type", "application/json", false);
-        if (e == SG_E_UNAUTHENTICATED && r->ws->www_authenticate)
-            add_header(r->ev, "WWW-Authenticate", r->ws->www_authenticate, false);
+        if (e == SG_E_UNAUTHENTICATED && r->auth)
+            add_header(r->ev, "WWW-Authenticate", r->auth->challenge, false);
         if (e == SG_E_BAD_METHOD)
             add_header(r->ev, "Allow", "GET, HEAD", false);
         if (r->cache) {
@@ -292,28 +294,10 @@ static void lookup(struct sg_request *r)
     sg_flight_join(ws, r->task, &r->waiter);
 }
 
-static bool allowed(const struct sg_request *r)
-{
-    const struct sg_conf *c = r->ws->conf;
-    if (c->auth_allow_n == 0)
-        return true;
-    for (size_t i = 0; i < c->auth_allow_n; i++) {
-        const char *a = c->auth_allow[i];
-        if (strncmp(a, "group:", 6) == 0) {
-            for (size_t g = 0; g < r->principal.ngroups; g++)
-                if (strcmp(a + 6, r->principal.groups[g]) == 0)
-                    return true;
-        } else if (strcmp(a, r->principal.name) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static void authenticated(struct sg_request *r)
 {
     r->authenticated = true;
-    if (!allowed(r)) {
+    if (!sg_auth_set_allows(r->auth, &r->principal)) {
         finish_error(r, SG_E_UNAUTHORIZED);
         return;
     }
@@ -341,10 +325,9 @@ static void on_auth_done(int rc, struct sg_principal *p, void *arg)
 
 static void auth_continue(struct sg_request *r)
 {
-    struct sg_wstate *ws = r->ws;
     const char *hdr = r->ev ? evhtp_header_find(r->ev->headers_in, "Authorization") : NULL;
-    for (; r->auth_next < ws->nauth; r->auth_next++) {
-        const struct sg_auth_inst *a = &ws->auth[r->auth_next];
+    for (; r->auth_next < r->auth->n; r->auth_next++) {
+        const struct sg_auth_inst *a = &r->auth->v[r->auth_next];
         int rc = a->ops->authenticate(a->inst, hdr, hdr ? strlen(hdr) : 0, &r->principal,
                                       on_auth_done, r);
         if (rc == SG_OK) {
@@ -420,6 +403,7 @@ void sg_request_on_http(evhtp_request_t *ev, void *arg)
     case SG_ROUTE_TASK:
         break;
     }
+    r->auth = sg_auth_set_get(ws->auth);
     auth_continue(r);
 }
 

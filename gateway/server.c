@@ -52,56 +52,6 @@ struct sg_server {
 
 /* ---- per-worker setup --------------------------------------------------- */
 
-/* "Basic realm=\"x\", Bearer realm=\"x\"": each scheme once, in provider order. */
-static char *build_challenge(const struct sg_conf *conf, struct sg_auth_inst *auth, size_t n)
-{
-    char *out = sg_xstrdup("");
-    for (size_t i = 0; i < n; i++) {
-        const char *scheme = auth[i].ops->scheme;
-        bool seen = false;
-        for (size_t j = 0; j < i; j++)
-            seen = seen || strcmp(auth[j].ops->scheme, scheme) == 0;
-        if (seen)
-            continue;
-        char *next =
-            sg_xasprintf("%s%s%s realm=\"%s\"", out, *out ? ", " : "", scheme, conf->auth_realm);
-        free(out);
-        out = next;
-    }
-    return out;
-}
-
-static void auth_init(struct sg_wstate *ws, const struct sg_conf *conf)
-{
-    ws->nauth = conf->providers_n;
-    ws->auth = sg_xcalloc(ws->nauth ? ws->nauth : 1, sizeof(*ws->auth));
-    for (size_t i = 0; i < ws->nauth; i++) {
-        const struct sg_module *m = conf->providers[i].module;
-        ws->auth[i].module = m;
-        ws->auth[i].ops = m->ops;
-        ws->auth[i].inst =
-            m->worker_init ? m->worker_init(conf->providers[i].priv, ws->worker) : NULL;
-    }
-    ws->www_authenticate = build_challenge(conf, ws->auth, ws->nauth);
-    if (!*ws->www_authenticate) {
-        free(ws->www_authenticate);
-        /* No provider: every request fails closed; still name a scheme. */
-        ws->www_authenticate = sg_xasprintf("Basic realm=\"%s\"", conf->auth_realm);
-    }
-}
-
-static void auth_fini(struct sg_wstate *ws)
-{
-    for (size_t i = 0; i < ws->nauth; i++)
-        if (ws->auth[i].module->worker_fini)
-            ws->auth[i].module->worker_fini(ws->auth[i].inst);
-    free(ws->auth);
-    free(ws->www_authenticate);
-    ws->auth = NULL;
-    ws->nauth = 0;
-    ws->www_authenticate = NULL;
-}
-
 static uint64_t deadline_for(const struct sg_conf *conf)
 {
     uint64_t max = 0;
@@ -126,7 +76,7 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
     ws->mq = sg_wmsg_queue_new(ws->base);
     sg_strmap_init(&ws->flights);
     ws->deadline_ms = deadline_for(conf);
-    auth_init(ws, conf);
+    ws->auth = sg_auth_set_create(conf, ws->worker);
 
     ws->local_module = sg_module_find(SG_MOD_CACHE, "memory");
     ws->local_ops = ws->local_module->ops;
@@ -153,7 +103,7 @@ static void worker_destroy(struct sg_wstate *ws)
     for (size_t i = 0; i < ws->nbackends; i++)
         sg_backend_worker_destroy(ws->backends[i]);
     free(ws->backends);
-    auth_fini(ws);
+    sg_auth_set_put(ws->auth);
     ws->local_module->worker_fini(ws->local);
     ws->local_module->free_conf(ws->local_priv);
     evhtp_unbind_socket(ws->htp);
@@ -244,9 +194,10 @@ static void on_worker_swap(void *arg)
 {
     struct swap *sw = arg;
     struct sg_wstate *ws = sw->ws;
-    auth_fini(ws);
+    /* Requests in the middle of a check keep the old set until they finish. */
+    sg_auth_set_put(ws->auth);
     ws->conf = sw->conf;
-    auth_init(ws, sw->conf);
+    ws->auth = sg_auth_set_create(sw->conf, ws->worker);
     free(sw);
 }
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "snapgate/auth.h"
+#include "auth_set.h"
 #include "snapgate/cache.h"
 #include "snapgate/conf.h"
 #include "strmap.h"
@@ -19,21 +19,13 @@ struct sg_wmsg_queue;
 struct sg_metrics;
 struct sg_server;
 
-struct sg_auth_inst {
-    const struct sg_module *module;
-    const struct sg_auth_ops *ops;
-    void *inst;
-};
-
 struct sg_wstate {
     struct sg_worker *worker;
     struct event_base *base;
     struct evhtp *htp;
     const struct sg_conf *conf;
 
-    struct sg_auth_inst *auth;
-    size_t nauth;
-    char *www_authenticate; /* the challenge, built once from the providers */
+    struct sg_auth_set *auth; /* the current chain; requests hold their own reference */
 
     const struct sg_module *local_module;
     const struct sg_cache_ops *local_ops;

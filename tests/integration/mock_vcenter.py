@@ -408,6 +408,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status, body=b"", ctype="application/json", headers=None):
         if isinstance(body, str):
             body = body.encode("utf-8")
+        # Record the status before the client can see the answer, so a test
+        # that reads the stats right after its request finds it.
+        if getattr(self, "_entry", None) is not None:
+            self.mock._set_status(self._entry, status)
         self.send_response(status)
         if body or status not in (204, 304):
             self.send_header("Content-Type", ctype)
@@ -445,9 +449,9 @@ class _Handler(BaseHTTPRequestHandler):
             if seg and "/" not in seg:
                 task = urllib.parse.unquote(seg, errors="surrogateescape")
         headers = {k.lower(): v for k, v in self.headers.items()}
-        entry = self.mock._record(self.command, path, headers, task, self.conn_id)
-        status = self._serve(path, task)
-        self.mock._set_status(entry, status)
+        self._entry = self.mock._record(self.command, path, headers, task, self.conn_id)
+        self._serve(path, task)
+        self._entry = None
 
     # ---- the vCenter API -----------------------------------------------------------------
     def _serve(self, path, task):
