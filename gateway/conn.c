@@ -219,6 +219,8 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
     struct sg_conn *sc = arg;
     struct sg_wstate *ws = sc->ws;
     htpparse_error err = c->parser ? htparser_get_error(c->parser) : htparse_error_none;
+    /* evhtp frees the request after this hook: its fini must not find us. */
+    evhtp_connection_unset_hook(c, evhtp_hook_on_connection_fini);
     conn_free(sc);
     if (err == htparse_error_none || err == htparse_error_user || !c->bev)
         return EVHTP_RES_OK;
