@@ -59,7 +59,7 @@ static struct sg_cache_entry *store_answer(struct sg_wstate *ws, const char *tas
     }
     /* The local tier is the only tier in this release: no shared tier behind it. */
     uint64_t local_ttl = sg_ttl_local(c, false, e->http_status, e->task_status, ttl);
-    ws->local_ops->put(ws->local, task, e, local_ttl);
+    ws->local_ops->put(ws->local, task, e, local_ttl, local_ttl);
     return e;
 }
 

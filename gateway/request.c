@@ -280,6 +280,7 @@ static void lookup(struct sg_request *r)
         sg_cache_entry_put(e);
         return;
     }
+    sg_cache_entry_put(e); /* a stale copy: nothing serves stale in this release */
     sg_metrics_cache(ws, "miss");
     r->cache = "MISS";
     if (ws->nbackends == 0) {

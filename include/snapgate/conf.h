@@ -106,6 +106,13 @@ struct sg_conf {
     uint64_t ttl_pending_ms, ttl_running_ms, ttl_blocked_ms, ttl_terminal_ms, ttl_not_found_ms;
     uint64_t local_max_entries;
     uint64_t local_max_ttl_ms;
+    uint64_t stale_if_error_ms; /* 0: never serve stale */
+
+    /* redis: the shared tier; NULL module when absent (the local tier alone). */
+    const struct sg_module *shared_cache;
+    void *shared_cache_priv; /* what the module's conf hook built from the `redis` map */
+    uint64_t redis_timeout_ms;
+    bool redis_reject_on_error; /* on_error: reject (503) instead of bypass */
 
     char *auth_realm;
     char **auth_allow; /* users, or "group:NAME" */

@@ -38,7 +38,7 @@ START_TEST(test_hit_returns_same_bytes_and_etag)
 {
     setup_with(10);
     struct sg_cache_entry *e = entry("{\"status\":\"RUNNING\"}"), *got = NULL;
-    ck_assert_int_eq(ops->put(inst, "t1", e, 60000), SG_OK);
+    ck_assert_int_eq(ops->put(inst, "t1", e, 60000, 60000), SG_OK);
     ck_assert_int_eq(ops->get(inst, "t1", &got, NULL, NULL), SG_OK);
     ck_assert_ptr_eq(got, e); /* the very bytes stored: no re-rendering */
     ck_assert_str_eq(got->etag, e->etag);
@@ -54,9 +54,23 @@ START_TEST(test_expiry_is_a_miss)
 {
     setup_with(10);
     struct sg_cache_entry *e = entry("{}"), *got = NULL;
-    ops->put(inst, "t1", e, 30);
+    ops->put(inst, "t1", e, 30, 30);
     usleep(60 * 1000);
     ck_assert_int_eq(ops->get(inst, "t1", &got, NULL, NULL), SG_DECLINED);
+    sg_cache_entry_put(e);
+    teardown();
+}
+END_TEST
+
+START_TEST(test_kept_entry_is_a_miss_handed_over_for_stale_use)
+{
+    setup_with(10);
+    struct sg_cache_entry *e = entry("{}"), *got = NULL;
+    ops->put(inst, "t1", e, 30, 60000);
+    usleep(60 * 1000);
+    ck_assert_int_eq(ops->get(inst, "t1", &got, NULL, NULL), SG_DECLINED);
+    ck_assert_ptr_eq(got, e);
+    sg_cache_entry_put(got);
     sg_cache_entry_put(e);
     teardown();
 }
@@ -66,7 +80,7 @@ START_TEST(test_zero_ttl_stores_nothing)
 {
     setup_with(10);
     struct sg_cache_entry *e = entry("{}"), *got = NULL;
-    ops->put(inst, "t1", e, 0);
+    ops->put(inst, "t1", e, 0, 0);
     ck_assert_int_eq(ops->get(inst, "t1", &got, NULL, NULL), SG_DECLINED);
     sg_cache_entry_put(e);
     teardown();
@@ -77,11 +91,11 @@ START_TEST(test_lru_bound_evicts_least_recent)
 {
     setup_with(2);
     struct sg_cache_entry *a = entry("a"), *b = entry("b"), *c = entry("c"), *got = NULL;
-    ops->put(inst, "a", a, 60000);
-    ops->put(inst, "b", b, 60000);
+    ops->put(inst, "a", a, 60000, 60000);
+    ops->put(inst, "b", b, 60000, 60000);
     ck_assert_int_eq(ops->get(inst, "a", &got, NULL, NULL), SG_OK); /* a is now most recent */
     sg_cache_entry_put(got);
-    ops->put(inst, "c", c, 60000);
+    ops->put(inst, "c", c, 60000, 60000);
     ck_assert_int_eq(ops->get(inst, "b", &got, NULL, NULL), SG_DECLINED);
     ck_assert_int_eq(ops->get(inst, "a", &got, NULL, NULL), SG_OK);
     sg_cache_entry_put(got);
@@ -98,8 +112,8 @@ START_TEST(test_replace_and_delete)
 {
     setup_with(10);
     struct sg_cache_entry *a = entry("old"), *b = entry("new"), *got = NULL;
-    ops->put(inst, "t", a, 60000);
-    ops->put(inst, "t", b, 60000);
+    ops->put(inst, "t", a, 60000, 60000);
+    ops->put(inst, "t", b, 60000, 60000);
     ck_assert_int_eq(ops->get(inst, "t", &got, NULL, NULL), SG_OK);
     ck_assert_str_eq(got->body, "new");
     ck_assert_str_ne(a->etag, b->etag);
@@ -156,6 +170,7 @@ static Suite *cache_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_hit_returns_same_bytes_and_etag);
     tcase_add_test(tc, test_expiry_is_a_miss);
+    tcase_add_test(tc, test_kept_entry_is_a_miss_handed_over_for_stale_use);
     tcase_add_test(tc, test_zero_ttl_stores_nothing);
     tcase_add_test(tc, test_lru_bound_evicts_least_recent);
     tcase_add_test(tc, test_replace_and_delete);

@@ -15,7 +15,8 @@ struct mem_conf {
 struct mem_item {
     struct mem_item *prev, *next; /* LRU: head is the most recently used */
     struct sg_cache_entry *entry;
-    uint64_t expires_at_ms; /* wall clock: the local tier's own bound */
+    uint64_t fresh_until_ms; /* wall clock: served as fresh until then */
+    uint64_t keep_until_ms;  /* then kept for stale use until then */
     char *key;              /* for eviction, which starts from the item */
 };
 
@@ -65,22 +66,26 @@ static int mem_get(void *inst, const char *key, struct sg_cache_entry **out, sg_
     (void)arg;
     struct mem_cache *c = inst;
     struct mem_item *it = sg_strmap_get(&c->map, key);
+    *out = NULL;
     if (!it)
         return SG_DECLINED;
-    if (sg_wall_ms() >= it->expires_at_ms) {
+    uint64_t now = sg_wall_ms();
+    if (now >= it->keep_until_ms) {
         item_drop(c, it);
         return SG_DECLINED;
     }
     lru_unlink(c, it);
     lru_push_front(c, it);
     *out = sg_cache_entry_get(it->entry);
-    return SG_OK;
+    /* Past its freshness the entry is a miss, handed over for stale use. */
+    return now < it->fresh_until_ms ? SG_OK : SG_DECLINED;
 }
 
-static int mem_put(void *inst, const char *key, struct sg_cache_entry *e, uint64_t ttl_ms)
+static int mem_put(void *inst, const char *key, struct sg_cache_entry *e, uint64_t fresh_ms,
+                   uint64_t keep_ms)
 {
     struct mem_cache *c = inst;
-    if (ttl_ms == 0 || c->max_entries == 0)
+    if (fresh_ms == 0 || c->max_entries == 0)
         return SG_OK;
     struct mem_item *it = sg_strmap_get(&c->map, key);
     if (it) {
@@ -92,7 +97,9 @@ static int mem_put(void *inst, const char *key, struct sg_cache_entry *e, uint64
         sg_strmap_put(&c->map, key, it);
     }
     it->entry = sg_cache_entry_get(e);
-    it->expires_at_ms = sg_wall_ms() + ttl_ms;
+    uint64_t now = sg_wall_ms();
+    it->fresh_until_ms = now + fresh_ms;
+    it->keep_until_ms = now + (keep_ms > fresh_ms ? keep_ms : fresh_ms);
     lru_push_front(c, it);
     while (c->map.count > c->max_entries && c->tail)
         item_drop(c, c->tail);
