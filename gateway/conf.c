@@ -80,19 +80,15 @@ static const struct sg_conf_spec local_spec[] = {
      .off = C_OFF(local_max_entries),
      .min = 1,
      .max = 100000000},
-    /* It bounds the local tier in front of Redis; alone, the local tier is the
-     * cache and keeps answers for their full TTL, so the key would do nothing. */
-    {.key = "max_ttl",
-     .kind = SG_SPEC_UNSUPPORTED,
-     .reason = "bounds the in-process tier in front of Redis, and Redis is not supported yet"},
+    /* 0s means something here: the local tier keeps nothing in front of Redis. */
+    {.key = "max_ttl", .kind = SG_SPEC_DURATION, .off = C_OFF(local_max_ttl_ms), .min = 0},
     {0},
 };
 
 static const struct sg_conf_spec cache_spec[] = {
     {.key = "ttl", .kind = SG_SPEC_MAP, .sub = ttl_spec},
-    {.key = "stale_if_error",
-     .kind = SG_SPEC_UNSUPPORTED,
-     .reason = "serving stale entries when backends fail is not supported yet"},
+    /* 0s: never serve stale. */
+    {.key = "stale_if_error", .kind = SG_SPEC_DURATION, .off = C_OFF(stale_if_error_ms), .min = 0},
     {.key = "local", .kind = SG_SPEC_MAP, .sub = local_spec},
     {0},
 };
@@ -102,14 +98,21 @@ static const struct sg_conf_spec shutdown_spec[] = {
     {0},
 };
 
+static const char *const redis_on_error[] = {"bypass", "reject", NULL};
+
+static const struct sg_conf_spec redis_spec[] = {
+    {.key = "url", .kind = SG_SPEC_MODULE},
+    {.key = "timeout", .kind = SG_SPEC_DURATION, .off = C_OFF(redis_timeout_ms), .min = 1},
+    {.key = "on_error", .kind = SG_SPEC_ENUM, .off = C_OFF(redis_on_error), .names = redis_on_error},
+    {0},
+};
+
 static const struct sg_conf_spec top_spec[] = {
     {.key = "listen", .kind = SG_SPEC_CUSTOM, .custom = read_listen},
     {.key = "admin_listen", .kind = SG_SPEC_CUSTOM, .custom = read_admin_listen},
     {.key = "workers", .kind = SG_SPEC_CUSTOM, .custom = read_workers},
     {.key = "log", .kind = SG_SPEC_MAP, .sub = log_spec},
-    {.key = "redis",
-     .kind = SG_SPEC_UNSUPPORTED,
-     .reason = "Redis is not supported yet (the in-process cache is the only tier)"},
+    {.key = "redis", .kind = SG_SPEC_MAP, .sub = redis_spec},
     {.key = "cache", .kind = SG_SPEC_MAP, .sub = cache_spec},
     {.key = "auth", .kind = SG_SPEC_CUSTOM, .custom = sg_conf_auth_read},
     {.key = "backends", .kind = SG_SPEC_CUSTOM, .custom = sg_conf_backends_read},
@@ -136,6 +139,9 @@ static struct sg_conf *conf_defaults(const char *path)
     c->ttl_not_found_ms = 30 * 1000;
     c->local_max_entries = 100000;
     c->local_max_ttl_ms = 1000;
+    c->stale_if_error_ms = 5 * 60 * 1000;
+    c->redis_timeout_ms = 250;
+    c->redis_on_error = SG_REDIS_BYPASS;
     c->auth_realm = sg_xstrdup("snapgate");
     c->drain_timeout_ms = 20 * 1000;
     return c;
@@ -196,6 +202,7 @@ struct sg_conf *sg_conf_load(const char *path, struct sg_conf_errs *errs)
     check_listeners(root, conf, errs);
     /* Hooks last: they see the whole config, backends before the providers
      * that may delegate to them. */
+    sg_conf_redis_finish(root, conf, errs);
     sg_conf_backends_finish(root, conf, errs);
     sg_conf_providers_finish(root, conf, errs);
 fail:
@@ -211,6 +218,8 @@ void sg_conf_free(struct sg_conf *conf)
 {
     if (!conf)
         return;
+    if (conf->shared_cache && conf->shared_cache->free_conf && conf->shared_cache_priv)
+        conf->shared_cache->free_conf(conf->shared_cache_priv);
     for (size_t i = 0; i < conf->providers_n; i++) {
         struct sg_conf_auth_provider *p = &conf->providers[i];
         if (p->priv && p->module && p->module->free_conf)

@@ -33,7 +33,7 @@ static void apply_scalar(struct sg_conf_node *root, const char *sect, const char
         sg_conf_node_set(map, key, sg_conf_node_new_scalar(value, 0, var));
 }
 
-static void apply_redis(struct sg_conf_node *root, struct sg_conf_errs *errs)
+static void apply_redis(struct sg_conf_node *root)
 {
     const char *url = getenv("SNAPGATE_REDIS_URL");
     if (!url)
@@ -43,10 +43,7 @@ static void apply_redis(struct sg_conf_node *root, struct sg_conf_errs *errs)
         sg_conf_tree_free(sg_conf_node_take(root, "redis", NULL));
         return;
     }
-    /* The URL may carry a password: it is not repeated here. */
-    sg_conf_errs_add(errs, 0, "redis.url",
-                     "SNAPGATE_REDIS_URL is set: Redis is not supported yet (unset it or set it "
-                     "to the empty string)");
+    apply_scalar(root, "redis", "url", "SNAPGATE_REDIS_URL");
 }
 
 /* The file's backend named "default", whose account, TLS and timeouts the
@@ -101,6 +98,6 @@ void sg_conf_env_apply(struct sg_conf_node *root, struct sg_conf_errs *errs)
     apply_scalar(root, NULL, "workers", "SNAPGATE_WORKERS");
     apply_scalar(root, "log", "level", "SNAPGATE_LOG_LEVEL");
     apply_scalar(root, "log", "format", "SNAPGATE_LOG_FORMAT");
-    apply_redis(root, errs);
+    apply_redis(root);
     apply_backend(root, errs);
 }

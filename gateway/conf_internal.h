@@ -110,6 +110,9 @@ void sg_conf_backends_read(const struct sg_conf_node *n, const char *path,
 void sg_conf_auth_read(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
                        void *conf);
 /* After the whole tree is read: cross-checks and module conf hooks. */
+/* The redis section: url through the cache/redis module's hook (conf_redis.c). */
+void sg_conf_redis_finish(const struct sg_conf_node *root, struct sg_conf *conf,
+                          struct sg_conf_errs *errs);
 void sg_conf_backends_finish(const struct sg_conf_node *root, struct sg_conf *conf,
                              struct sg_conf_errs *errs);
 void sg_conf_providers_finish(const struct sg_conf_node *root, struct sg_conf *conf,

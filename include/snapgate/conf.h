@@ -66,6 +66,8 @@ int sg_parse_duration_ms(const char *s, uint64_t *out);
 
 struct sg_module;
 
+enum { SG_REDIS_BYPASS = 0, SG_REDIS_REJECT = 1 };
+
 struct sg_conf_auth_provider {
     const struct sg_module *module; /* the auth module for `type` */
     void *priv;                     /* what the module's conf hook built; freed by its free_conf */
@@ -112,7 +114,7 @@ struct sg_conf {
     const struct sg_module *shared_cache;
     void *shared_cache_priv; /* what the module's conf hook built from the `redis` map */
     uint64_t redis_timeout_ms;
-    bool redis_reject_on_error; /* on_error: reject (503) instead of bypass */
+    int redis_on_error; /* SG_REDIS_BYPASS: a failure is a miss; SG_REDIS_REJECT: 503 */
 
     char *auth_realm;
     char **auth_allow; /* users, or "group:NAME" */

@@ -318,12 +318,7 @@ static const struct {
       "WWW-Authenticate)",
       "17: auth.allow[0]: \"group:\" names no group (want group:NAME)",
       "17: auth.allow[1]: must not be empty"}},
-    {"conf/unsupported.yaml",
-     {"1: redis: Redis is not supported yet (the in-process cache is the only tier)",
-      "5: cache.stale_if_error: serving stale entries when backends fail is not supported yet",
-      "7: cache.local.max_ttl: bounds the in-process tier in front of Redis, and Redis is not "
-      "supported yet",
-      "8: routing: routing is not supported yet (one backend only)"}},
+    {"conf/unsupported.yaml", {"2: routing: routing is not supported yet (one backend only)"}},
 };
 
 START_TEST(test_fixture_errors)
@@ -634,12 +629,60 @@ START_TEST(test_env_redis)
     sg_conf_free(c);
     free(path);
     setenv("SNAPGATE_REDIS_URL", "redis://:hunter2@127.0.0.1:6379/0", 1);
-    ck_assert_ptr_null(sg_conf_load(NULL, &errs));
-    assert_msgs("", (const char *const[]){"env:0: redis.url: SNAPGATE_REDIS_URL is set: Redis is "
-                                          "not supported yet (unset it or set it to the empty "
-                                          "string)",
-                                          NULL});
+    c = sg_conf_load(NULL, &errs);
+    if (sg_module_find(SG_MOD_CACHE, "redis")) {
+        /* The variable alone defines the redis section. */
+        ck_assert_ptr_nonnull(c);
+        ck_assert_ptr_nonnull(c->shared_cache);
+        sg_conf_free(c);
+    } else {
+        ck_assert_ptr_null(c);
+        assert_msgs("", (const char *const[]){"env:0: redis: Redis is not supported by this build "
+                                              "(module cache/redis is not compiled in)",
+                                              NULL});
+    }
     assert_no_secrets();
+}
+END_TEST
+
+START_TEST(test_max_ttl_needs_redis)
+{
+    char *path;
+    struct sg_conf *c = load_yaml("cache:\n  local:\n    max_ttl: 2s\n", &path);
+    ck_assert_ptr_null(c);
+    assert_msgs(path, (const char *const[]){"3: cache.local.max_ttl: applies only in front of "
+                                            "redis (without redis the in-process tier is the "
+                                            "whole cache and keeps answers for their full TTL)",
+                                            NULL});
+    free(path);
+}
+END_TEST
+
+START_TEST(test_redis_keys)
+{
+    char *path;
+    struct sg_conf *c =
+        load_yaml("redis:\n  url: \"redis://127.0.0.1:6379/0\"\n  timeout: 100ms\n"
+                  "  on_error: reject\ncache:\n  stale_if_error: 0s\n  local:\n    max_ttl: 0s\n",
+                  &path);
+    if (sg_module_find(SG_MOD_CACHE, "redis")) {
+        ck_assert_ptr_nonnull(c);
+        ck_assert_uint_eq(c->redis_timeout_ms, 100);
+        ck_assert_int_eq(c->redis_on_error, SG_REDIS_REJECT);
+        ck_assert_uint_eq(c->stale_if_error_ms, 0);
+        ck_assert_uint_eq(c->local_max_ttl_ms, 0);
+        sg_conf_free(c);
+    } else {
+        ck_assert_ptr_null(c);
+        sg_conf_errs_clear(&errs);
+    }
+    free(path);
+    c = load_yaml("redis:\n  timeout: 100ms\n  on_error: sometimes\n", &path);
+    ck_assert_ptr_null(c);
+    assert_msgs(path, (const char *const[]){
+                          "3: redis.on_error: \"sometimes\" is not one of bypass, reject",
+                          "2: redis.url: required key is missing", NULL});
+    free(path);
 }
 END_TEST
 
@@ -809,6 +852,8 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_env_errors_collected);
     tcase_add_test(tc, test_env_listen_clash_is_reported_as_env);
     tcase_add_test(tc, test_env_redis);
+    tcase_add_test(tc, test_max_ttl_needs_redis);
+    tcase_add_test(tc, test_redis_keys);
     tcase_add_test(tc, test_env_dialect_without_url);
     tcase_add_test(tc, test_env_backend_replaces_file_backends);
     tcase_add_test(tc, test_env_backend_url_alone);
