@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 #include "conf_internal.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
@@ -103,7 +105,10 @@ static const char *const redis_on_error[] = {"bypass", "reject", NULL};
 static const struct sg_conf_spec redis_spec[] = {
     {.key = "url", .kind = SG_SPEC_MODULE},
     {.key = "timeout", .kind = SG_SPEC_DURATION, .off = C_OFF(redis_timeout_ms), .min = 1},
-    {.key = "on_error", .kind = SG_SPEC_ENUM, .off = C_OFF(redis_on_error), .names = redis_on_error},
+    {.key = "on_error",
+     .kind = SG_SPEC_ENUM,
+     .off = C_OFF(redis_on_error),
+     .names = redis_on_error},
     {0},
 };
 
@@ -220,6 +225,9 @@ void sg_conf_free(struct sg_conf *conf)
         return;
     if (conf->shared_cache && conf->shared_cache->free_conf && conf->shared_cache_priv)
         conf->shared_cache->free_conf(conf->shared_cache_priv);
+    if (conf->redis_url)
+        OPENSSL_cleanse(conf->redis_url, strlen(conf->redis_url));
+    free(conf->redis_url);
     for (size_t i = 0; i < conf->providers_n; i++) {
         struct sg_conf_auth_provider *p = &conf->providers[i];
         if (p->priv && p->module && p->module->free_conf)

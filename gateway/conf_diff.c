@@ -30,6 +30,8 @@ const char *sg_conf_restart_needed(const struct sg_conf *cur, const struct sg_co
         return "workers changed (needs a restart)";
     if (cur->local_max_entries != next->local_max_entries)
         return "cache.local.max_entries changed (needs a restart)";
+    if (!str_eq(cur->redis_url, next->redis_url) || cur->redis_timeout_ms != next->redis_timeout_ms)
+        return "redis changed (needs a restart)";
     if (cur->backends_n != next->backends_n)
         return "backends changed (reloading backends is not supported yet: restart)";
     for (size_t i = 0; i < cur->backends_n; i++)

@@ -2,6 +2,7 @@
  * types; the cache/redis module's hook parses the URL (it knows what hiredis
  * can connect to) and keeps what it needs as its priv. */
 #include "conf_internal.h"
+#include "snapgate/common.h"
 #include "snapgate/module.h"
 
 void sg_conf_redis_finish(const struct sg_conf_node *root, struct sg_conf *conf,
@@ -41,4 +42,5 @@ void sg_conf_redis_finish(const struct sg_conf_node *root, struct sg_conf *conf,
     }
     conf->shared_cache = m;
     conf->shared_cache_priv = priv;
+    conf->redis_url = url->type == SG_NODE_SCALAR ? sg_xstrdup(url->scalar) : NULL;
 }

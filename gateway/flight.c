@@ -1,3 +1,20 @@
+/* One fetch per task per worker, and with a shared tier about one per task
+ * across replicas:
+ *
+ *   lead     the first miss for a task in this worker creates the flight;
+ *            later misses join it as waiters
+ *   lease    with a shared tier, the flight takes a short lease on the task
+ *            (SET NX PX); the replica that gets it fetches, the others poll
+ *            the shared tier for the stored answer, and fetch themselves only
+ *            when none arrives in time (a holder that died: its lease expires)
+ *   fetch    the backend is asked once; its answer is rendered once, stored in
+ *            both tiers by status, and every waiter is answered from the same
+ *            bytes
+ *
+ * A flight lives until its last pending operation (lease, poll, fetch) has
+ * called back: shutdown answers the waiters, then lets those callbacks free it.
+ */
+#include <event2/event.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +27,21 @@
 #include "upstream.h"
 #include "wstate.h"
 
+#define POLL_INTERVAL_MS 25
+#define LEASE_WAIT_MAX_MS 5000
+
 struct sg_flight {
     struct sg_wstate *ws;
     char *task;
     struct sg_fetch *fetch;
     struct sg_flight_waiter head; /* sentinel of the waiter ring */
     unsigned nwaiters;
+    unsigned pending;    /* lease or poll calls not yet called back */
+    bool leased;         /* we hold the shared lease: release it when done */
+    bool shared_failed;  /* the shared tier failed: answers are BYPASS */
+    bool done;           /* waiters answered; free once nothing is pending */
+    uint64_t wait_until; /* monotonic ms: stop polling and fetch ourselves */
+    struct event *poll_timer;
 };
 
 static void waiter_unlink(struct sg_flight_waiter *w)
@@ -31,6 +57,56 @@ void sg_flight_leave(struct sg_flight_waiter *w)
 {
     if (w->flight)
         waiter_unlink(w);
+}
+
+static void flight_free_if_idle(struct sg_flight *f)
+{
+    if (!f->done || f->pending > 0 || f->fetch)
+        return;
+    if (f->poll_timer)
+        event_free(f->poll_timer);
+    free(f->task);
+    free(f);
+}
+
+/* Answers every waiter with a and ends the flight's useful life. */
+static void finish_flight(struct sg_flight *f, const struct sg_flight_answer *a)
+{
+    struct sg_wstate *ws = f->ws;
+    if (!f->done && sg_strmap_get(&ws->flights, f->task) == f)
+        sg_strmap_del(&ws->flights, f->task);
+    f->done = true;
+    if (f->poll_timer)
+        event_del(f->poll_timer);
+    if (f->leased && ws->shared_ops && !ws->stopping)
+        ws->shared_ops->release(ws->shared, f->task);
+    f->leased = false;
+    while (f->head.next != &f->head) {
+        struct sg_flight_waiter *w = f->head.next;
+        waiter_unlink(w);
+        w->on_answer(w, a);
+    }
+    flight_free_if_idle(f);
+}
+
+static uint64_t keep_for(const struct sg_conf *c, uint64_t fresh)
+{
+    return fresh + c->stale_if_error_ms;
+}
+
+/* Local copy of an entry: bounded by local.max_ttl in front of a shared tier. */
+static void store_local(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e)
+{
+    uint64_t now = sg_wall_ms();
+    uint64_t remaining = e->expires_at_ms > now ? e->expires_at_ms - now : 0;
+    uint64_t fresh =
+        sg_ttl_local(ws->conf, ws->shared_ops != NULL, e->http_status, e->task_status, remaining);
+    ws->local_ops->put(ws->local, task, e, fresh, keep_for(ws->conf, remaining));
+}
+
+void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e)
+{
+    store_local(ws, task, e);
 }
 
 /* Renders and stores what the backend said; returns the entry to answer with
@@ -57,9 +133,9 @@ static struct sg_cache_entry *store_answer(struct sg_wstate *ws, const char *tas
         *err = sg_error_for_outcome(n->outcome);
         return NULL;
     }
-    /* The local tier is the only tier in this release: no shared tier behind it. */
-    uint64_t local_ttl = sg_ttl_local(c, false, e->http_status, e->task_status, ttl);
-    ws->local_ops->put(ws->local, task, e, local_ttl, local_ttl);
+    store_local(ws, task, e);
+    if (ws->shared_ops)
+        ws->shared_ops->put(ws->shared, task, e, ttl, keep_for(c, ttl));
     return e;
 }
 
@@ -67,7 +143,6 @@ static void on_fetch_done(struct sg_fetch_result *res, void *arg)
 {
     struct sg_flight *f = arg;
     struct sg_wstate *ws = f->ws;
-    sg_strmap_del(&ws->flights, f->task);
     f->fetch = NULL;
 
     const char *backend = ws->conf->backends_n ? ws->conf->backends[0].name : "-";
@@ -81,31 +156,111 @@ static void on_fetch_done(struct sg_fetch_result *res, void *arg)
         .upstream_ms = res->upstream_ms,
         .backend = backend,
         .error = SG_E_ERROR,
+        .cache = f->shared_failed ? "BYPASS" : "MISS",
+        /* The backend failed rather than answered: an older answer beats none. */
+        .stale_ok = res->norm.outcome == SG_OUT_UNAVAILABLE || res->norm.outcome == SG_OUT_ERROR,
     };
     a.entry = store_answer(ws, f->task, &res->norm, &a.error);
     sg_normalized_clear(&res->norm);
-
-    while (f->head.next != &f->head) {
-        struct sg_flight_waiter *w = f->head.next;
-        waiter_unlink(w);
-        w->on_answer(w, &a);
-    }
+    finish_flight(f, &a);
     sg_cache_entry_put(a.entry);
-    free(f->task);
-    free(f);
 }
 
-void sg_flight_join(struct sg_wstate *ws, const char *task, struct sg_flight_waiter *w)
+static void start_fetch(struct sg_flight *f)
 {
+    struct sg_wstate *ws = f->ws;
+    f->fetch = sg_fetch_start(ws->backends[0], f->task, ws->conf->backends[0].request_timeout_ms,
+                              on_fetch_done, f);
+}
+
+static void poll_shared(struct sg_flight *f);
+
+static void on_poll_get(int rc, struct sg_cache_entry *e, void *arg)
+{
+    struct sg_flight *f = arg;
+    f->pending--;
+    if (f->done) {
+        sg_cache_entry_put(e);
+        flight_free_if_idle(f);
+        return;
+    }
+    if (rc == SG_OK) {
+        /* Another replica fetched and stored it: answer from the shared tier. */
+        store_local(f->ws, f->task, e);
+        struct sg_flight_answer a = {.entry = e, .cache = "HIT", .backend = "-"};
+        finish_flight(f, &a);
+        sg_cache_entry_put(e);
+        return;
+    }
+    sg_cache_entry_put(e);
+    if (rc == SG_ERR) {
+        f->shared_failed = true;
+        start_fetch(f);
+    } else if (sg_now_ms() >= f->wait_until) {
+        /* The holder did not store an answer in time (it may have died). */
+        start_fetch(f);
+    } else {
+        struct timeval tv = {.tv_sec = 0, .tv_usec = POLL_INTERVAL_MS * 1000};
+        evtimer_add(f->poll_timer, &tv);
+    }
+}
+
+static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    poll_shared(arg);
+}
+
+static void poll_shared(struct sg_flight *f)
+{
+    struct sg_wstate *ws = f->ws;
+    struct sg_cache_entry *e = NULL;
+    f->pending++;
+    int rc = ws->shared_ops->get(ws->shared, f->task, &e, on_poll_get, f);
+    if (rc != SG_AGAIN)
+        on_poll_get(rc, e, f);
+}
+
+static void on_lease(int rc, void *arg)
+{
+    struct sg_flight *f = arg;
+    struct sg_wstate *ws = f->ws;
+    f->pending--;
+    if (f->done) {
+        flight_free_if_idle(f);
+        return;
+    }
+    if (rc == SG_OK) {
+        f->leased = true;
+        start_fetch(f);
+    } else if (rc == SG_DENIED) {
+        sg_metrics_lease_wait(ws);
+        uint64_t lease_ms = ws->conf->backends[0].request_timeout_ms + 1000;
+        f->wait_until = sg_now_ms() + (lease_ms < LEASE_WAIT_MAX_MS ? lease_ms : LEASE_WAIT_MAX_MS);
+        f->poll_timer = evtimer_new(ws->base, on_poll_timer, f);
+        struct timeval tv = {.tv_sec = 0, .tv_usec = POLL_INTERVAL_MS * 1000};
+        evtimer_add(f->poll_timer, &tv);
+    } else {
+        f->shared_failed = true; /* the cache fails open */
+        start_fetch(f);
+    }
+}
+
+bool sg_flight_join(struct sg_wstate *ws, const char *task, bool shared_failed,
+                    struct sg_flight_waiter *w)
+{
+    if (ws->stopping)
+        return false;
     struct sg_flight *f = sg_strmap_get(&ws->flights, task);
-    if (!f) {
+    bool lead = f == NULL;
+    if (lead) {
         f = sg_xcalloc(1, sizeof(*f));
         f->ws = ws;
         f->task = sg_xstrdup(task);
         f->head.next = f->head.prev = &f->head;
+        f->shared_failed = shared_failed;
         sg_strmap_put(&ws->flights, task, f);
-        f->fetch = sg_fetch_start(ws->backends[0], task, ws->conf->backends[0].request_timeout_ms,
-                                  on_fetch_done, f);
     } else {
         sg_metrics_coalesced(ws);
     }
@@ -115,29 +270,35 @@ void sg_flight_join(struct sg_wstate *ws, const char *task, struct sg_flight_wai
     f->head.prev->next = w;
     f->head.prev = w;
     f->nwaiters++;
-}
-
-static void cancel_one(const char *key, void *value, void *arg)
-{
-    (void)key;
-    (void)arg;
-    struct sg_flight *f = value;
-    if (f->fetch)
-        sg_fetch_cancel(f->fetch);
-    /* Nobody is left behind: waiters learn the backend did not answer. */
-    const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE, .backend = "-"};
-    while (f->head.next != &f->head) {
-        struct sg_flight_waiter *w = f->head.next;
-        waiter_unlink(w);
-        w->on_answer(w, &a);
+    if (!lead)
+        return true;
+    if (ws->shared_ops && !shared_failed) {
+        /* The lease outlives the fetch's own timeout, so it never lapses
+         * while its holder is still asking. */
+        uint64_t lease_ms = ws->conf->backends[0].request_timeout_ms + 1000;
+        f->pending++;
+        int rc = ws->shared_ops->lease(ws->shared, task, lease_ms, on_lease, f);
+        if (rc != SG_AGAIN)
+            on_lease(rc, f);
+    } else {
+        start_fetch(f);
     }
-    free(f->task);
-    free(f);
+    return true;
 }
 
 void sg_flight_cancel_all(struct sg_wstate *ws)
 {
-    sg_strmap_each(&ws->flights, cancel_one, NULL);
-    sg_strmap_destroy(&ws->flights);
-    sg_strmap_init(&ws->flights);
+    while (ws->flights.count > 0) {
+        struct sg_flight *f = NULL;
+        for (size_t i = 0; i < ws->flights.nbuckets && !f; i++)
+            if (ws->flights.buckets[i])
+                f = ws->flights.buckets[i]->value;
+        if (f->fetch) {
+            sg_fetch_cancel(f->fetch);
+            f->fetch = NULL;
+        }
+        /* Nobody is left behind: waiters learn the backend did not answer. */
+        const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE, .backend = "-"};
+        finish_flight(f, &a);
+    }
 }

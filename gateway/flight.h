@@ -3,6 +3,7 @@
 #ifndef SG_FLIGHT_H
 #define SG_FLIGHT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "reply.h"
@@ -13,7 +14,9 @@ struct sg_flight;
 
 struct sg_flight_answer {
     struct sg_cache_entry *entry; /* the answer (200 or 404), or NULL: then error */
+    const char *cache;            /* X-Cache of an entry: MISS, HIT (another replica's), BYPASS */
     enum sg_error error;
+    bool stale_ok; /* the backend failed (not answered): a stale entry may stand in */
     int upstream_status;
     uint64_t upstream_ms;
     const char *backend;
@@ -27,9 +30,14 @@ struct sg_flight_waiter {
     void (*on_answer)(struct sg_flight_waiter *w, const struct sg_flight_answer *a);
 };
 
-/* Joins the fetch for task, leading a new one when none is in flight. The
- * answer always comes later, never from inside this call. */
-void sg_flight_join(struct sg_wstate *ws, const char *task, struct sg_flight_waiter *w);
+/* Joins the fetch for task, leading a new one when none is in flight
+ * (shared_failed: the shared tier already failed this request, skip the
+ * lease). The answer always comes later, never from inside this call. Returns
+ * false, joining nothing, when the worker is stopping. */
+bool sg_flight_join(struct sg_wstate *ws, const char *task, bool shared_failed,
+                    struct sg_flight_waiter *w);
+/* Keeps a copy of an entry found in the shared tier in the local tier. */
+void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e);
 /* Leaves without an answer (deadline, client gone); no-op when not waiting.
  * The fetch goes on so its answer still fills the cache. */
 void sg_flight_leave(struct sg_flight_waiter *w);

@@ -13,6 +13,8 @@ static const int codes[SG_METRICS_CODES] = {200, 304, 400, 401, 403, 404, 405, 4
                                             413, 414, 431, 499, 500, 503, 0,   0};
 static const double buckets[SG_METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+static const char *const cache_results[SG_METRICS_CACHE_RESULTS] = {"hit", "miss", "stale",
+                                                                    "bypass", "error"};
 static const char *const outcomes[SG_METRICS_OUTCOMES] = {
     "info", "not_found", "unauthenticated", "unauthorized", "unavailable", "error", "inaccessible"};
 
@@ -67,7 +69,24 @@ void sg_metrics_request(struct sg_wstate *ws, int status, uint64_t duration_us)
 
 void sg_metrics_cache(struct sg_wstate *ws, const char *result)
 {
-    bump(strcmp(result, "hit") == 0 ? &of(ws)->cache_hit : &of(ws)->cache_miss, 1);
+    for (size_t i = 0; i < SG_METRICS_CACHE_RESULTS; i++)
+        if (strcmp(result, cache_results[i]) == 0)
+            bump(&of(ws)->cache[i], 1);
+}
+
+void sg_metrics_lease_wait(struct sg_wstate *ws)
+{
+    bump(&of(ws)->lease_waits, 1);
+}
+
+void sg_metrics_shared_stats(struct sg_wstate *ws, const struct sg_cache_stats *st)
+{
+    struct sg_metrics *m = of(ws);
+    atomic_store_explicit(&m->redis_configured, 1, memory_order_relaxed);
+    atomic_store_explicit(&m->redis_errors, st->errors, memory_order_relaxed);
+    atomic_store_explicit(&m->redis_reconnects, st->reconnects, memory_order_relaxed);
+    atomic_store_explicit(&m->redis_connected, (uint64_t)st->connected, memory_order_relaxed);
+    atomic_store_explicit(&m->redis_circuit_open, (uint64_t)st->circuit_open, memory_order_relaxed);
 }
 
 void sg_metrics_upstream(struct sg_wstate *ws, enum sg_outcome o, uint64_t ms)
@@ -117,13 +136,39 @@ void sg_metrics_render(struct evbuffer *out)
                         "snapgate_request_duration_seconds_count %llu\n",
                         (unsigned long long)count, (double)sum(FIELD(duration_sum_us)) / 1e6,
                         (unsigned long long)count);
+    evbuffer_add_printf(out, "# HELP snapgate_cache_lookups_total Cache lookups by result.\n"
+                             "# TYPE snapgate_cache_lookups_total counter\n");
+    for (size_t i = 0; i < SG_METRICS_CACHE_RESULTS; i++)
+        evbuffer_add_printf(out, "snapgate_cache_lookups_total{result=\"%s\"} %llu\n",
+                            cache_results[i], (unsigned long long)sum(FIELD(cache[i])));
     evbuffer_add_printf(out,
-                        "# HELP snapgate_cache_lookups_total Cache lookups by result.\n"
-                        "# TYPE snapgate_cache_lookups_total counter\n"
-                        "snapgate_cache_lookups_total{result=\"hit\"} %llu\n"
-                        "snapgate_cache_lookups_total{result=\"miss\"} %llu\n",
-                        (unsigned long long)sum(FIELD(cache_hit)),
-                        (unsigned long long)sum(FIELD(cache_miss)));
+                        "# HELP snapgate_lease_waits_total Fetches that waited for another "
+                        "replica's lease.\n# TYPE snapgate_lease_waits_total counter\n"
+                        "snapgate_lease_waits_total %llu\n",
+                        (unsigned long long)sum(FIELD(lease_waits)));
+    if (sum(FIELD(redis_configured)) > 0) {
+        unsigned n = atomic_load(&nblocks);
+        evbuffer_add_printf(
+            out,
+            "# HELP snapgate_redis_errors_total Redis commands that failed or timed out.\n"
+            "# TYPE snapgate_redis_errors_total counter\n"
+            "snapgate_redis_errors_total %llu\n"
+            "# HELP snapgate_redis_reconnects_total Redis connections re-established.\n"
+            "# TYPE snapgate_redis_reconnects_total counter\n"
+            "snapgate_redis_reconnects_total %llu\n"
+            "# HELP snapgate_redis_connected Workers whose Redis connection is up.\n"
+            "# TYPE snapgate_redis_connected gauge\n"
+            "snapgate_redis_connected %llu\n"
+            "# HELP snapgate_redis_circuit_open Workers whose Redis circuit is open (failing "
+            "fast).\n# TYPE snapgate_redis_circuit_open gauge\n"
+            "snapgate_redis_circuit_open %llu\n"
+            "# HELP snapgate_workers Event-loop workers.\n# TYPE snapgate_workers gauge\n"
+            "snapgate_workers %u\n",
+            (unsigned long long)sum(FIELD(redis_errors)),
+            (unsigned long long)sum(FIELD(redis_reconnects)),
+            (unsigned long long)sum(FIELD(redis_connected)),
+            (unsigned long long)sum(FIELD(redis_circuit_open)), n);
+    }
     evbuffer_add_printf(out, "# HELP snapgate_upstream_fetches_total Upstream task fetches by "
                              "outcome.\n# TYPE snapgate_upstream_fetches_total counter\n");
     for (size_t o = 0; o < SG_METRICS_OUTCOMES; o++)

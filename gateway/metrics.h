@@ -15,23 +15,32 @@ struct evbuffer;
 #define SG_METRICS_CODES 16
 #define SG_METRICS_BUCKETS 14
 #define SG_METRICS_OUTCOMES 7
+#define SG_METRICS_CACHE_RESULTS 5 /* hit miss stale bypass error */
 
 struct sg_metrics {
     _Atomic uint64_t requests[SG_METRICS_CODES];
     _Atomic uint64_t duration_bucket[SG_METRICS_BUCKETS];
     _Atomic uint64_t duration_count;
     _Atomic uint64_t duration_sum_us;
-    _Atomic uint64_t cache_hit, cache_miss;
+    _Atomic uint64_t cache[SG_METRICS_CACHE_RESULTS];
     _Atomic uint64_t upstream[SG_METRICS_OUTCOMES];
     _Atomic uint64_t upstream_ms_sum;
     _Atomic uint64_t coalesced;
+    _Atomic uint64_t lease_waits;
+    /* copied from the shared tier's own counters once a second */
+    _Atomic uint64_t redis_errors, redis_reconnects, redis_connected, redis_circuit_open;
+    _Atomic uint64_t redis_configured;
 };
 
 /* Registers a worker's block so the admin endpoint can sum it. */
 struct sg_metrics *sg_metrics_register(unsigned worker_id);
 
 void sg_metrics_request(struct sg_wstate *ws, int status, uint64_t duration_us);
+/* result: "hit", "miss", "stale", "bypass" or "error" (the shared tier failed). */
 void sg_metrics_cache(struct sg_wstate *ws, const char *result);
+void sg_metrics_lease_wait(struct sg_wstate *ws);
+struct sg_cache_stats;
+void sg_metrics_shared_stats(struct sg_wstate *ws, const struct sg_cache_stats *st);
 void sg_metrics_upstream(struct sg_wstate *ws, enum sg_outcome o, uint64_t ms);
 void sg_metrics_coalesced(struct sg_wstate *ws);
 

@@ -55,6 +55,8 @@ struct sg_request {
     char *path; /* as received, for the access log */
 
     struct sg_flight_waiter waiter; /* membership in a flight while fetching */
+    struct sg_cache_entry *stale;   /* newest expired entry seen, for stale_if_error */
+    bool shared_failed;             /* the shared tier failed: answer BYPASS */
 
     /* what the access log says */
     int status;
@@ -79,6 +81,7 @@ static void request_put(struct sg_request *r)
         event_free(r->deadline);
     sg_principal_clear(&r->principal);
     sg_auth_set_put(r->auth);
+    sg_cache_entry_put(r->stale);
     free(r->path);
     free(r);
 }
@@ -212,6 +215,13 @@ static void reply_entry(struct sg_request *r, struct sg_cache_entry *e, const ch
     add_header(ev, "ETag", e->etag, true);
     add_header(ev, "Cache-Control", cc, true);
     add_header(ev, "X-Cache", cache, false);
+    if (strcmp(cache, "MISS") != 0 && strcmp(cache, "BYPASS") != 0) {
+        /* How long ago the backend gave this answer (RFC 9111 Age). */
+        char age[24];
+        snprintf(age, sizeof(age), "%" PRIu64,
+                 now > e->fetched_at_ms ? (now - e->fetched_at_ms) / 1000u : 0);
+        add_header(ev, "Age", age, true);
+    }
 
     const char *inm = evhtp_header_find(ev->headers_in, "If-None-Match");
     if (e->http_status == 200 && inm && sg_etag_matches(inm, e->etag)) {
@@ -256,16 +266,108 @@ static void go_async(struct sg_request *r)
 }
 
 /* The flight's answer for one waiter. */
+/* Within stale_if_error past its freshness, an old answer beats an error. */
+static bool stale_usable(const struct sg_request *r)
+{
+    const struct sg_cache_entry *e = r->stale;
+    uint64_t now = sg_wall_ms();
+    return e && e->http_status == 200 && now < e->expires_at_ms + r->ws->conf->stale_if_error_ms;
+}
+
 static void on_flight_answer(struct sg_flight_waiter *w, const struct sg_flight_answer *a)
 {
     struct sg_request *r = w->owner;
     r->upstream_status = a->upstream_status;
     r->upstream_ms = a->upstream_ms;
     r->backend = a->backend;
-    if (a->entry)
-        reply_entry(r, a->entry, "MISS");
-    else
+    if (a->entry) {
+        reply_entry(r, a->entry, r->shared_failed ? "BYPASS" : a->cache);
+        if (r->shared_failed)
+            sg_metrics_cache(r->ws, "bypass");
+    } else if (a->stale_ok && stale_usable(r)) {
+        sg_metrics_cache(r->ws, "stale");
+        reply_entry(r, r->stale, "STALE");
+    } else {
         finish_error(r, a->error);
+    }
+    request_put(r);
+}
+
+/* Keeps the newest entry seen past its freshness, for stale_if_error. */
+static void keep_stale(struct sg_request *r, struct sg_cache_entry *e)
+{
+    if (!e)
+        return;
+    if (r->stale && r->stale->fetched_at_ms >= e->fetched_at_ms) {
+        sg_cache_entry_put(e);
+        return;
+    }
+    sg_cache_entry_put(r->stale);
+    r->stale = e;
+}
+
+static void fetch(struct sg_request *r)
+{
+    struct sg_wstate *ws = r->ws;
+    if (!r->cache)
+        r->cache = "MISS";
+    if (ws->nbackends == 0) {
+        sg_log_warn("request", "request %s: no backend is configured", r->id);
+        finish_error(r, SG_E_UNAVAILABLE);
+        return;
+    }
+    go_async(r);
+    r->waiter.owner = r;
+    r->waiter.on_answer = on_flight_answer;
+    if (!sg_flight_join(ws, r->task, r->shared_failed, &r->waiter)) {
+        finish_error(r, SG_E_UNAVAILABLE); /* the worker is stopping */
+        return;
+    }
+    r->refs++;
+}
+
+/* The shared tier's answer (or failure) for this request's lookup. */
+static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry *e)
+{
+    struct sg_wstate *ws = r->ws;
+    if (ws->stopping) {
+        sg_cache_entry_put(e);
+        finish_error(r, SG_E_UNAVAILABLE);
+        return;
+    }
+    if (rc == SG_OK) {
+        sg_metrics_cache(ws, "hit");
+        sg_flight_store_from_shared(ws, r->task, e);
+        reply_entry(r, e, "HIT");
+        sg_cache_entry_put(e);
+        return;
+    }
+    if (rc == SG_DECLINED) {
+        sg_metrics_cache(ws, "miss");
+        keep_stale(r, e);
+        fetch(r);
+        return;
+    }
+    /* The cache fails open (bypass) unless the operator asked for 503. */
+    sg_cache_entry_put(e);
+    sg_metrics_cache(ws, "error");
+    if (ws->conf->redis_on_error == SG_REDIS_REJECT) {
+        r->cache = "BYPASS";
+        finish_error(r, SG_E_UNAVAILABLE);
+        return;
+    }
+    r->shared_failed = true;
+    r->cache = "BYPASS";
+    fetch(r);
+}
+
+static void on_shared_get(int rc, struct sg_cache_entry *e, void *arg)
+{
+    struct sg_request *r = arg;
+    if (r->finished)
+        sg_cache_entry_put(e);
+    else
+        shared_looked_up(r, rc, e);
     request_put(r);
 }
 
@@ -280,19 +382,20 @@ static void lookup(struct sg_request *r)
         sg_cache_entry_put(e);
         return;
     }
-    sg_cache_entry_put(e); /* a stale copy: nothing serves stale in this release */
-    sg_metrics_cache(ws, "miss");
-    r->cache = "MISS";
-    if (ws->nbackends == 0) {
-        sg_log_warn("request", "request %s: no backend is configured", r->id);
-        finish_error(r, SG_E_UNAVAILABLE);
+    keep_stale(r, e);
+    if (!ws->shared_ops) {
+        sg_metrics_cache(ws, "miss");
+        fetch(r);
         return;
     }
-    go_async(r);
-    r->refs++;
-    r->waiter.owner = r;
-    r->waiter.on_answer = on_flight_answer;
-    sg_flight_join(ws, r->task, &r->waiter);
+    e = NULL;
+    rc = ws->shared_ops->get(ws->shared, r->task, &e, on_shared_get, r);
+    if (rc == SG_AGAIN) {
+        go_async(r);
+        r->refs++;
+        return;
+    }
+    shared_looked_up(r, rc, e);
 }
 
 static void authenticated(struct sg_request *r)

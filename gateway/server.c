@@ -62,6 +62,21 @@ static uint64_t deadline_for(const struct sg_conf *conf)
     return max + 1000;
 }
 
+static void on_shared_purge(void *ctx, const char *key)
+{
+    sg_request_purge_local(ctx, key);
+}
+
+static void on_stats_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sg_wstate *ws = arg;
+    struct sg_cache_stats st = {0};
+    ws->shared_ops->stats(ws->shared, &st);
+    sg_metrics_shared_stats(ws, &st);
+}
+
 static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
 {
     const struct sg_conf *conf = s->conf;
@@ -84,6 +99,17 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
     ws->local_module->conf(NULL, "cache", conf, &errs, &ws->local_priv);
     ws->local = ws->local_module->worker_init(ws->local_priv, ws->worker);
 
+    if (conf->shared_cache) {
+        ws->shared_module = conf->shared_cache;
+        ws->shared_ops = conf->shared_cache->ops;
+        ws->shared = ws->shared_module->worker_init(conf->shared_cache_priv, ws->worker);
+        /* Any replica's purge drops this worker's local copy. */
+        ws->shared_ops->on_purge(ws->shared, on_shared_purge, ws);
+        ws->stats_timer = event_new(ws->base, -1, EV_PERSIST, on_stats_timer, ws);
+        struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+        evtimer_add(ws->stats_timer, &tv);
+    }
+
     ws->nbackends = conf->backends_n;
     ws->backends = sg_xcalloc(ws->nbackends ? ws->nbackends : 1, sizeof(*ws->backends));
     for (size_t i = 0; i < ws->nbackends; i++)
@@ -98,7 +124,14 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
 
 static void worker_destroy(struct sg_wstate *ws)
 {
+    /* Nothing new starts; the shared tier's pending callbacks (which fini
+     * runs) and the flights' answers all see that. */
+    ws->stopping = true;
+    if (ws->stats_timer)
+        event_free(ws->stats_timer);
     sg_flight_cancel_all(ws);
+    if (ws->shared)
+        ws->shared_module->worker_fini(ws->shared);
     sg_strmap_destroy(&ws->flights);
     for (size_t i = 0; i < ws->nbackends; i++)
         sg_backend_worker_destroy(ws->backends[i]);
@@ -258,12 +291,16 @@ struct purge {
     void (*done)(void *arg);
     void *done_arg;
     _Atomic unsigned *left;
+    bool shared;
 };
 
 static void on_worker_purge(void *arg)
 {
     struct purge *p = arg;
     sg_request_purge_local(p->ws, p->task);
+    /* One worker tells the shared tier, which tells every replica. */
+    if (p->shared && p->ws->shared_ops && p->ws->shared_ops->purge(p->ws->shared, p->task) != SG_OK)
+        sg_log_warn("cache", "purge of a task could not reach the shared tier");
     if (atomic_fetch_sub(p->left, 1) == 1) {
         sg_wmsg_post(p->s->mq, p->done, p->done_arg);
         free(p->left);
@@ -284,6 +321,7 @@ void sg_server_purge(struct sg_server *s, const char *task, void (*done)(void *)
         p->done = done;
         p->done_arg = arg;
         p->left = left;
+        p->shared = i == 0;
         sg_wmsg_post(s->workers[i]->mq, on_worker_purge, p);
     }
 }

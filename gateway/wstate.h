@@ -32,6 +32,12 @@ struct sg_wstate {
     void *local_priv;
     void *local;
 
+    /* The shared tier (Redis), when configured. */
+    const struct sg_module *shared_module;
+    const struct sg_cache_ops *shared_ops;
+    void *shared;
+    struct event *stats_timer; /* copies the shared tier's counters into metrics */
+
     struct sg_backend_worker **backends;
     size_t nbackends;
 
@@ -41,6 +47,7 @@ struct sg_wstate {
     uint64_t requests_in_flight; /* paused requests not yet finished */
     uint64_t seq;                /* for request ids */
     bool draining;
+    bool stopping; /* worker_destroy has begun: start nothing new */
     struct sg_wmsg_queue *mq;
     struct sg_metrics *metrics;
     struct sg_server *server_ctx;

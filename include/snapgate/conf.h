@@ -113,6 +113,7 @@ struct sg_conf {
     /* redis: the shared tier; NULL module when absent (the local tier alone). */
     const struct sg_module *shared_cache;
     void *shared_cache_priv; /* what the module's conf hook built from the `redis` map */
+    char *redis_url;         /* as given (may hold a password: never log it) */
     uint64_t redis_timeout_ms;
     int redis_on_error; /* SG_REDIS_BYPASS: a failure is a miss; SG_REDIS_REJECT: 503 */
 
