@@ -17,6 +17,9 @@ struct sg_access_rec {
     uint64_t upstream_ms;
 };
 
+/* Buffers one line in the calling thread's batch. */
 void sg_access_log(const struct sg_access_rec *rec);
+/* Writes the calling thread's batch. */
+void sg_access_log_flush(void);
 
 #endif

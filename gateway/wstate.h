@@ -37,6 +37,7 @@ struct sg_wstate {
     const struct sg_cache_ops *shared_ops;
     void *shared;
     struct event *stats_timer; /* copies the shared tier's counters into metrics */
+    struct event *log_timer;   /* flushes this worker's access-log batch */
 
     struct sg_backend_worker **backends;
     size_t nbackends;
