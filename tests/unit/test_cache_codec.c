@@ -10,8 +10,7 @@
 static struct sg_cache_entry *sample(void)
 {
     static const char body[] = "{\"status\":\"RUNNING\",\"bin\":\"\x01\x00\xff\"}";
-    return sg_cache_entry_new(200, 1, body, sizeof(body) - 1, 1700000000123ULL,
-                              1700000001123ULL);
+    return sg_cache_entry_new(200, 1, body, sizeof(body) - 1, 1700000000123ULL, 1700000001123ULL);
 }
 
 START_TEST(test_round_trip_keeps_every_field)
