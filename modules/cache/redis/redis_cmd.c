@@ -154,9 +154,9 @@ static void on_cmd_timeout(evutil_socket_t fd, short what, void *arg)
     struct sg_redis_inst *r = c->r;
     c->done = true;
     r->errors++;
-    sg_redis_note_failure(r);
     /* Dropped before the caller hears of it, so what it does next fails fast;
-     * the record stays until hiredis hands it back (with NULL) from on_reap. */
+     * dropping counts the failure toward the circuit (once per connection).
+     * The record stays until hiredis hands it back (with NULL) from on_reap. */
     sg_redis_link_kill(&r->cmd, c->ac, "a command got no answer within redis.timeout");
     deliver(c, SG_ERR, NULL);
 }

@@ -28,8 +28,6 @@ static const char *link_name(const struct sg_redis_link *l)
     return l->is_sub ? "subscription" : "connection";
 }
 
-static void on_reap(evutil_socket_t fd, short what, void *arg);
-
 /* The live connection is gone (detached or being freed by hiredis). */
 static void link_down(struct sg_redis_link *l, const char *why)
 {
