@@ -8,6 +8,7 @@ cd "$here"
 
 packages=(build-essential cmake pkg-config python3 openssl curl
           libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev libcrypt-dev check
+          libhiredis-dev redis-server
           cppcheck clang-format)
 missing=()
 for p in "${packages[@]}"; do

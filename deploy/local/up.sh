@@ -11,7 +11,8 @@ listen=${SNAPGATE_LISTEN:-127.0.0.1:8080}
 admin=${SNAPGATE_ADMIN_LISTEN:-127.0.0.1:9901}
 
 packages=(build-essential cmake pkg-config python3 openssl curl
-          libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev libcrypt-dev check)
+          libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev libcrypt-dev check
+          libhiredis-dev redis-server)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
