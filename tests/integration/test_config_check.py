@@ -70,13 +70,25 @@ class TestConfigCheck(h.GatewayTestCase):
         self.assertEqual(p.returncode, 0, self.output(p))
 
     def test_keys_not_supported_yet_are_rejected(self):
-        for key, value in (("redis", {"url": "redis://127.0.0.1:6379/0"}),
-                           ("routing", {"strategy": "fanout"})):
+        for key, value in (("routing", {"strategy": "fanout"}),):
             with self.subTest(key=key):
                 text = self.valid_config_text() + h.to_yaml({key: value})
                 p = h.run_snapgate(["-t", "-c", self.write(text)])
                 self.assertEqual(p.returncode, 1, self.output(p))
                 self.assertRegex(self.output(p), r":\d+: %s(\.\w+)*: " % key)
+
+    def test_redis_section_is_checked(self):
+        good = self.valid_config_text() + h.to_yaml(
+            {"redis": {"url": "redis://127.0.0.1:6379/0", "timeout": "250ms", "on_error": "bypass"}})
+        p = h.run_snapgate(["-t", "-c", self.write(good)])
+        self.assertEqual(p.returncode, 0, self.output(p))
+        bad = self.valid_config_text() + h.to_yaml(
+            {"redis": {"url": "http://:s3cret@127.0.0.1:6379/0", "on_error": "maybe"}})
+        p = h.run_snapgate(["-t", "-c", self.write(bad)])
+        self.assertEqual(p.returncode, 1, self.output(p))
+        self.assertRegex(self.output(p), r":\d+: redis\.url: ")
+        self.assertRegex(self.output(p), r":\d+: redis\.on_error: ")
+        self.assertNotIn("s3cret", self.output(p))
 
     def test_backend_without_credentials_is_rejected(self):
         cfg = self.config(backend={"credentials": None})

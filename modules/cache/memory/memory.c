@@ -17,7 +17,7 @@ struct mem_item {
     struct sg_cache_entry *entry;
     uint64_t fresh_until_ms; /* wall clock: served as fresh until then */
     uint64_t keep_until_ms;  /* then kept for stale use until then */
-    char *key;              /* for eviction, which starts from the item */
+    char *key;               /* for eviction, which starts from the item */
 };
 
 struct mem_cache {
