@@ -8,7 +8,7 @@ cd "$here"
 
 packages=(build-essential cmake pkg-config python3 openssl curl
           libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev libcrypt-dev check
-          cppcheck clang-format)
+          cppcheck clang-format redis-server)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
