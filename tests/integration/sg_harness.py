@@ -12,6 +12,15 @@ Main pieces:
   http_request / raw_request     one HTTP request (http.client) / raw bytes over a socket
   parallel(n, fn)                n threads released together by a barrier
   make_users_file, basic, to_yaml, fixture cases, error-body assertions
+
+Shared cache tier (issue 3):
+  RedisServer(port, password, unix_socket)  a private redis-server (kill and restart on the
+                                 same port), with a tiny RESP client: cli, keys, get, ttl_ms
+  RespClient                     that RESP2 client over a socket (no redis-cli needed)
+  Gateways(n, config)            n gateways from one config, each on its own ports
+  RedisTestCase                  GatewayTestCase plus a fresh Redis per test and a probe that
+                                 fails (not skips) while snapgate rejects the redis config
+  parse_metrics / metric_value   the Prometheus text of /metrics
 """
 
 import base64
@@ -519,6 +528,13 @@ class Gateway:
         if self.tmpdir and not os.environ.get("SG_KEEP_TMP"):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
+    def kill(self):
+        """SIGKILL the process (a crashed replica); stop() then only collects its output."""
+        self.expect_exit_code = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def __enter__(self):
         return self.start()
 
@@ -653,3 +669,456 @@ class GatewayTestCase(unittest.TestCase):
         self.assertTrue(resp.headers.get("content-type", "").startswith("application/json"),
                         resp.headers)
         return self.assertErrorBody(resp.body, error_type)
+
+
+# ---- the shared cache tier: a private redis-server and a RESP client ------------------------
+REDIS_REQUIRED = "redis-server is required (tests/run.sh installs it)"
+# Every key snapgate writes to Redis starts with this (CONTRACT: versioned key layout).
+REDIS_PREFIX = "snapgate:v1:"
+
+
+def redis_server_bin():
+    """The redis-server program on PATH, or None."""
+    return shutil.which("redis-server")
+
+
+def require_redis_server():
+    """Fails the calling test (AssertionError, never a skip) when redis-server is missing."""
+    if redis_server_bin() is None:
+        raise AssertionError(REDIS_REQUIRED)
+
+
+def redis_task_key(task_id):
+    """The Redis key of a task's cached answer: snapgate:v1:task:<id> (the id as the client
+    sent it, decoded)."""
+    return REDIS_PREFIX + "task:" + task_id
+
+
+class RedisError(Exception):
+    """An error reply (-ERR ...) from Redis."""
+
+
+class RespClient:
+    """A minimal RESP2 client: one connection, one command at a time, replies decoded to
+    str (simple strings), int, bytes (bulk strings), None (nil) and lists. An error reply
+    raises RedisError. Connects over TCP (host, port) or a unix socket path."""
+
+    def __init__(self, host="127.0.0.1", port=6379, unix_socket=None, password=None,
+                 timeout=5.0):
+        if unix_socket:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            try:
+                self.sock.connect(unix_socket)
+            except OSError:
+                self.sock.close()
+                raise
+        else:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.rfile = self.sock.makefile("rb")
+        if password:
+            self.call("AUTH", password)
+
+    @staticmethod
+    def encode(args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if isinstance(a, str):
+                a = a.encode("utf-8")
+            elif isinstance(a, int):
+                a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def _read(self):
+        line = self.rfile.readline()
+        if not line.endswith(b"\r\n"):
+            raise ConnectionError("redis closed the connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode("utf-8", "replace")
+        if kind == b"-":
+            raise RedisError(rest.decode("utf-8", "replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.rfile.read(n + 2)
+            if len(data) != n + 2:
+                raise ConnectionError("redis closed the connection")
+            return data[:-2]
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise ConnectionError("not a RESP reply: %r" % line[:80])
+
+    def call(self, *args):
+        """Send one command and return its decoded reply."""
+        self.sock.sendall(self.encode(args))
+        return self._read()
+
+    def read_push(self):
+        """The next reply without sending anything (pub/sub messages)."""
+        return self._read()
+
+    def close(self):
+        try:
+            self.rfile.close()
+        finally:
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class RedisServer:
+    """A private `redis-server` for one test: loopback, no persistence, a free port (or the
+    given one), optional password (requirepass) and unix socket (True: a path in its own
+    temporary directory). Context manager. stop(kill=True) SIGKILLs it (a crash); start()
+    brings it back on the SAME port, empty.
+
+    url: redis://[:password@]127.0.0.1:P/0, or unix:///path?db=0 with unix_socket.
+    cli(*args) runs one command on a fresh connection (so it works across restarts)."""
+
+    def __init__(self, port=None, password=None, unix_socket=None, start_timeout=5.0):
+        require_redis_server()
+        self.port = port or free_port()
+        self.password = password
+        self.tmpdir = tempfile.mkdtemp(prefix="sg-redis-")
+        self.unix_socket = (os.path.join(self.tmpdir, "redis.sock") if unix_socket is True
+                            else unix_socket)
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.log_path = os.path.join(self.tmpdir, "redis.log")
+
+    @property
+    def url(self):
+        if self.unix_socket:
+            return "unix://%s?db=0" % self.unix_socket
+        auth = ":%s@" % urllib.parse.quote(self.password, safe="") if self.password else ""
+        return "redis://%s127.0.0.1:%d/0" % (auth, self.port)
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def start(self):
+        """Start (or restart) on self.port; waits until PING answers. Returns self."""
+        if self.running:
+            return self
+        args = [redis_server_bin(), "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--daemonize", "no",
+                "--dir", self.tmpdir, "--logfile", self.log_path]
+        if self.password:
+            args += ["--requirepass", self.password]
+        if self.unix_socket:
+            args += ["--unixsocket", self.unix_socket, "--unixsocketperm", "700"]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode("utf-8", "replace")
+                self.proc = None
+                raise AssertionError("redis-server on port %d exited at start: %s %s"
+                                     % (self.port, err[-2000:], self.log_text()[-2000:]))
+            try:
+                if self.cli("PING") == "PONG":
+                    return self
+            except (OSError, RedisError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop(kill=True)
+                raise AssertionError("redis-server on port %d: no PONG within %.0f s; log:\n%s"
+                                     % (self.port, self.start_timeout, self.log_text()[-2000:]))
+            time.sleep(0.02)
+
+    def stop(self, kill=False):
+        """SIGTERM (or SIGKILL with kill=True: the crash case) and wait. Idempotent."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stderr.close()
+        self.proc = None
+
+    def kill(self):
+        """SIGKILL: Redis vanishes without a goodbye, as in a crash."""
+        self.stop(kill=True)
+
+    def close(self):
+        """stop() and remove the temporary directory."""
+        self.stop()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    # ---- commands ----------------------------------------------------------------------
+    def client(self, timeout=5.0):
+        """A new RespClient (authenticated when a password is set); the caller closes it."""
+        if self.unix_socket:
+            return RespClient(unix_socket=self.unix_socket, password=self.password,
+                              timeout=timeout)
+        return RespClient("127.0.0.1", self.port, password=self.password, timeout=timeout)
+
+    def cli(self, *args):
+        """One command on a fresh connection; the decoded reply."""
+        with self.client() as c:
+            return c.call(*args)
+
+    def keys(self, pattern="*"):
+        """The keys matching pattern, decoded and sorted."""
+        return sorted(k.decode("utf-8", "replace") for k in self.cli("KEYS", pattern))
+
+    def get(self, key):
+        """The string value of key as bytes (None when absent)."""
+        return self.cli("GET", key)
+
+    def value(self, key):
+        """What key holds, whatever its type: bytes (string), {field: bytes} (hash), None."""
+        kind = self.cli("TYPE", key)
+        if kind == "none":
+            return None
+        if kind == "string":
+            return self.get(key)
+        if kind == "hash":
+            flat = self.cli("HGETALL", key)
+            return {flat[i].decode("utf-8", "replace"): flat[i + 1]
+                    for i in range(0, len(flat), 2)}
+        raise AssertionError("key %s holds a %s" % (key, kind))
+
+    def ttl_ms(self, key):
+        """PTTL of key: milliseconds left, -1 without expiry, -2 when absent."""
+        return self.cli("PTTL", key)
+
+    def exists(self, key):
+        return self.cli("EXISTS", key) == 1
+
+    def wait_for_key(self, key, timeout=2.0, present=True):
+        """Polls until key exists (present=False: is gone); returns whether it happened."""
+        return wait_for(lambda: self.exists(key) == present, timeout)
+
+    def info(self, section=None):
+        """INFO [section] as {field: value} (numbers as int/float where they parse)."""
+        text = (self.cli("INFO", section) if section else self.cli("INFO")).decode()
+        out = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#") or ":" not in line:
+                continue
+            k, _, v = line.partition(":")
+            for conv in (int, float):
+                try:
+                    v = conv(v)
+                    break
+                except ValueError:
+                    pass
+            out[k] = v
+        return out
+
+    def command_calls(self):
+        """{command name: calls} from INFO commandstats (subcommands as "config|get")."""
+        out = {}
+        for k, v in self.info("commandstats").items():
+            if k.startswith("cmdstat_"):
+                m = re.search(r"(?:^|,)calls=(\d+)", str(v))
+                out[k[len("cmdstat_"):]] = int(m.group(1)) if m else 0
+        return out
+
+    def flushall(self):
+        return self.cli("FLUSHALL")
+
+
+def wait_for(pred, timeout, interval=0.02):
+    """Polls pred() until it is true or timeout seconds pass; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+class Gateways:
+    """n snapgate processes from one config (a dict: each gets its own free listen and admin
+    ports), e.g. replicas sharing one mock and one Redis. Context manager; indexable and
+    iterable over the started Gateway objects. stop() stops them all and then raises the
+    first problem (as Gateway.stop does)."""
+
+    def __init__(self, n, config, env=None, **kw):
+        if not isinstance(config, dict):
+            raise TypeError("Gateways needs a dict config (each replica gets its own ports)")
+        self.members = [Gateway(copy.deepcopy(config), env=env, **kw) for _ in range(n)]
+
+    def start(self):
+        started = []
+        try:
+            for g in self.members:
+                g.start()
+                started.append(g)
+        except BaseException:
+            for g in started:
+                try:
+                    g.stop()
+                except AssertionError:
+                    pass
+            raise
+        return self
+
+    def stop(self):
+        problems = []
+        for g in self.members:
+            try:
+                g.stop()
+            except AssertionError as e:
+                problems.append(str(e))
+        if problems:
+            raise AssertionError("\n".join(problems))
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def __getitem__(self, i):
+        return self.members[i]
+
+    def __iter__(self):
+        return iter(self.members)
+
+    def __len__(self):
+        return len(self.members)
+
+
+# ---- /metrics ---------------------------------------------------------------------------
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text format 0.0.4 -> [(name, {label: value}, float)]; comments skipped.
+    A sample line that does not parse fails the test."""
+    samples = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise AssertionError("not a Prometheus sample line: %r" % line)
+        labels = dict(_LABEL.findall(m.group(2) or ""))
+        samples.append((m.group(1), labels, float(m.group(3))))
+    return samples
+
+
+def metric_value(samples, name, **labels):
+    """The sum over samples named name whose labels include the given ones (other labels,
+    e.g. a worker label, are summed over); None when no sample matches."""
+    found = [v for n, ls, v in samples
+             if n == name and all(ls.get(k) == str(want) for k, want in labels.items())]
+    return sum(found) if found else None
+
+
+# ---- the usual setup with a shared tier ----------------------------------------------------
+MISSING_FEATURE = ("missing feature: the shared Redis cache tier of issue 3 (redis.*, "
+                   "cache.stale_if_error, cache.local.max_ttl). `snapgate -t` rejects the test "
+                   "config:\n%s")
+
+
+class RedisTestCase(GatewayTestCase):
+    """GatewayTestCase plus a fresh private Redis per test (self.redis; killed and removed at
+    the end) and configs that point at it. shared_gateway()/shared_gateways() first run
+    `snapgate -t` on the config and FAIL (not skip) with the gateway's own reasons while it
+    does not support the keys yet. A missing redis-server fails every test (REDIS_REQUIRED)."""
+
+    REDIS_TIMEOUT = "250ms"
+
+    def setUp(self):
+        super().setUp()
+        require_redis_server()
+        self.redis = RedisServer()
+        self.addCleanup(self.redis.close)
+        self.redis.start()
+
+    def redis_config(self, overrides=None, backend=None):
+        """The typical config with the shared tier: redis at self.redis (timeout 250ms,
+        bypass), stale_if_error 30s, local tier max_ttl 1s; then overrides."""
+        shared = {"redis": {"url": self.redis.url, "timeout": self.REDIS_TIMEOUT,
+                            "on_error": "bypass"},
+                  "cache": {"stale_if_error": "30s",
+                            "local": {"max_entries": 10000, "max_ttl": "1s"}}}
+        return self.config(merge(shared, overrides), backend)
+
+    def require_supported(self, cfg):
+        """Fails the test with MISSING_FEATURE when `snapgate -t` rejects cfg."""
+        if gateway_bin() is None:
+            raise unittest.SkipTest("SNAPGATE_BIN is unset or not executable")
+        cfg = merge({"listen": "127.0.0.1:%d" % free_port(),
+                     "admin_listen": "127.0.0.1:%d" % free_port()}, cfg)
+        d = tempfile.mkdtemp(prefix="sg-probe-")
+        try:
+            path = write_file(d, "snapgate.yaml", to_yaml(cfg))
+            proc = run_snapgate(["-t", "-c", path])
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        if proc.returncode != 0:
+            reasons = (proc.stdout + proc.stderr).strip().replace(path, "snapgate.yaml")
+            self.fail(MISSING_FEATURE % reasons)
+
+    def shared_gateway(self, overrides=None, backend=None, env=None, **kw):
+        """A Gateway on redis_config(overrides) (probed first)."""
+        cfg = self.redis_config(overrides, backend)
+        self.require_supported(cfg)
+        return Gateway(cfg, env=env, **kw)
+
+    def shared_gateways(self, n, overrides=None, backend=None, env=None, **kw):
+        """n replicas on redis_config(overrides), sharing the mock and self.redis."""
+        cfg = self.redis_config(overrides, backend)
+        self.require_supported(cfg)
+        return Gateways(n, cfg, env=env, **kw)
+
+    # ---- helpers -------------------------------------------------------------------------
+    def get(self, gw, task, timeout=10.0, **auth):
+        return gw.http("GET", task_path(task), self.auth(**auth), timeout=timeout)
+
+    def fetches(self, task):
+        """Upstream GETs of task the mock has seen."""
+        return self.mock.stats()["tasks"].get(task, 0)
+
+    def set_body(self, task, case="cis-running", **answer):
+        """Script task to answer the fixture case's body (plus answer keys, e.g. delay_ms);
+        returns the fixture."""
+        fx = fixture(case)
+        self.mock.set_task(task, dict({"status": 200, "body": fx.expected}, **answer))
+        return fx
+
+    def metrics(self, gw):
+        r = gw.admin("GET", "/metrics")
+        self.assertEqual(r.status, 200, r.body[:300])
+        return parse_metrics(r.body.decode("utf-8"))
+
+    def purge(self, gw, task):
+        return gw.admin("DELETE", "/cache/tasks/" + urllib.parse.quote(task, safe=""))
