@@ -236,8 +236,7 @@ static void on_lease(int rc, void *arg)
         start_fetch(f);
     } else if (rc == SG_DENIED) {
         sg_metrics_lease_wait(ws);
-        uint64_t lease_ms = ws->conf->backends[0].request_timeout_ms + 1000;
-        f->wait_until = sg_now_ms() + (lease_ms < LEASE_WAIT_MAX_MS ? lease_ms : LEASE_WAIT_MAX_MS);
+        f->wait_until = sg_now_ms() + sg_flight_lease_wait_ms(ws->conf);
         f->poll_timer = evtimer_new(ws->base, on_poll_timer, f);
         struct timeval tv = {.tv_sec = 0, .tv_usec = POLL_INTERVAL_MS * 1000};
         evtimer_add(f->poll_timer, &tv);
@@ -245,6 +244,21 @@ static void on_lease(int rc, void *arg)
         f->shared_failed = true; /* the cache fails open */
         start_fetch(f);
     }
+}
+
+uint64_t sg_flight_lease_ms(const struct sg_conf *c)
+{
+    uint64_t max = 0;
+    for (size_t i = 0; i < c->backends_n; i++)
+        if (c->backends[i].request_timeout_ms > max)
+            max = c->backends[i].request_timeout_ms;
+    return max + 1000;
+}
+
+uint64_t sg_flight_lease_wait_ms(const struct sg_conf *c)
+{
+    uint64_t lease = sg_flight_lease_ms(c);
+    return lease < LEASE_WAIT_MAX_MS ? lease : LEASE_WAIT_MAX_MS;
 }
 
 bool sg_flight_join(struct sg_wstate *ws, const char *task, bool shared_failed,
@@ -273,11 +287,8 @@ bool sg_flight_join(struct sg_wstate *ws, const char *task, bool shared_failed,
     if (!lead)
         return true;
     if (ws->shared_ops && !shared_failed) {
-        /* The lease outlives the fetch's own timeout, so it never lapses
-         * while its holder is still asking. */
-        uint64_t lease_ms = ws->conf->backends[0].request_timeout_ms + 1000;
         f->pending++;
-        int rc = ws->shared_ops->lease(ws->shared, task, lease_ms, on_lease, f);
+        int rc = ws->shared_ops->lease(ws->shared, task, sg_flight_lease_ms(ws->conf), on_lease, f);
         if (rc != SG_AGAIN)
             on_lease(rc, f);
     } else {

@@ -8,6 +8,7 @@
 
 #include "reply.h"
 #include "snapgate/cache.h"
+#include "snapgate/conf.h"
 
 struct sg_wstate;
 struct sg_flight;
@@ -36,6 +37,12 @@ struct sg_flight_waiter {
  * false, joining nothing, when the worker is stopping. */
 bool sg_flight_join(struct sg_wstate *ws, const char *task, bool shared_failed,
                     struct sg_flight_waiter *w);
+/* The lease outlives the fetch's own timeout, so it never lapses while its
+ * holder is still asking: the longest backend request timeout plus a second. */
+uint64_t sg_flight_lease_ms(const struct sg_conf *c);
+/* How long the others poll for the holder's answer before asking the backend
+ * themselves (a holder that died): the lease, at most 5 s. */
+uint64_t sg_flight_lease_wait_ms(const struct sg_conf *c);
 /* Keeps a copy of an entry found in the shared tier in the local tier. */
 void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e);
 /* Leaves without an answer (deadline, client gone); no-op when not waiting.

@@ -54,14 +54,14 @@ struct sg_server {
 
 /* ---- per-worker setup --------------------------------------------------- */
 
+/* A little beyond the upstream timeout, so the fetch's own 503 wins; with a
+ * shared tier a request may first wait for another replica's lease. */
 static uint64_t deadline_for(const struct sg_conf *conf)
 {
-    uint64_t max = 0;
-    for (size_t i = 0; i < conf->backends_n; i++)
-        if (conf->backends[i].request_timeout_ms > max)
-            max = conf->backends[i].request_timeout_ms;
-    /* A little beyond the upstream timeout, so the fetch's own 503 wins. */
-    return max + 1000;
+    uint64_t d = sg_flight_lease_ms(conf);
+    if (conf->shared_cache)
+        d += sg_flight_lease_wait_ms(conf);
+    return d;
 }
 
 static void on_shared_purge(void *ctx, const char *key)
@@ -121,6 +121,7 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
         /* Any replica's purge drops this worker's local copy. */
         ws->shared_ops->on_purge(ws->shared, on_shared_purge, ws);
         ws->stats_timer = event_new(ws->base, -1, EV_PERSIST, on_stats_timer, ws);
+        on_stats_timer(-1, 0, ws); /* the series exist from the start */
         struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
         evtimer_add(ws->stats_timer, &tv);
     }

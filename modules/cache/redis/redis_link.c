@@ -44,9 +44,13 @@ static void link_down(struct sg_redis_link *l, const char *why)
         sg_log_warn(LOG_MOD, "%s failed: %s (retrying in the background)", link_name(l), why);
     else
         sg_log_debug(LOG_MOD, "%s attempt %u failed: %s", link_name(l), l->attempt, why);
-    /* The subscription has no commands to fail: it stays out of the circuit. */
-    if (!l->is_sub)
+    /* The subscription has no commands to fail: it stays out of the circuit.
+     * A lost or refused command connection is a Redis error like a failed
+     * command: while Redis is dead the counter keeps telling so. */
+    if (!l->is_sub) {
+        r->errors++;
         sg_redis_note_failure(r);
+    }
     event_active(l->reap_ev, EV_TIMEOUT, 0);
 }
 
