@@ -196,7 +196,7 @@ static void on_poll_get(int rc, struct sg_cache_entry *e, void *arg)
     if (rc == SG_ERR) {
         f->shared_failed = true;
         start_fetch(f);
-    } else if (sg_now_ms() >= f->wait_until) {
+    } else if (f->leased || sg_now_ms() >= f->wait_until) {
         /* The holder did not store an answer in time (it may have died). */
         start_fetch(f);
     } else {
@@ -232,8 +232,10 @@ static void on_lease(int rc, void *arg)
         return;
     }
     if (rc == SG_OK) {
+        /* Look once more before asking the backend: the previous holder may
+         * have stored its answer between our miss and our lease. */
         f->leased = true;
-        start_fetch(f);
+        poll_shared(f);
     } else if (rc == SG_DENIED) {
         sg_metrics_lease_wait(ws);
         f->wait_until = sg_now_ms() + sg_flight_lease_wait_ms(ws->conf);
