@@ -6,23 +6,11 @@
 #include <stdio.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "access_log.h"
 #include "snapgate/log.h"
 
-static size_t put_time(char *out, size_t cap)
-{
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(out + n, cap - n, ".%03dZ", (int)(tv.tv_usec / 1000));
-    return n;
-}
 
 static void append(const char *line, size_t n);
 
@@ -40,7 +28,7 @@ static void put_str(char *line, size_t cap, size_t *n, const char *key, const ch
 void sg_access_log(const struct sg_access_rec *r)
 {
     char ts[40];
-    put_time(ts, sizeof(ts));
+    sg_log_format_time(ts, sizeof(ts));
     char line[2048];
     size_t n;
     double dur_ms = (double)r->duration_us / 1000.0;

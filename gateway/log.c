@@ -54,7 +54,7 @@ void sg_log_json_escape(char *buf, size_t cap, size_t *len, const char *s)
     *len = n;
 }
 
-static size_t format_time(char *out, size_t cap)
+size_t sg_log_format_time(char *out, size_t cap)
 {
     struct timeval tv;
     struct tm tm;
@@ -76,7 +76,7 @@ void sg_log(enum sg_log_level level, const char *module, const char *fmt, ...)
     va_end(ap);
 
     char ts[40];
-    format_time(ts, sizeof(ts));
+    sg_log_format_time(ts, sizeof(ts));
     char line[4096];
     size_t n = 0;
     if (log_format == SG_LOG_JSON) {

@@ -1,26 +1,14 @@
 #!/usr/bin/env bash
-# Installs what is missing (Debian 12), builds, runs every test with ctest, then
-# again with ASan+UBSan, then the static checks. Starts and stops every service
-# the tests need. Exit status: 0 only when everything passed.
+# Installs what is missing (Debian 12), runs the static checks, builds, runs
+# every test with ctest, then again with ASan+UBSan. The services the tests
+# need (redis-server, the mock vCenter) are started and stopped by the tests
+# themselves, each on free loopback ports. Exit status: 0 only when all passed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
-packages=(build-essential cmake pkg-config python3 openssl curl
-          libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev libcrypt-dev check
-          libhiredis-dev redis-server
-          cppcheck clang-format)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "== installing: ${missing[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+. deploy/local/packages.sh
+ensure_packages "${SNAPGATE_RUN_PACKAGES[@]}" "${SNAPGATE_TEST_PACKAGES[@]}"
 
 jobs=$(nproc 2>/dev/null || echo 2)
 

@@ -10,20 +10,8 @@ run=deploy/local/run
 listen=${SNAPGATE_LISTEN:-127.0.0.1:8080}
 admin=${SNAPGATE_ADMIN_LISTEN:-127.0.0.1:9901}
 
-packages=(build-essential cmake pkg-config python3 openssl curl
-          libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev libcrypt-dev check
-          libhiredis-dev redis-server)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "== installing: ${missing[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+. deploy/local/packages.sh
+ensure_packages "${SNAPGATE_RUN_PACKAGES[@]}"
 
 echo "== building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -26,6 +26,9 @@ void sg_log(enum sg_log_level level, const char *module, const char *fmt, ...)
             sg_log(SG_LOG_DEBUG, (mod), __VA_ARGS__);                                              \
     } while (0)
 
+/* Now, UTC, as 2026-01-02T03:04:05.678Z; returns the length written. */
+size_t sg_log_format_time(char *out, size_t cap);
+
 /* Append s to buf (capacity cap, current length *len) as a JSON string body
  * (without quotes), escaping as JSON requires; truncates rather than overflows. */
 void sg_log_json_escape(char *buf, size_t cap, size_t *len, const char *s);

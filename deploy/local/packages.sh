@@ -1,0 +1,25 @@
+# Sourced by deploy/local/up.sh and tests/run.sh: the Debian 12 packages
+# snapgate builds, runs and is tested with, and the one way to install them.
+
+# What building and running needs.
+SNAPGATE_RUN_PACKAGES=(build-essential cmake pkg-config python3 openssl curl
+                       libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev
+                       libcrypt-dev libhiredis-dev check redis-server)
+# What the test suite and its static checks need on top.
+SNAPGATE_TEST_PACKAGES=(cppcheck clang-format)
+
+# ensure_packages PKG...: installs those not installed yet (apt-get update first).
+ensure_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    echo "== installing: ${missing[*]}"
+    local sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends \
+        "${missing[@]}"
+}
