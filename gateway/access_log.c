@@ -11,7 +11,6 @@
 #include "access_log.h"
 #include "snapgate/log.h"
 
-
 static void append(const char *line, size_t n);
 
 static void put_str(char *line, size_t cap, size_t *n, const char *key, const char *val)
