@@ -210,6 +210,7 @@ struct sg_conf *sg_conf_load(const char *path, struct sg_conf_errs *errs)
     sg_conf_redis_finish(root, conf, errs);
     sg_conf_backends_finish(root, conf, errs);
     sg_conf_providers_finish(root, conf, errs);
+    sg_conf_delegation_check(root, conf, errs);
 fail:
     sg_conf_tree_free(root);
     if (errs->n > 0) {

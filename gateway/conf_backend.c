@@ -233,12 +233,10 @@ static void check_entry(const struct sg_conf_node *item, const char *path,
         free(rpath);
     }
 
+    /* Without credentials the callers' own sessions go upstream: checked
+     * against the providers in sg_conf_delegation_check. */
     const struct sg_conf_node *cred = sg_conf_node_get(item, "credentials");
-    if (!cred || sg_conf_node_is_null(cred)) {
-        sg_conf_errs_add(errs, item->line, path,
-                         "a backend without credentials (the caller's own credentials sent "
-                         "upstream) is not supported yet");
-    } else if (cred->type == SG_NODE_MAP) {
+    if (cred && cred->type == SG_NODE_MAP) {
         char *cpath = sg_conf_path_key(path, "credentials");
         require(cred, cpath, "username", b->username, sg_conf_node_get(cred, "username"), errs);
         require(cred, cpath, "password_file", b->password_file,
@@ -321,4 +319,39 @@ void sg_conf_backend_clear(struct sg_conf_backend *b)
     free(b->password_file);
     free(b->tls_ca_file);
     memset(b, 0, sizeof(*b));
+}
+
+/* Does a vcenter provider delegate to the backend called name? */
+static bool delegated_to(const struct sg_conf_node *root, const char *name)
+{
+    const struct sg_conf_node *auth = sg_conf_node_get(root, "auth");
+    const struct sg_conf_node *seq = auth ? sg_conf_node_get(auth, "providers") : NULL;
+    if (!seq || seq->type != SG_NODE_SEQ)
+        return false;
+    for (size_t i = 0; i < seq->n; i++) {
+        const struct sg_conf_node *type = sg_conf_node_get(seq->items[i], "type");
+        const struct sg_conf_node *be = sg_conf_node_get(seq->items[i], "backend");
+        if (type && type->type == SG_NODE_SCALAR && !strcmp(type->scalar, "vcenter") && be &&
+            be->type == SG_NODE_SCALAR && !strcmp(be->scalar, name))
+            return true;
+    }
+    return false;
+}
+
+void sg_conf_delegation_check(const struct sg_conf_node *root, const struct sg_conf *conf,
+                              struct sg_conf_errs *errs)
+{
+    const struct sg_conf_node *seq = sg_conf_node_get(root, "backends");
+    for (size_t i = 0; i < conf->backends_n; i++) {
+        const struct sg_conf_backend *b = &conf->backends[i];
+        const struct sg_conf_node *cred = sg_conf_node_get(seq->items[i], "credentials");
+        /* A credentials map with errors has its own messages. */
+        if ((cred && !sg_conf_node_is_null(cred)) || !b->name || delegated_to(root, b->name))
+            continue;
+        char *path = sg_conf_path_index("backends", i);
+        sg_conf_errs_add(errs, b->line, path,
+                         "a backend without credentials needs an auth provider of type vcenter "
+                         "for it (then the callers' own sessions go upstream)");
+        free(path);
+    }
 }

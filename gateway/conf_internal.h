@@ -113,6 +113,9 @@ void sg_conf_auth_read(const struct sg_conf_node *n, const char *path, struct sg
 /* The redis section: url through the cache/redis module's hook (conf_redis.c). */
 void sg_conf_redis_finish(const struct sg_conf_node *root, struct sg_conf *conf,
                           struct sg_conf_errs *errs);
+/* Backends without credentials are only for callers a vcenter provider vouches for. */
+void sg_conf_delegation_check(const struct sg_conf_node *root, const struct sg_conf *conf,
+                              struct sg_conf_errs *errs);
 void sg_conf_backends_finish(const struct sg_conf_node *root, struct sg_conf *conf,
                              struct sg_conf_errs *errs);
 void sg_conf_providers_finish(const struct sg_conf_node *root, struct sg_conf *conf,

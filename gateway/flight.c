@@ -16,6 +16,7 @@
  */
 #include <event2/event.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,9 @@
 
 struct sg_flight {
     struct sg_wstate *ws;
+    char *key; /* in ws->flights: the task, or task and caller for a delegated fetch */
     char *task;
+    char *session; /* a delegated caller's own session, or NULL (a secret) */
     struct sg_fetch *fetch;
     struct sg_flight_waiter head; /* sentinel of the waiter ring */
     unsigned nwaiters;
@@ -65,6 +68,11 @@ static void flight_free_if_idle(struct sg_flight *f)
         return;
     if (f->poll_timer)
         event_free(f->poll_timer);
+    if (f->session) {
+        OPENSSL_cleanse(f->session, strlen(f->session));
+        free(f->session);
+    }
+    free(f->key);
     free(f->task);
     free(f);
 }
@@ -73,8 +81,8 @@ static void flight_free_if_idle(struct sg_flight *f)
 static void finish_flight(struct sg_flight *f, const struct sg_flight_answer *a)
 {
     struct sg_wstate *ws = f->ws;
-    if (!f->done && sg_strmap_get(&ws->flights, f->task) == f)
-        sg_strmap_del(&ws->flights, f->task);
+    if (!f->done && sg_strmap_get(&ws->flights, f->key) == f)
+        sg_strmap_del(&ws->flights, f->key);
     f->done = true;
     if (f->poll_timer)
         event_del(f->poll_timer);
@@ -159,6 +167,7 @@ static void on_fetch_done(struct sg_fetch_result *res, void *arg)
         .cache = f->shared_failed ? "BYPASS" : "MISS",
         /* The backend failed rather than answered: an older answer beats none. */
         .stale_ok = res->norm.outcome == SG_OUT_UNAVAILABLE || res->norm.outcome == SG_OUT_ERROR,
+        .outcome = res->norm.outcome,
     };
     a.entry = store_answer(ws, f->task, &res->norm, &a.error);
     sg_normalized_clear(&res->norm);
@@ -169,8 +178,8 @@ static void on_fetch_done(struct sg_fetch_result *res, void *arg)
 static void start_fetch(struct sg_flight *f)
 {
     struct sg_wstate *ws = f->ws;
-    f->fetch = sg_fetch_start(ws->backends[0], f->task, ws->conf->backends[0].request_timeout_ms,
-                              on_fetch_done, f);
+    f->fetch = sg_fetch_start_as(ws->backends[0], f->task, f->session,
+                                 ws->conf->backends[0].request_timeout_ms, on_fetch_done, f);
 }
 
 static void poll_shared(struct sg_flight *f);
@@ -187,7 +196,7 @@ static void on_poll_get(int rc, struct sg_cache_entry *e, void *arg)
     if (rc == SG_OK) {
         /* Another replica fetched and stored it: answer from the shared tier. */
         store_local(f->ws, f->task, e);
-        struct sg_flight_answer a = {.entry = e, .cache = "HIT", .backend = "-"};
+        struct sg_flight_answer a = {.entry = e, .cache = "HIT", .backend = "-", .outcome = -1};
         finish_flight(f, &a);
         sg_cache_entry_put(e);
         return;
@@ -266,20 +275,33 @@ uint64_t sg_flight_lease_wait_ms(const struct sg_conf *c)
 bool sg_flight_join(struct sg_wstate *ws, const char *task, bool shared_failed,
                     struct sg_flight_waiter *w)
 {
+    return sg_flight_join_as(ws, task, NULL, NULL, shared_failed, w);
+}
+
+bool sg_flight_join_as(struct sg_wstate *ws, const char *task, const char *caller,
+                       const char *session, bool shared_failed, struct sg_flight_waiter *w)
+{
     if (ws->stopping)
         return false;
-    struct sg_flight *f = sg_strmap_get(&ws->flights, task);
+    /* A delegated caller shares a fetch only with itself: the answer says
+     * what the backend lets that caller see. */
+    char *key = session ? sg_xasprintf("%s\x1f%s", task, caller) : sg_xstrdup(task);
+    struct sg_flight *f = sg_strmap_get(&ws->flights, key);
     bool lead = f == NULL;
     if (lead) {
         f = sg_xcalloc(1, sizeof(*f));
         f->ws = ws;
+        f->key = key;
+        key = NULL;
         f->task = sg_xstrdup(task);
+        f->session = session ? sg_xstrdup(session) : NULL;
         f->head.next = f->head.prev = &f->head;
         f->shared_failed = shared_failed;
-        sg_strmap_put(&ws->flights, task, f);
+        sg_strmap_put(&ws->flights, f->key, f);
     } else {
         sg_metrics_coalesced(ws);
     }
+    free(key);
     w->flight = f;
     w->next = &f->head;
     w->prev = f->head.prev;
@@ -288,7 +310,7 @@ bool sg_flight_join(struct sg_wstate *ws, const char *task, bool shared_failed,
     f->nwaiters++;
     if (!lead)
         return true;
-    if (ws->shared_ops && !shared_failed) {
+    if (ws->shared_ops && !shared_failed && !f->session) {
         f->pending++;
         int rc = ws->shared_ops->lease(ws->shared, task, sg_flight_lease_ms(ws->conf), on_lease, f);
         if (rc != SG_AGAIN)
@@ -311,7 +333,8 @@ void sg_flight_cancel_all(struct sg_wstate *ws)
             f->fetch = NULL;
         }
         /* Nobody is left behind: waiters learn the backend did not answer. */
-        const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE, .backend = "-"};
+        const struct sg_flight_answer a = {
+            .error = SG_E_UNAVAILABLE, .backend = "-", .outcome = SG_OUT_UNAVAILABLE};
         finish_flight(f, &a);
     }
 }

@@ -18,6 +18,7 @@ struct sg_flight_answer {
     const char *cache;            /* X-Cache of an entry: MISS, HIT (another replica's), BYPASS */
     enum sg_error error;
     bool stale_ok; /* the backend failed (not answered): a stale entry may stand in */
+    int outcome;   /* enum sg_outcome of the fetch; -1 when the answer came from a cache */
     int upstream_status;
     uint64_t upstream_ms;
     const char *backend;
@@ -43,6 +44,10 @@ uint64_t sg_flight_lease_ms(const struct sg_conf *c);
 /* How long the others poll for the holder's answer before asking the backend
  * themselves (a holder that died): the lease, at most 5 s. */
 uint64_t sg_flight_lease_wait_ms(const struct sg_conf *c);
+/* The same for a delegated caller (name caller) whose own session the fetch
+ * carries: it shares a fetch with nobody else and takes no lease. */
+bool sg_flight_join_as(struct sg_wstate *ws, const char *task, const char *caller,
+                       const char *session, bool shared_failed, struct sg_flight_waiter *w);
 /* Keeps a copy of an entry found in the shared tier in the local tier. */
 void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e);
 /* Leaves without an answer (deadline, client gone); no-op when not waiting.

@@ -1,4 +1,5 @@
 /* Principals: who a provider says the caller is. */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,5 +10,9 @@ void sg_principal_clear(struct sg_principal *p)
     for (size_t i = 0; i < p->ngroups; i++)
         free(p->groups[i]);
     free(p->groups);
+    if (p->upstream_session) {
+        OPENSSL_cleanse(p->upstream_session, strlen(p->upstream_session));
+        free(p->upstream_session);
+    }
     memset(p, 0, sizeof(*p));
 }

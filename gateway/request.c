@@ -14,6 +14,7 @@
  * callback sees `finished` and only drops its reference. Every paused request
  * has a deadline timer.
  */
+#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <evhtp/evhtp.h>
@@ -21,6 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "access_log.h"
 #include "conn.h"
@@ -28,8 +33,10 @@
 #include "metrics.h"
 #include "reply.h"
 #include "request.h"
+#include "pairs.h"
 #include "router.h"
 #include "server.h"
+#include "throttle.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
 #include "snapgate/module.h"
@@ -43,8 +50,10 @@ struct sg_request {
     evhtp_request_t *ev; /* NULL once evhtp has freed the request */
     struct sg_wstate *ws;
     struct event *deadline;
+    struct event *delay_timer; /* a throttled 401 waits on it */
     uint64_t started_us;
-    struct sg_auth_set *auth; /* the chain this request is checked by, held */
+    struct sg_auth_set *auth;           /* the chain this request is checked by, held */
+    const struct sg_auth_inst *auth_by; /* the provider asked last */
     size_t auth_next;
     struct sg_principal principal;
     bool authenticated;
@@ -57,6 +66,7 @@ struct sg_request {
     struct sg_flight_waiter waiter; /* membership in a flight while fetching */
     struct sg_cache_entry *stale;   /* newest expired entry seen, for stale_if_error */
     bool shared_failed;             /* the shared tier failed: answer BYPASS */
+    bool pair_unknown; /* delegated: the backend has not yet said whether this caller may */
 
     /* what the access log says */
     int status;
@@ -79,6 +89,8 @@ static void request_put(struct sg_request *r)
         return;
     if (r->deadline)
         event_free(r->deadline);
+    if (r->delay_timer)
+        event_free(r->delay_timer);
     sg_principal_clear(&r->principal);
     sg_auth_set_put(r->auth);
     sg_cache_entry_put(r->stale);
@@ -274,17 +286,42 @@ static bool stale_usable(const struct sg_request *r)
     return e && e->http_status == 200 && now < e->expires_at_ms + r->ws->conf->stale_if_error_ms;
 }
 
+/* A delegated caller's own fetch also says what the backend lets it read. */
+static bool delegated_answer(struct sg_request *r, const struct sg_flight_answer *a)
+{
+    struct sg_wstate *ws = r->ws;
+    if (!r->principal.upstream_session || a->outcome < 0)
+        return false;
+    if (a->outcome == SG_OUT_INFO || a->outcome == SG_OUT_NOT_FOUND) {
+        sg_pairs_set(&ws->pairs, r->principal.name, r->task, SG_PAIR_ALLOWED);
+    } else if (a->outcome == SG_OUT_UNAUTHORIZED) {
+        sg_pairs_set(&ws->pairs, r->principal.name, r->task, SG_PAIR_DENIED);
+    } else if (a->outcome == SG_OUT_UNAUTHENTICATED) {
+        /* The caller's session ended: what vouched for it is void, and it is
+         * the caller's 401, not an operator problem. */
+        if (r->auth_by && r->auth_by->ops->reject)
+            r->auth_by->ops->reject(r->auth_by->inst, &r->principal);
+        finish_error(r, SG_E_UNAUTHENTICATED);
+        return true;
+    }
+    return false;
+}
+
 static void on_flight_answer(struct sg_flight_waiter *w, const struct sg_flight_answer *a)
 {
     struct sg_request *r = w->owner;
     r->upstream_status = a->upstream_status;
     r->upstream_ms = a->upstream_ms;
     r->backend = a->backend;
+    if (delegated_answer(r, a)) {
+        request_put(r);
+        return;
+    }
     if (a->entry) {
         reply_entry(r, a->entry, r->shared_failed ? "BYPASS" : a->cache);
         if (r->shared_failed)
             sg_metrics_cache(r->ws, "bypass");
-    } else if (a->stale_ok && stale_usable(r)) {
+    } else if (a->stale_ok && stale_usable(r) && !r->pair_unknown) {
         sg_metrics_cache(r->ws, "stale");
         reply_entry(r, r->stale, "STALE");
     } else {
@@ -319,7 +356,8 @@ static void fetch(struct sg_request *r)
     go_async(r);
     r->waiter.owner = r;
     r->waiter.on_answer = on_flight_answer;
-    if (!sg_flight_join(ws, r->task, r->shared_failed, &r->waiter)) {
+    if (!sg_flight_join_as(ws, r->task, r->principal.name, r->principal.upstream_session,
+                           r->shared_failed, &r->waiter)) {
         finish_error(r, SG_E_UNAVAILABLE); /* the worker is stopping */
         return;
     }
@@ -405,7 +443,97 @@ static void authenticated(struct sg_request *r)
         finish_error(r, SG_E_UNAUTHORIZED);
         return;
     }
+    if (r->principal.upstream_session) {
+        /* Delegated: a cached answer is this caller's only once the backend
+         * has let this caller read this task. */
+        switch (sg_pairs_get(&r->ws->pairs, r->principal.name, r->task)) {
+        case SG_PAIR_DENIED:
+            finish_error(r, SG_E_UNAUTHORIZED);
+            return;
+        case SG_PAIR_UNKNOWN:
+            r->pair_unknown = true;
+            fetch(r);
+            return;
+        case SG_PAIR_ALLOWED:
+            break;
+        }
+    }
     lookup(r);
+}
+
+static void on_auth_delay(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sg_request *r = arg;
+    finish_error(r, SG_E_UNAUTHENTICATED);
+    request_put(r);
+}
+
+/* The user name of a Basic credential, for throttling; "" when none. */
+static void basic_user(const char *hdr, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (!hdr || strncasecmp(hdr, "Basic ", 6) != 0)
+        return;
+    const char *b64 = hdr + 6;
+    while (*b64 == ' ')
+        b64++;
+    size_t len = strlen(b64);
+    if (len == 0 || len > 1024)
+        return;
+    unsigned char buf[1024];
+    int n = EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)len);
+    if (n <= 0)
+        return;
+    const unsigned char *colon = memchr(buf, ':', (size_t)n);
+    size_t ulen = colon ? (size_t)(colon - buf) : 0;
+    if (ulen > 0 && ulen < cap) {
+        memcpy(out, buf, ulen);
+        out[ulen] = '\0';
+    }
+    OPENSSL_cleanse(buf, sizeof(buf)); /* it held the password too */
+}
+
+/* A 401. Repeated failures from one address or for one user name wait a
+ * bounded, growing delay first (gateway/throttle.h). */
+static void auth_failed(struct sg_request *r)
+{
+    struct sg_wstate *ws = r->ws;
+    uint64_t delay = 0, now = sg_now_ms();
+    char addr[INET6_ADDRSTRLEN + 8] = "";
+    /* Only presented credentials count: a client that first asks without
+     * any (and learns the schemes from WWW-Authenticate) is not guessing. */
+    bool presented = r->ev && (evhtp_header_find(r->ev->headers_in, "Authorization") ||
+                               evhtp_header_find(r->ev->headers_in, "vmware-api-session-id"));
+    evhtp_connection_t *c = presented ? evhtp_request_get_connection(r->ev) : NULL;
+    if (c && c->saddr) {
+        const struct sockaddr *sa = c->saddr;
+        char host[INET6_ADDRSTRLEN] = "";
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+        snprintf(addr, sizeof(addr), "ip:%s", host);
+        delay = sg_throttle_fail(&ws->failures, addr, now);
+    }
+    char user[SG_PRINCIPAL_NAME_MAX + 8] = "user:";
+    basic_user(r->ev ? evhtp_header_find(r->ev->headers_in, "Authorization") : NULL, user + 5,
+               sizeof(user) - 5);
+    if (user[5]) {
+        uint64_t d = sg_throttle_fail(&ws->failures, user, now);
+        delay = d > delay ? d : delay;
+    }
+    if (delay == 0 || !r->ev) {
+        finish_error(r, SG_E_UNAUTHENTICATED);
+        return;
+    }
+    go_async(r);
+    r->refs++;
+    r->delay_timer = evtimer_new(ws->base, on_auth_delay, r);
+    struct timeval tv = {.tv_sec = (time_t)(delay / 1000),
+                         .tv_usec = (suseconds_t)(delay % 1000) * 1000};
+    evtimer_add(r->delay_timer, &tv);
 }
 
 static void auth_continue(struct sg_request *r);
@@ -420,8 +548,10 @@ static void on_auth_done(int rc, struct sg_principal *p, void *arg)
         } else if (rc == SG_DECLINED) {
             r->auth_next++;
             auth_continue(r);
+        } else if (rc == SG_ERR) {
+            finish_error(r, SG_E_UNAVAILABLE);
         } else {
-            finish_error(r, rc == SG_ERR ? SG_E_UNAVAILABLE : SG_E_UNAUTHENTICATED);
+            auth_failed(r);
         }
     }
     request_put(r);
@@ -430,10 +560,17 @@ static void on_auth_done(int rc, struct sg_principal *p, void *arg)
 static void auth_continue(struct sg_request *r)
 {
     const char *hdr = r->ev ? evhtp_header_find(r->ev->headers_in, "Authorization") : NULL;
+    /* A vCenter session id stands in for credentials with providers that
+     * take one (vcenter). */
+    const char *sid =
+        !hdr && r->ev ? evhtp_header_find(r->ev->headers_in, "vmware-api-session-id") : NULL;
     for (; r->auth_next < r->auth->n; r->auth_next++) {
         const struct sg_auth_inst *a = &r->auth->v[r->auth_next];
-        int rc = a->ops->authenticate(a->inst, hdr, hdr ? strlen(hdr) : 0, &r->principal,
-                                      on_auth_done, r);
+        r->auth_by = a;
+        int rc = sid && a->ops->authenticate_session
+                     ? a->ops->authenticate_session(a->inst, sid, &r->principal, on_auth_done, r)
+                     : a->ops->authenticate(a->inst, hdr, hdr ? strlen(hdr) : 0, &r->principal,
+                                            on_auth_done, r);
         if (rc == SG_OK) {
             authenticated(r);
             return;
@@ -452,7 +589,7 @@ static void auth_continue(struct sg_request *r)
         if (rc != SG_DECLINED)
             break; /* DENIED: fail closed */
     }
-    finish_error(r, SG_E_UNAUTHENTICATED);
+    auth_failed(r);
 }
 
 /* The client's X-Request-Id when it is short and printable, else a new one. */

@@ -19,6 +19,8 @@
 #include "conn.h"
 #include "flight.h"
 #include "listen.h"
+#include "pairs.h"
+#include "throttle.h"
 #include "metrics.h"
 #include "request.h"
 #include "server.h"
@@ -64,6 +66,15 @@ static uint64_t deadline_for(const struct sg_conf *conf)
     return d;
 }
 
+struct sg_backend_worker *sg_worker_backend(struct sg_worker *w, const char *name)
+{
+    struct sg_wstate *ws = w->server;
+    for (size_t i = 0; i < ws->nbackends; i++)
+        if (strcmp(ws->conf->backends[i].name, name) == 0)
+            return ws->backends[i];
+    return NULL;
+}
+
 static void on_shared_purge(void *ctx, const char *key)
 {
     sg_request_purge_local(ctx, key);
@@ -105,8 +116,9 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
     ws->metrics = sg_metrics_register(id);
     ws->mq = sg_wmsg_queue_new(ws->base);
     sg_strmap_init(&ws->flights);
+    sg_pairs_init(&ws->pairs);
+    sg_throttle_init(&ws->failures);
     ws->deadline_ms = deadline_for(conf);
-    ws->auth = sg_auth_set_create(conf, ws->worker);
 
     ws->local_module = sg_module_find(SG_MOD_CACHE, "memory");
     ws->local_ops = ws->local_module->ops;
@@ -134,6 +146,8 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
     ws->backends = sg_xcalloc(ws->nbackends ? ws->nbackends : 1, sizeof(*ws->backends));
     for (size_t i = 0; i < ws->nbackends; i++)
         ws->backends[i] = sg_backend_worker_create(ws->base, &conf->backends[i], id);
+    /* After the backends: a delegating provider talks to its backend. */
+    ws->auth = sg_auth_set_create(conf, ws->worker);
 
     ws->htp = evhtp_new(ws->base, NULL);
     evhtp_enable_flag(ws->htp, EVHTP_FLAG_ENABLE_REUSEPORT | EVHTP_FLAG_ENABLE_NODELAY);
@@ -154,10 +168,13 @@ static void worker_destroy(struct sg_wstate *ws)
     if (ws->shared)
         ws->shared_module->worker_fini(ws->shared);
     sg_strmap_destroy(&ws->flights);
+    sg_pairs_destroy(&ws->pairs);
+    sg_throttle_destroy(&ws->failures);
+    /* Before the backends: a delegating provider has calls on them. */
+    sg_auth_set_put(ws->auth);
     for (size_t i = 0; i < ws->nbackends; i++)
         sg_backend_worker_destroy(ws->backends[i]);
     free(ws->backends);
-    sg_auth_set_put(ws->auth);
     ws->local_module->worker_fini(ws->local);
     ws->local_module->free_conf(ws->local_priv);
     evhtp_unbind_socket(ws->htp);

@@ -41,6 +41,7 @@ struct sg_fetch {
     uint64_t started_ms;
     uint64_t timeout_ms;
     uint64_t session_gen; /* the session the task request carried, 0 when none */
+    char *as_session;     /* a delegated caller's own session, or NULL: the service account */
     struct event *deadline;
     struct event *ev_done;
     struct sg_exchange ex;
@@ -112,6 +113,10 @@ static void fetch_free(struct sg_fetch *f)
     event_free(f->deadline);
     event_free(f->ev_done);
     free(f->task_id);
+    if (f->as_session) {
+        OPENSSL_cleanse(f->as_session, strlen(f->as_session));
+        free(f->as_session);
+    }
     free(f);
 }
 
@@ -262,7 +267,9 @@ static void on_task_done(struct sg_exchange *ex)
     }
     struct sg_normalized n = {0};
     bw->ops->normalize(bw->dpriv, f->task_id, ex->status, ex->body, ex->body_len, &n);
-    if (n.outcome == SG_OUT_UNAUTHENTICATED && has_service_account(bw)) {
+    /* A caller's own session that the backend refuses is the caller's
+     * problem: no re-login, the core answers 401. */
+    if (n.outcome == SG_OUT_UNAUTHENTICATED && has_service_account(bw) && !f->as_session) {
         sg_normalized_clear(&n);
         if (f->retried) {
             sg_log_warn(MOD, "backend %s: rejected a fresh service-account session", bw->b->name);
@@ -293,7 +300,9 @@ static void fetch_send_task(struct sg_fetch *f)
         return;
     }
     f->session_gen = 0;
-    if (bw->session) {
+    if (f->as_session) {
+        bw->ops->apply_session(bw->dpriv, f->as_session, &f->ex.req);
+    } else if (bw->session) {
         bw->ops->apply_session(bw->dpriv, bw->session, &f->ex.req);
         f->session_gen = bw->session_gen;
     }
@@ -306,9 +315,17 @@ static void fetch_send_task(struct sg_fetch *f)
 struct sg_fetch *sg_fetch_start(struct sg_backend_worker *bw, const char *task_id,
                                 uint64_t timeout_ms, sg_fetch_cb cb, void *arg)
 {
+    return sg_fetch_start_as(bw, task_id, NULL, timeout_ms, cb, arg);
+}
+
+struct sg_fetch *sg_fetch_start_as(struct sg_backend_worker *bw, const char *task_id,
+                                   const char *session, uint64_t timeout_ms, sg_fetch_cb cb,
+                                   void *arg)
+{
     struct sg_fetch *f = sg_xcalloc(1, sizeof(*f));
     f->bw = bw;
     f->task_id = sg_xstrdup(task_id);
+    f->as_session = session ? sg_xstrdup(session) : NULL;
     f->cb = cb;
     f->arg = arg;
     f->started_ms = sg_now_ms();
@@ -323,7 +340,7 @@ struct sg_fetch *sg_fetch_start(struct sg_backend_worker *bw, const char *task_i
                          .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
     evtimer_add(f->deadline, &tv);
     /* Failures from here on are delivered by ev_done, never from this call. */
-    if (!has_service_account(bw) || bw->session)
+    if (f->as_session || !has_service_account(bw) || bw->session)
         fetch_send_task(f);
     else
         fetch_need_login(f);
@@ -362,6 +379,7 @@ struct sg_backend_worker *sg_backend_worker_create(struct event_base *base,
     bw->host_is_ip = host_is_ip(b->host);
     TAILQ_INIT(&bw->login_waiters);
     TAILQ_INIT(&bw->fetches);
+    TAILQ_INIT(&bw->calls);
     sg_pool_init(bw);
     sg_ex_init(&bw->login, bw, on_login_done);
 
@@ -404,6 +422,7 @@ void sg_backend_worker_destroy(struct sg_backend_worker *bw)
     struct sg_fetch *f;
     while ((f = TAILQ_FIRST(&bw->fetches)) != NULL)
         sg_fetch_cancel(f);
+    sg_call_cancel_all(bw);
     sg_ex_fini(&bw->login);
     sg_pool_fini(bw);
     drop_session(bw);

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "snapgate/dialect.h"
 #include "snapgate/task.h"
 
 struct event_base;
@@ -56,6 +57,32 @@ typedef void (*sg_fetch_cb)(struct sg_fetch_result *res, void *arg);
  * sg_fetch_cancel; never NULL. */
 struct sg_fetch *sg_fetch_start(struct sg_backend_worker *bw, const char *task_id,
                                 uint64_t timeout_ms, sg_fetch_cb cb, void *arg);
+
+/* The same for a delegated caller: the task request carries session (the
+ * caller's own, copied) instead of the service account's, and a 401 is the
+ * result (SG_OUT_UNAUTHENTICATED), never a re-login. */
+struct sg_fetch *sg_fetch_start_as(struct sg_backend_worker *bw, const char *task_id,
+                                   const char *session, uint64_t timeout_ms, sg_fetch_cb cb,
+                                   void *arg);
+
+/* One plain request to the backend, outside the task API (e.g. a caller's
+ * session exchange). The answer is borrowed for the callback. */
+struct sg_call_result {
+    int status;       /* HTTP status, 0 when no answer */
+    const char *body; /* NUL-terminated, NULL when no answer */
+    size_t len;
+    char reason[160]; /* why there was no answer */
+};
+typedef void (*sg_call_cb)(const struct sg_call_result *res, void *arg);
+struct sg_call;
+
+/* Sends req (its contents are taken over) on bw's pool; cb runs exactly once
+ * from the loop, never from inside this call, bounded by the backend's request
+ * timeout. Never NULL. */
+struct sg_call *sg_call_start(struct sg_backend_worker *bw, struct sg_http_req *req, sg_call_cb cb,
+                              void *arg);
+/* Abandons c: its callback will not run. Valid until the callback begins. */
+void sg_call_cancel(struct sg_call *c);
 
 /* Abandons f: its callback will not run and f is freed. Valid from the start
  * until the callback begins; a call from inside f's own callback is ignored. */

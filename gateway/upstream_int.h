@@ -85,6 +85,7 @@ struct sg_exchange {
 TAILQ_HEAD(sg_exchange_list, sg_exchange);
 
 TAILQ_HEAD(sg_fetch_list, sg_fetch);
+TAILQ_HEAD(sg_call_list, sg_call);
 
 struct sg_backend_worker {
     struct event_base *base;
@@ -113,6 +114,7 @@ struct sg_backend_worker {
     char login_holdoff_reason[200];
 
     struct sg_fetch_list fetches; /* every live fetch, for destroy */
+    struct sg_call_list calls;    /* every live call, for destroy */
     int cb_depth;
 };
 
@@ -128,6 +130,9 @@ void sg_ex_start(struct sg_exchange *ex, bool urgent);
 void sg_ex_abort(struct sg_exchange *ex);
 /* sg_ex_abort, then frees ex's events. */
 void sg_ex_fini(struct sg_exchange *ex);
+
+/* Cancels every call in flight (destroy). */
+void sg_call_cancel_all(struct sg_backend_worker *bw);
 
 int sg_pool_init(struct sg_backend_worker *bw);
 /* Frees every connection now, without callbacks; for destroy only. */

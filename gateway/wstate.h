@@ -42,8 +42,10 @@ struct sg_wstate {
     struct sg_backend_worker **backends;
     size_t nbackends;
 
-    struct sg_strmap flights; /* task key -> struct sg_flight */
-    uint64_t deadline_ms;     /* per-request deadline */
+    struct sg_strmap flights;  /* task key -> struct sg_flight */
+    struct sg_strmap pairs;    /* delegated caller x task -> what the backend said (pairs.c) */
+    struct sg_strmap failures; /* address or user name -> recent auth failures (throttle.c) */
+    uint64_t deadline_ms;      /* per-request deadline */
 
     uint64_t requests_in_flight; /* paused requests not yet finished */
     uint64_t seq;                /* for request ids */

@@ -12,6 +12,10 @@ struct sg_principal {
     char name[SG_PRINCIPAL_NAME_MAX];
     char **groups; /* owned; freed by sg_principal_clear */
     size_t ngroups;
+    /* Delegated principals only (the backend vouched for the caller): the
+     * caller's own backend session, which task fetches for this caller carry
+     * instead of the service account's. A secret: owned, wiped on clear. */
+    char *upstream_session;
 };
 
 void sg_principal_clear(struct sg_principal *p);
@@ -30,6 +34,14 @@ struct sg_auth_ops {
                         sg_auth_cb cb, void *arg);
     /* Drop everything remembered (verified credentials): called on reload. */
     void (*forget)(void *inst);
+    /* Optional: a caller that presents a vCenter session id
+     * (`vmware-api-session-id`) instead of an Authorization header. Same
+     * contract as authenticate. */
+    int (*authenticate_session)(void *inst, const char *session_id, struct sg_principal *out,
+                                sg_auth_cb cb, void *arg);
+    /* Optional: the backend no longer accepts p's upstream session (it
+     * answered 401): forget whatever vouched for it. */
+    void (*reject)(void *inst, const struct sg_principal *p);
 };
 
 #endif

@@ -438,8 +438,8 @@ static const struct {
       "2: backends[0].dialect: required key is missing"}},
     {BACKEND_HEAD "    url: http://vc1\n    dialect: @D@\n",
      {"4: backends[0].dialect: \"@D@\" is not supported yet",
-      "2: backends[0]: a backend without credentials (the caller's own credentials sent "
-      "upstream) is not supported yet"}},
+      "2: backends[0]: a backend without credentials needs an auth provider of type vcenter "
+      "for it (then the callers' own sessions go upstream)"}},
     {BACKEND_HEAD "    url: http://vc1\n    dialect: @D@\n    credentials:\n      bogus: 1\n",
      {"4: backends[0].dialect: \"@D@\" is not supported yet",
       "6: backends[0].credentials.bogus: unknown key",
@@ -752,8 +752,9 @@ START_TEST(test_env_backend_url_alone)
     /* No file backend named default: no account, and the dialect is cis. */
     setenv("SNAPGATE_BACKEND_URL", "https://vc.example", 1);
     ck_assert_ptr_null(sg_conf_load(NULL, &errs));
-    const char *no_cred = "env:0: backends[0]: a backend without credentials (the caller's own "
-                          "credentials sent upstream) is not supported yet";
+    const char *no_cred = "env:0: backends[0]: a backend without credentials needs an auth "
+                          "provider of type vcenter for it (then the callers' own sessions go "
+                          "upstream)";
     if (sg_module_find(SG_MOD_DIALECT, "cis"))
         assert_msgs("", (const char *const[]){no_cred, NULL});
     else

@@ -1,0 +1,21 @@
+/* Which delegated caller the backend let read which task, remembered briefly
+ * per worker: a cached answer goes to a delegated caller only when the backend
+ * said yes to that caller for that task, and a no is not asked again at once. */
+#ifndef SG_PAIRS_H
+#define SG_PAIRS_H
+
+#include <stdint.h>
+
+#include "strmap.h"
+
+#define SG_PAIR_ALLOWED_MS (30u * 1000u)
+#define SG_PAIR_DENIED_MS (10u * 1000u)
+
+enum sg_pair { SG_PAIR_UNKNOWN = 0, SG_PAIR_ALLOWED, SG_PAIR_DENIED };
+
+void sg_pairs_init(struct sg_strmap *m);
+void sg_pairs_destroy(struct sg_strmap *m);
+enum sg_pair sg_pairs_get(struct sg_strmap *m, const char *principal, const char *task);
+void sg_pairs_set(struct sg_strmap *m, const char *principal, const char *task, enum sg_pair v);
+
+#endif
