@@ -66,7 +66,8 @@ struct sg_request {
     struct sg_flight_waiter waiter; /* membership in a flight while fetching */
     struct sg_cache_entry *stale;   /* newest expired entry seen, for stale_if_error */
     bool shared_failed;             /* the shared tier failed: answer BYPASS */
-    bool pair_unknown; /* delegated: the backend has not yet said whether this caller may */
+    bool pair_unknown;    /* delegated: the backend has not yet said whether this caller may */
+    bool reauthenticated; /* delegated: the one fresh exchange after a refused session is used */
 
     /* what the access log says */
     int status;
@@ -286,6 +287,8 @@ static bool stale_usable(const struct sg_request *r)
     return e && e->http_status == 200 && now < e->expires_at_ms + r->ws->conf->stale_if_error_ms;
 }
 
+static void auth_continue(struct sg_request *r);
+
 /* A delegated caller's own fetch also says what the backend lets it read. */
 static bool delegated_answer(struct sg_request *r, const struct sg_flight_answer *a)
 {
@@ -297,10 +300,23 @@ static bool delegated_answer(struct sg_request *r, const struct sg_flight_answer
     } else if (a->outcome == SG_OUT_UNAUTHORIZED) {
         sg_pairs_set(&ws->pairs, r->principal.name, r->task, SG_PAIR_DENIED);
     } else if (a->outcome == SG_OUT_UNAUTHENTICATED) {
-        /* The caller's session ended: what vouched for it is void, and it is
-         * the caller's 401, not an operator problem. */
+        /* The caller's session ended: what vouched for it is void. A caller
+         * who sent credentials gets one fresh exchange and one more try
+         * (SNAPSERVICE.md section 4); a caller who sent the session itself,
+         * or whose fresh session is refused too, gets the 401: the caller's
+         * problem, not an operator's. */
         if (r->auth_by && r->auth_by->ops->reject)
             r->auth_by->ops->reject(r->auth_by->inst, &r->principal);
+        bool by_credential = r->ev && evhtp_header_find(r->ev->headers_in, "Authorization");
+        if (by_credential && !r->reauthenticated && r->auth_by) {
+            r->reauthenticated = true;
+            sg_principal_clear(&r->principal);
+            r->authenticated = false;
+            r->pair_unknown = false;
+            r->auth_next = (size_t)(r->auth_by - r->auth->v);
+            auth_continue(r);
+            return true;
+        }
         finish_error(r, SG_E_UNAUTHENTICATED);
         return true;
     }
@@ -529,6 +545,9 @@ static void auth_failed(struct sg_request *r)
         return;
     }
     go_async(r);
+    /* The delay (at most SG_THROTTLE_MAX_DELAY_MS) bounds this wait itself;
+     * the fetch deadline must not turn a throttled 401 into a 503. */
+    event_del(r->deadline);
     r->refs++;
     r->delay_timer = evtimer_new(ws->base, on_auth_delay, r);
     struct timeval tv = {.tv_sec = (time_t)(delay / 1000),

@@ -7,22 +7,38 @@ off in the middle, answers that change from one request to the next, sessions th
 Python 3 standard library only.
 
 Served API (HTTP/1.1, keep-alive, Content-Length on every answer):
-  POST   /api/session            Basic user/password -> 201 "<session id>"; else 401
+  POST   /api/session            Basic user/password of the service account or of one of the
+                                 configured users, or `SIGN token="<text>"` (also unquoted, extra
+                                 parameters ignored) of a registered SIGN token
+                                 -> 201 "<session id>"; else 401
   GET    /api/session            vmware-api-session-id -> 200
-                                 {"user", "created_time", "last_accessed_time"}
+                                 {"user", "created_time", "last_accessed_time"}: the user the
+                                 session was opened for
   DELETE /api/session            -> 204
-  GET    /api/cis/tasks/{id}     needs a valid session (else 401); answers from the task's script;
+  GET    /api/cis/tasks/{id}     needs a valid session (else 401); a user the task's ACL refuses
+                                 -> 403 UNAUTHORIZED; else answers from the task's script;
                                  unknown task -> 404 NOT_FOUND. {id} is one percent-decoded segment.
 
 Control API on the same port (JSON; never counted in the stats):
-  POST   /_mock/tasks/{id}       set the task's script (body: an answer or {"sequence": [answers]})
+  POST   /_mock/tasks/{id}       set the task's script (body: an answer or {"sequence": [answers]},
+                                 optionally with "deny": [users] and/or "allow": [users], the
+                                 task's ACL; a body with only deny/allow changes only the ACL and
+                                 keeps the script, e.g. a seeded fixture's)
   DELETE /_mock/tasks/{id}       forget the task
   GET    /_mock/tasks            {"tasks": [ids]}
   POST   /_mock/reset            stats, sessions, tasks (back to the fixture seed) and config reset
   POST   /_mock/reset-stats      only the counters and the request list
   GET    /_mock/stats            counters and the request list (see MockVCenter.stats)
   POST   /_mock/expire-sessions  invalidate every session: the next task call gets 401
-  POST   /_mock/config           {"delay_ms", "user", "password", "login_status", "login_delay_ms"}
+  POST   /_mock/config           {"delay_ms", "user", "password", "login_status", "login_delay_ms",
+                                 "users": {name: password}} (users: callers besides the service
+                                 account "user"; replaces the previous set)
+  POST   /_mock/sign-tokens      {"<token text>": "<user>", ...}: SIGN credentials POST /api/session
+                                 accepts (added to the registered ones; reset forgets them)
+
+ACL of a task: "deny" users get 403 UNAUTHORIZED; with "allow", every user not in it does too
+(the service account included: it is a user like the others). Checked before the script, so a
+refused request consumes no answer of a sequence.
 
 An answer (one element of a script):
   {"status": 200, "body": <JSON value>}     body serialized as JSON (default for errors: the
@@ -48,6 +64,7 @@ import datetime
 import glob
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -60,6 +77,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 TASKS_PREFIX = "/api/cis/tasks/"
 CONTROL_PREFIX = "/_mock/"
 SESSION_HEADER = "vmware-api-session-id"
+# token="quoted" or token=bare among the parameters of `Authorization: SIGN ...`
+SIGN_TOKEN_PARAM = re.compile(r'(?:^|[,\s])token\s*=\s*(?:"([^"]*)"|([^,\s]+))', re.I)
 
 # status -> (error_type, message id, default message) of the flat vAPI standard error body
 STD_ERRORS = {
@@ -113,6 +132,23 @@ def load_fixture_scripts(fixtures_dir):
     return scripts
 
 
+def _check_users(users):
+    """{name: password} with string names and passwords; returns a copy."""
+    if not isinstance(users, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, str) for k, v in users.items()):
+        raise ValueError('users must be {"name": "password"}')
+    return dict(users)
+
+
+def _check_acl(deny, allow):
+    """A task ACL {"deny": set, "allow": set or None} from two optional lists of users."""
+    for name, v in (("deny", deny), ("allow", allow)):
+        if v is not None and (not isinstance(v, list)
+                              or not all(isinstance(u, str) and u for u in v)):
+            raise ValueError("%s must be a list of user names" % name)
+    return {"deny": set(deny or ()), "allow": None if allow is None else set(allow)}
+
+
 def _check_answer(ans):
     if not isinstance(ans, dict):
         raise ValueError("an answer must be a JSON object")
@@ -153,13 +189,14 @@ class MockVCenter:
     keep-alive connections). Every method is thread-safe."""
 
     def __init__(self, host="127.0.0.1", port=0, user="svc", password="secret",
-                 fixtures_dir=None, delay_ms=0, verbose=False):
+                 fixtures_dir=None, delay_ms=0, verbose=False, users=None):
         self.host = host
         self._want_port = port
         self.verbose = verbose
         self._lock = threading.Lock()
         self._initial_config = {"delay_ms": int(delay_ms), "user": user, "password": password,
-                                "login_status": None, "login_delay_ms": 0}
+                                "login_status": None, "login_delay_ms": 0,
+                                "users": _check_users(users or {})}
         self._seed = load_fixture_scripts(fixtures_dir) if fixtures_dir else {}
         self._server = None
         self._thread = None
@@ -215,10 +252,12 @@ class MockVCenter:
     def reset(self):
         """Back to the start: seeded tasks, no sessions, zero counters, initial config."""
         with self._lock:
-            self._config = dict(self._initial_config)
+            self._config = copy.deepcopy(self._initial_config)
             self._tasks = {tid: normalize_script(s) for tid, s in self._seed.items()}
             self._task_pos = {}
+            self._acl = {}
             self._sessions = {}
+            self._sign_tokens = {}
             self._reset_stats_locked()
 
     def reset_stats(self):
@@ -232,20 +271,58 @@ class MockVCenter:
         self._logins = 0
         self._login_attempts = 0
         self._login_failures = 0
+        self._logins_by_user = {}
         self._sessions_issued = []
+        self._session_checks = 0
+        self._session_checks_by_user = {}
+        self._task_requests_by_user = {}
         self._requests = []
 
     def set_task(self, task_id, script):
-        """Set the script of a task (an answer dict or {"sequence": [...]}); restarts it."""
+        """Set the script of a task (an answer dict or {"sequence": [...]}); restarts it.
+        Top-level "deny"/"allow" lists set its ACL (absent: no restriction); a script of
+        only those keys changes only the ACL and keeps the current script."""
+        acl = None
+        if isinstance(script, dict) and set(script) & {"deny", "allow"}:
+            script = dict(script)
+            acl = _check_acl(script.pop("deny", None), script.pop("allow", None))
+            if not script:
+                with self._lock:
+                    self._acl[task_id] = acl
+                return
         seq = normalize_script(script)
         with self._lock:
             self._tasks[task_id] = seq
             self._task_pos.pop(task_id, None)
+            if acl is None:
+                self._acl.pop(task_id, None)
+            else:
+                self._acl[task_id] = acl
+
+    def set_acl(self, task_id, deny=None, allow=None):
+        """Only the task's ACL: deny users get 403; with allow, only those users pass.
+        set_acl(task) with neither lifts every restriction."""
+        acl = _check_acl(deny, allow)
+        with self._lock:
+            self._acl[task_id] = acl
+
+    def add_sign_tokens(self, mapping):
+        """Register SIGN credentials {token text: user}; POST /api/session with
+        `Authorization: SIGN token="<text>"` then opens a session for that user. Returns how
+        many tokens are registered."""
+        if not isinstance(mapping, dict) or not all(
+                isinstance(k, str) and k and isinstance(v, str) and v
+                for k, v in mapping.items()):
+            raise ValueError('sign tokens are {"<token text>": "<user>"}')
+        with self._lock:
+            self._sign_tokens.update(mapping)
+            return len(self._sign_tokens)
 
     def delete_task(self, task_id):
         with self._lock:
             self._tasks.pop(task_id, None)
             self._task_pos.pop(task_id, None)
+            self._acl.pop(task_id, None)
 
     def task_ids(self):
         with self._lock:
@@ -260,13 +337,16 @@ class MockVCenter:
 
     def configure(self, **kw):
         """Change delay_ms, user, password, login_status (None: normal logins; an int: every
-        login answers that status), login_delay_ms. Returns the whole config."""
+        login answers that status), login_delay_ms, users ({name: password}: callers besides
+        the service account; replaces the previous set). Returns the whole config."""
         unknown = set(kw) - set(self._initial_config)
         if unknown:
             raise ValueError("unknown config keys: %s" % ", ".join(sorted(unknown)))
+        if "users" in kw:
+            kw["users"] = _check_users(kw["users"])
         with self._lock:
             self._config.update(kw)
-            return dict(self._config)
+            return copy.deepcopy(self._config)
 
     def stats(self):
         """A snapshot:
@@ -274,9 +354,16 @@ class MockVCenter:
         paths            {raw path: count}; method_paths {"GET /raw/path": count}
         tasks            {decoded task id: GET /api/cis/tasks/{id} count, whatever the answer}
         logins, login_attempts, login_failures, sessions_active, sessions_issued [ids]
+        logins_by_user   {user: successful POST /api/session}
+        session_checks   GET /api/session count (valid or not); session_checks_by_user
+                         {user: count} of those that named a valid session
+        task_requests_by_user  {user: {task: count}}: task GETs with a valid session, by the
+                         session's user (refused ones included)
         connections      distinct TCP connections that carried those requests
         requests         [{"seq", "method", "path", "task", "headers" (lower-case names),
-                           "status" (None when closed unanswered), "connection", "time"}]"""
+                           "status" (None when closed unanswered), "connection", "time",
+                           "user" (whom the request acted as: the valid session's user, or the
+                           user a successful login opened a session for; else None)}]"""
         with self._lock:
             reqs = copy.deepcopy(self._requests)
             return {
@@ -289,6 +376,10 @@ class MockVCenter:
                 "login_failures": self._login_failures,
                 "sessions_active": len(self._sessions),
                 "sessions_issued": list(self._sessions_issued),
+                "logins_by_user": dict(self._logins_by_user),
+                "session_checks": self._session_checks,
+                "session_checks_by_user": dict(self._session_checks_by_user),
+                "task_requests_by_user": copy.deepcopy(self._task_requests_by_user),
                 "connections": len({r["connection"] for r in reqs}),
                 "requests": reqs,
             }
@@ -313,7 +404,7 @@ class MockVCenter:
         with self._lock:
             entry = {"seq": len(self._requests) + 1, "method": method, "path": path,
                      "task": task, "headers": headers, "status": None,
-                     "connection": conn_id, "time": time.time()}
+                     "connection": conn_id, "time": time.time(), "user": None}
             self._requests.append(entry)
             self._paths[path] = self._paths.get(path, 0) + 1
             key = "%s %s" % (method, path)
@@ -330,15 +421,25 @@ class MockVCenter:
         with self._lock:
             return dict(self._config)
 
-    def _login(self, user, password):
-        """Returns (status, session id or None)."""
+    def _login(self, user, password, sign_token=None, entry=None):
+        """Basic user/password, or a SIGN token (then user and password are None). Returns
+        (status, session id or None); entry (the request's record) gets the user."""
         with self._lock:
             cfg = self._config
             self._login_attempts += 1
             if cfg["login_status"] is not None:
                 self._login_failures += 1
                 return cfg["login_status"], None
-            if user != cfg["user"] or password != cfg["password"]:
+            if sign_token is not None:
+                user = self._sign_tokens.get(sign_token)
+                ok = user is not None
+            elif user is None:
+                ok = False
+            elif user == cfg["user"]:
+                ok = password == cfg["password"]
+            else:
+                ok = user in cfg["users"] and password == cfg["users"][user]
+            if not ok:
                 self._login_failures += 1
                 return 401, None
             sid = secrets.token_hex(16)
@@ -346,9 +447,13 @@ class MockVCenter:
             self._sessions[sid] = {"user": user, "created_time": now, "last_accessed_time": now}
             self._sessions_issued.append(sid)
             self._logins += 1
+            self._logins_by_user[user] = self._logins_by_user.get(user, 0) + 1
+            if entry is not None:
+                entry["user"] = user
             return 201, sid
 
-    def _session(self, sid, touch=True, drop=False):
+    def _session(self, sid, touch=True, drop=False, entry=None):
+        """The session's info (a copy) or None; entry (the request's record) gets its user."""
         with self._lock:
             info = self._sessions.get(sid) if sid else None
             if info is None:
@@ -357,7 +462,32 @@ class MockVCenter:
                 info["last_accessed_time"] = _iso_now()
             if drop:
                 del self._sessions[sid]
+            if entry is not None:
+                entry["user"] = info["user"]
             return dict(info)
+
+    def _check_session(self, sid, entry):
+        """GET /api/session: counted, and by user when the session is valid."""
+        with self._lock:
+            self._session_checks += 1
+        info = self._session(sid, entry=entry)
+        if info is not None:
+            with self._lock:
+                u = info["user"]
+                self._session_checks_by_user[u] = self._session_checks_by_user.get(u, 0) + 1
+        return info
+
+    def _task_allowed(self, task_id, user):
+        """Counts the user's task request; False when the task's ACL refuses the user."""
+        with self._lock:
+            per = self._task_requests_by_user.setdefault(user, {})
+            per[task_id] = per.get(task_id, 0) + 1
+            acl = self._acl.get(task_id)
+            if acl is None:
+                return True
+            if user in acl["deny"]:
+                return False
+            return acl["allow"] is None or user in acl["allow"]
 
     def _next_answer(self, task_id):
         with self._lock:
@@ -465,6 +595,17 @@ class _Handler(BaseHTTPRequestHandler):
             "id": "com.vmware.vapi.rest.httpNotFound", "default_message": "Not found.",
             "args": []}]})
 
+    def _sign_token(self):
+        """The token of `Authorization: SIGN token="..."` (or token=... unquoted), else None."""
+        auth = self.headers.get("Authorization", "")
+        scheme, _, params = auth.strip().partition(" ")
+        if scheme.lower() != "sign":
+            return None
+        m = SIGN_TOKEN_PARAM.search(params)
+        if not m:
+            return ""  # a SIGN header without a token: a failed login, never Basic
+        return m.group(1) if m.group(1) is not None else m.group(2)
+
     def _basic_credentials(self):
         auth = self.headers.get("Authorization", "")
         scheme, _, value = auth.partition(" ")
@@ -483,22 +624,26 @@ class _Handler(BaseHTTPRequestHandler):
             delay = self.mock._config_get()["login_delay_ms"]
             if delay:
                 time.sleep(delay / 1000.0)
-            user, pw = self._basic_credentials()
-            status, new_sid = self.mock._login(user, pw)
+            token = self._sign_token()
+            user, pw = (None, None) if token is not None else self._basic_credentials()
+            status, new_sid = self.mock._login(user, pw, token, self._entry)
             if new_sid is None:
                 return self._send_error(status)
             return self._send_json(201, new_sid)
         if self.command == "GET":
-            info = self.mock._session(sid)
+            info = self.mock._check_session(sid, self._entry)
             return self._send_json(200, info) if info else self._send_error(401)
         if self.command == "DELETE":
-            info = self.mock._session(sid, drop=True)
+            info = self.mock._session(sid, drop=True, entry=self._entry)
             return self._send(204) if info else self._send_error(401)
         return self._send_error(405)
 
     def _serve_task(self, task):
-        if self.mock._session(self.headers.get(SESSION_HEADER)) is None:
+        info = self.mock._session(self.headers.get(SESSION_HEADER), entry=self._entry)
+        if info is None:
             return self._send_error(401)
+        if not self.mock._task_allowed(task, info["user"]):
+            return self._send_error(403)
         ans = self.mock._next_answer(task)
         if ans is None:
             return self._send_error(404, [task])
@@ -565,6 +710,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif rest == "expire-sessions" and self.command == "POST":
                 self._send_json(200, {"expired": mock.expire_sessions()})
                 return
+            elif rest == "sign-tokens" and self.command == "POST":
+                self._send_json(200, {"sign_tokens": mock.add_sign_tokens(data)})
+                return
             elif rest == "config" and self.command == "POST":
                 if not isinstance(data, dict):
                     raise ValueError("config must be a JSON object")
@@ -617,6 +765,14 @@ class MockClient:
 
     def configure(self, **kw):
         return self._call("POST", "/_mock/config", kw)
+
+    def set_acl(self, task_id, deny=None, allow=None):
+        """Only the task's ACL (see MockVCenter.set_acl)."""
+        acl = {k: v for k, v in (("deny", deny), ("allow", allow)) if v is not None}
+        return self.set_task(task_id, acl or {"deny": []})
+
+    def add_sign_tokens(self, mapping):
+        return self._call("POST", "/_mock/sign-tokens", mapping)["sign_tokens"]
 
 
 def main(argv=None):

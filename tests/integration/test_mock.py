@@ -347,6 +347,217 @@ class TestControlOverHttp(MockTestCase):
         self.assertEqual(self.req("GET", "/_mock/nothing").status, 404)
 
 
+class TestUsersTokensAndAcl(MockTestCase):
+    """Callers besides the service account, SIGN tokens, per-task ACLs, per-user stats."""
+
+    USERS = {"alice": "alice-pw-1", "bob": "bob-pw-2"}
+
+    def setUp(self):
+        super().setUp()
+        self.mock.configure(users=self.USERS)
+
+    def user_session(self, user):
+        r = self.login(user, self.USERS[user])
+        self.assertEqual(r.status, 201, r.body)
+        return {"vmware-api-session-id": r.json()}
+
+    def sign_login(self, header_value):
+        return self.req("POST", "/api/session", {"Authorization": header_value})
+
+    def test_configured_users_log_in_and_get_session_names_them(self):
+        for user in ("alice", "bob"):
+            with self.subTest(user=user):
+                hdrs = self.user_session(user)
+                r = self.req("GET", "/api/session", hdrs)
+                self.assertEqual((r.status, r.json()["user"]), (200, user))
+        self.assertEqual(self.login().status, 201)  # the service account still works
+        self.assertEqual(self.req("GET", "/api/session", self.session()).json()["user"], USER)
+
+    def test_wrong_or_unknown_user_is_401_and_users_are_replaced_not_merged(self):
+        self.assertStdError(self.login("alice", "bob-pw-2"), 401, "UNAUTHENTICATED")
+        self.assertStdError(self.login("carol", "x"), 401, "UNAUTHENTICATED")
+        self.assertStdError(self.login("alice", PASSWORD), 401, "UNAUTHENTICATED")
+        self.mock.configure(users={"carol": "carol-pw"})
+        self.assertEqual(self.login("carol", "carol-pw").status, 201)
+        self.assertEqual(self.login("alice", "alice-pw-1").status, 401)
+        st = self.mock.stats()
+        self.assertEqual((st["login_attempts"], st["login_failures"]), (5, 4))
+        self.assertEqual(st["logins_by_user"], {"carol": 1})
+
+    def test_reset_forgets_users_and_sign_tokens(self):
+        self.mock.add_sign_tokens({"tok-1": "alice"})
+        self.mock.reset()
+        self.assertEqual(self.login("alice", "alice-pw-1").status, 401)
+        self.assertEqual(self.sign_login('SIGN token="tok-1"').status, 401)
+        self.assertEqual(self.mock.stats()["logins"], 0)
+
+    def test_sign_token_opens_a_session_for_its_user(self):
+        self.assertEqual(self.mock.add_sign_tokens({"tok-a==": "alice", "tok-b": "bob"}), 2)
+        for value, user in (('SIGN token="tok-a=="', "alice"), ("SIGN token=tok-a==", "alice"),
+                            ('sign token="tok-b", nonce="n1", signature="s"', "bob"),
+                            ('SIGN nonce="n1", token=tok-b', "bob")):
+            with self.subTest(header=value):
+                r = self.sign_login(value)
+                self.assertEqual(r.status, 201, r.body)
+                info = self.req("GET", "/api/session", {"vmware-api-session-id": r.json()})
+                self.assertEqual(info.json()["user"], user)
+        self.assertEqual(self.mock.stats()["logins_by_user"], {"alice": 2, "bob": 2})
+
+    def test_unknown_or_missing_sign_token_is_401(self):
+        self.mock.add_sign_tokens({"tok-a": "alice"})
+        for value in ('SIGN token="tok-b"', 'SIGN token=""', "SIGN", 'SIGN nonce="tok-a"',
+                      'Bearer tok-a'):
+            with self.subTest(header=value):
+                self.assertStdError(self.sign_login(value), 401, "UNAUTHENTICATED")
+        self.assertEqual(self.mock.stats()["logins"], 0)
+
+    def test_bad_sign_token_registrations_are_rejected(self):
+        for bad in ({"": "alice"}, {"tok": ""}, {"tok": 1}, ["tok"]):
+            with self.subTest(mapping=bad):
+                with self.assertRaises(ValueError):
+                    self.mock.add_sign_tokens(bad)
+
+    def test_deny_is_403_unauthorized_for_those_users_only(self):
+        fx = h.fixture("cis-succeeded")
+        self.mock.set_task("t", {"status": 200, "body": fx.expected, "deny": ["bob"]})
+        alice, bob = self.user_session("alice"), self.user_session("bob")
+        self.assertEqual(self.get_task("t", alice).json(), fx.expected)
+        self.assertStdError(self.get_task("t", bob), 403, "UNAUTHORIZED")
+        self.assertEqual(self.get_task("t", self.session()).status, 200)  # service account
+        st = self.mock.stats()
+        self.assertEqual(st["task_requests_by_user"],
+                         {"alice": {"t": 1}, "bob": {"t": 1}, USER: {"t": 1}})
+        self.assertEqual(st["tasks"], {"t": 3})
+
+    def test_allow_admits_only_those_users_the_service_account_included(self):
+        self.mock.set_task("t", {"status": 200, "body": {"ok": 1}, "allow": ["alice"]})
+        self.assertEqual(self.get_task("t", self.user_session("alice")).status, 200)
+        self.assertStdError(self.get_task("t", self.user_session("bob")), 403, "UNAUTHORIZED")
+        self.assertStdError(self.get_task("t", self.session()), 403, "UNAUTHORIZED")
+
+    def test_deny_beats_allow(self):
+        self.mock.set_task("t", {"status": 200, "allow": ["alice", "bob"], "deny": ["bob"]})
+        self.assertEqual(self.get_task("t", self.user_session("alice")).status, 200)
+        self.assertEqual(self.get_task("t", self.user_session("bob")).status, 403)
+
+    def test_a_refused_request_consumes_no_answer_of_a_sequence(self):
+        self.mock.set_task("t", {"sequence": [{"status": 200, "body": {"n": 1}},
+                                              {"status": 200, "body": {"n": 2}}],
+                                 "deny": ["bob"]})
+        bob, alice = self.user_session("bob"), self.user_session("alice")
+        self.assertEqual(self.get_task("t", bob).status, 403)
+        self.assertEqual(self.get_task("t", alice).json(), {"n": 1})
+
+    def test_acl_only_body_keeps_the_seeded_script_and_a_new_script_lifts_it(self):
+        fx = h.fixture("cis-running")
+        self.mock.set_task(fx.task, {"deny": ["bob"]})
+        alice, bob = self.user_session("alice"), self.user_session("bob")
+        self.assertEqual(self.get_task(fx.task, alice).status, fx.upstream_status)
+        self.assertEqual(self.get_task(fx.task, bob).status, 403)
+        self.mock.set_task(fx.task, {"status": 200, "body": {"v": 1}})
+        self.assertEqual(self.get_task(fx.task, bob).json(), {"v": 1})
+
+    def test_set_acl_and_delete_task_and_reset_clear_the_acl(self):
+        self.mock.set_task("t", {"status": 200, "body": {}})
+        bob = self.user_session("bob")
+        self.mock.set_acl("t", deny=["bob"])
+        self.assertEqual(self.get_task("t", bob).status, 403)
+        self.mock.set_acl("t")
+        self.assertEqual(self.get_task("t", bob).status, 200)
+        self.mock.set_acl("t", allow=["alice"])
+        self.mock.delete_task("t")
+        self.mock.set_task("t", {"status": 200, "body": {}})
+        self.assertEqual(self.get_task("t", bob).status, 200)
+        fx = h.fixture("cis-running")
+        self.mock.set_acl(fx.task, deny=["bob"])
+        self.mock.reset()
+        self.mock.configure(users=self.USERS)
+        self.assertEqual(self.get_task(fx.task, self.user_session("bob")).status, 200)
+
+    def test_acl_on_an_unknown_task_is_checked_first(self):
+        self.mock.set_acl("ghost", deny=["bob"])
+        self.assertEqual(self.get_task("ghost", self.user_session("bob")).status, 403)
+        self.assertEqual(self.get_task("ghost", self.user_session("alice")).status, 404)
+
+    def test_bad_acls_are_rejected(self):
+        for bad in ({"deny": "bob"}, {"allow": [1]}, {"deny": [""]},
+                    {"status": 200, "deny": {"bob": 1}}):
+            with self.subTest(script=bad):
+                with self.assertRaises(ValueError):
+                    self.mock.set_task("t", bad)
+
+    def test_session_checks_logins_and_requests_are_counted_by_user(self):
+        alice, bob = self.user_session("alice"), self.user_session("bob")
+        self.mock.set_task("t", {"status": 200, "body": {}})
+        self.req("GET", "/api/session", alice)
+        self.req("GET", "/api/session", alice)
+        self.req("GET", "/api/session", {"vmware-api-session-id": "forged"})
+        self.req("GET", "/api/session", {})
+        self.get_task("t", bob)
+        self.get_task("t", {"vmware-api-session-id": "forged"})
+        st = self.mock.stats()
+        self.assertEqual(st["logins_by_user"], {"alice": 1, "bob": 1})
+        self.assertEqual(st["session_checks"], 4)
+        self.assertEqual(st["session_checks_by_user"], {"alice": 2})
+        self.assertEqual(st["task_requests_by_user"], {"bob": {"t": 1}})
+        users = [(r["method"], r["path"], r["user"]) for r in st["requests"]]
+        self.assertEqual(users, [
+            ("POST", "/api/session", "alice"), ("POST", "/api/session", "bob"),
+            ("GET", "/api/session", "alice"), ("GET", "/api/session", "alice"),
+            ("GET", "/api/session", None), ("GET", "/api/session", None),
+            ("GET", "/api/cis/tasks/t", "bob"), ("GET", "/api/cis/tasks/t", None)])
+        self.mock.reset_stats()
+        st = self.mock.stats()
+        self.assertEqual((st["logins_by_user"], st["session_checks"],
+                          st["session_checks_by_user"], st["task_requests_by_user"]),
+                         ({}, 0, {}, {}))
+
+    def test_a_failed_login_records_no_user(self):
+        self.login("alice", "wrong")
+        self.assertEqual(self.mock.stats()["requests"][0]["user"], None)
+
+    def test_bad_users_config_is_rejected(self):
+        for bad in ({"alice": 1}, ["alice"], {"": "pw"}):
+            with self.subTest(users=bad):
+                with self.assertRaises(ValueError):
+                    self.mock.configure(users=bad)
+
+    def test_constructor_takes_users(self):
+        with mock_vcenter.MockVCenter(user=USER, password=PASSWORD,
+                                      users={"dave": "dave-pw"}) as m:
+            r = h.http_request(m.port, "POST", "/api/session",
+                               {"Authorization": h.basic("dave", "dave-pw")})
+            self.assertEqual(r.status, 201)
+            m.reset()
+            self.assertEqual(m.stats()["logins"], 0)
+            r = h.http_request(m.port, "POST", "/api/session",
+                               {"Authorization": h.basic("dave", "dave-pw")})
+            self.assertEqual(r.status, 201)  # the constructor's users survive a reset
+
+    def test_control_api_over_http(self):
+        c = mock_vcenter.MockClient(self.mock.port)
+        self.assertEqual(c.configure(users={"erin": "erin-pw"})["users"], {"erin": "erin-pw"})
+        self.assertEqual(c.add_sign_tokens({"tok-e": "erin"}), 1)
+        r = self.sign_login('SIGN token="tok-e"')
+        self.assertEqual(r.status, 201)
+        erin = {"vmware-api-session-id": r.json()}
+        c.set_task("t", {"status": 200, "body": {}, "allow": ["someone-else"]})
+        self.assertEqual(self.get_task("t", erin).status, 403)
+        c.set_acl("t", deny=["nobody"])
+        self.assertEqual(self.get_task("t", erin).status, 200)
+        c.set_acl("t", allow=["nobody"])
+        self.assertEqual(self.get_task("t", erin).status, 403)
+        c.set_acl("t")
+        self.assertEqual(self.get_task("t", erin).status, 200)
+        self.assertEqual(c.stats()["task_requests_by_user"], {"erin": {"t": 4}})
+        for path, body in (("/_mock/sign-tokens", b'{"tok": 5}'),
+                           ("/_mock/sign-tokens", b'["tok"]'),
+                           ("/_mock/tasks/t", b'{"deny": "erin"}'),
+                           ("/_mock/config", b'{"users": ["erin"]}')):
+            with self.subTest(path=path, body=body):
+                self.assertEqual(self.req("POST", path, None, body).status, 400)
+
+
 class TestProgram(unittest.TestCase):
     def test_program_prints_port_serves_fixtures_and_stops_on_sigterm(self):
         args = [sys.executable, mock_vcenter.__file__, "--listen", "127.0.0.1:0",
