@@ -49,7 +49,7 @@ int sg_auth_bearer_token(const char *hdr, size_t len, const char **tok, size_t *
 
 bool sg_auth_token_is_jws(const char *tok, size_t tl)
 {
-    size_t dots[2], nd = 0;
+    size_t dots[2] = {0, 0}, nd = 0;
     for (size_t i = 0; i < tl; i++) {
         if (tok[i] == '.') {
             if (nd == 2)
