@@ -398,16 +398,11 @@ static int load_jwks(const char *path, const char *buf, size_t len, struct sg_jw
     json_object *root = NULL, *arr;
     int rc = SG_ERR;
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    /* STRICT also refuses text after the value (whitespace aside). */
     root = json_tokener_parse_ex(tok, buf, (int)len);
     if (!root || json_tokener_get_error(tok) != json_tokener_success) {
         set_err(err, cap, "%s: not valid JSON", path);
         goto fail;
-    }
-    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
-        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' && buf[i] != '\n') {
-            set_err(err, cap, "%s: not valid JSON (text after the object)", path);
-            goto fail;
-        }
     }
     if (!json_object_is_type(root, json_type_object) ||
         !json_object_object_get_ex(root, "keys", &arr) ||

@@ -28,7 +28,8 @@ void sg_jwt_claims_clear(struct sg_jwt_claims *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* A JSON object from exactly buf[0..len) (whitespace may follow), or NULL. */
+/* A JSON object from exactly buf[0..len), or NULL. STRICT refuses text after
+ * the value (whitespace aside) and bad UTF-8; the depth is bounded. */
 static json_object *parse_object(const unsigned char *buf, size_t len)
 {
     if (len > SG_AUTH_TOKEN_MAX)
@@ -38,8 +39,6 @@ static json_object *parse_object(const unsigned char *buf, size_t len)
     json_object *o = json_tokener_parse_ex(tok, (const char *)buf, (int)len);
     bool ok = o && json_tokener_get_error(tok) == json_tokener_success &&
               json_object_is_type(o, json_type_object);
-    for (size_t i = ok ? json_tokener_get_parse_end(tok) : len; i < len; i++)
-        ok = ok && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n');
     json_tokener_free(tok);
     if (!ok) {
         json_object_put(o);
