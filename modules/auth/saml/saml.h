@@ -122,5 +122,7 @@ size_t sg_saml_cache_count(const struct sg_saml_cache *c);
 
 /* Test hook: the wall clock (epoch ms) a worker instance reads; default sg_wall_ms. */
 void sg_saml_set_clock(void *inst, uint64_t (*now_ms)(void));
+/* Test hook: a worker instance's verified-token cache (borrowed). */
+struct sg_saml_cache *sg_saml_inst_cache(void *inst);
 
 #endif

@@ -142,6 +142,12 @@ void sg_saml_set_clock(void *vinst, uint64_t (*now_ms)(void))
     inst->now_ms = now_ms;
 }
 
+struct sg_saml_cache *sg_saml_inst_cache(void *vinst)
+{
+    struct saml_inst *inst = vinst;
+    return inst->cache;
+}
+
 /* ---- the check ------------------------------------------------------------ */
 
 static int on_authenticate(void *vinst, const char *authorization, size_t len,
