@@ -177,6 +177,19 @@ class TestAuthSaml(h.GatewayTestCase):
             self.assertEqual(gw.http("GET", path, sign_header(token(self.good))).status, 200)
             self.assertEqual(gw.http("GET", path, self.auth()).status, 200)
 
+    def test_concurrent_verification_on_several_workers(self):
+        # Distinct tokens, so every request is a cache miss verified by xmlsec
+        # on whichever worker took it; half are tampered.
+        path = h.task_path(h.fixture("cis-succeeded").task)
+        good = [token(self.sts.sign(assertion(assertion_id="_c%02d" % i))) for i in range(16)]
+        bad = [token(self.sts.sign(assertion(assertion_id="_d%02d" % i)).replace(
+            ALICE.encode(), b"eve@vsphere.local")) for i in range(16)]
+        cfg = h.merge(self.saml_config(), {"workers": 4})
+        with self.gateway(cfg) as gw:
+            statuses = h.parallel(32, lambda i: gw.http(
+                "GET", path, sign_header(good[i // 2] if i % 2 == 0 else bad[i // 2])).status)
+        self.assertEqual(statuses, [200 if i % 2 == 0 else 401 for i in range(32)])
+
     def test_no_token_or_assertion_text_in_the_logs(self):
         path = h.task_path(h.fixture("cis-succeeded").task)
         secrets = {token(self.good)}
