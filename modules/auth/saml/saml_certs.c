@@ -1,0 +1,203 @@
+/* The STS certificates: read and checked at conf time (so -t and a reload see
+ * a bad file), kept as DER, and turned into xmlsec keys per worker so no
+ * xmlsec object is ever shared between threads. They are pinned keys, not a
+ * trust chain: only their public keys matter, their validity dates do not
+ * (vCenter's STS signing certificates are long-lived and replaced by
+ * configuration, not by expiry). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/keys.h>
+
+#include "saml.h"
+#include "saml_xml.h"
+#include "snapgate/common.h"
+#include "snapgate/log.h"
+
+struct der_cert {
+    unsigned char *der;
+    size_t len;
+};
+
+struct sg_saml_certs {
+    struct der_cert *v;
+    size_t n;
+};
+
+struct sg_saml_keys {
+    xmlSecKeyPtr *v;
+    size_t n;
+};
+
+static void set_err(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+static xmlSecKeyPtr key_from_der(const struct der_cert *c)
+{
+    return xmlSecCryptoAppKeyLoadMemory(c->der, (xmlSecSize)c->len, xmlSecKeyDataFormatCertDer,
+                                        NULL, NULL, NULL);
+}
+
+/* One PEM block: a certificate with an RSA or EC key that xmlsec can load.
+ * SG_OK with *out filled, or SG_ERR with err set (index is 1-based). */
+static int check_block(const char *path, size_t index, const char *name, const unsigned char *data,
+                       long len, struct der_cert *out, char *err, size_t cap)
+{
+    const unsigned char *p = data;
+    X509 *x = NULL;
+    int rc = SG_ERR;
+
+    if (strcmp(name, "CERTIFICATE") != 0) {
+        set_err(err, cap, "%s: block %zu is a %s, not a CERTIFICATE", path, index, name);
+        goto fail;
+    }
+    x = d2i_X509(NULL, &p, len);
+    if (!x || p != data + len) {
+        set_err(err, cap, "%s: certificate %zu is not valid DER", path, index);
+        goto fail;
+    }
+    int type = EVP_PKEY_get_base_id(X509_get0_pubkey(x));
+    if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) {
+        set_err(err, cap, "%s: certificate %zu has neither an RSA nor an EC public key", path,
+                index);
+        goto fail;
+    }
+    out->der = sg_xmalloc((size_t)len);
+    memcpy(out->der, data, (size_t)len);
+    out->len = (size_t)len;
+    xmlSecKeyPtr k = key_from_der(out);
+    if (!k) {
+        set_err(err, cap, "%s: certificate %zu: xmlsec cannot load its key", path, index);
+        free(out->der);
+        out->der = NULL;
+        goto fail;
+    }
+    xmlSecKeyDestroy(k);
+    rc = SG_OK;
+
+fail:
+    X509_free(x);
+    return rc;
+}
+
+int sg_saml_certs_load(const char *path, struct sg_saml_certs **out, char *err, size_t cap)
+{
+    struct sg_saml_certs *c = sg_xcalloc(1, sizeof(*c));
+    BIO *bio = NULL;
+    int rc = SG_ERR;
+
+    *out = NULL;
+    sg_saml_global_init();
+    errno = 0;
+    bio = BIO_new_file(path, "r");
+    if (!bio) {
+        set_err(err, cap, "%s: cannot open: %s", path, errno ? strerror(errno) : "unknown error");
+        goto fail;
+    }
+    c->v = sg_xcalloc(SG_SAML_CERTS_MAX, sizeof(*c->v));
+    for (;;) {
+        char *name = NULL, *header = NULL;
+        unsigned char *data = NULL;
+        long len = 0;
+        if (!PEM_read_bio(bio, &name, &header, &data, &len)) {
+            unsigned long e = ERR_peek_last_error();
+            ERR_clear_error();
+            if (ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+                break; /* the end of the file, or text outside any block */
+            set_err(err, cap, "%s: block %zu is not valid PEM", path, c->n + 1);
+            goto fail;
+        }
+        int brc = SG_ERR;
+        if (c->n == SG_SAML_CERTS_MAX)
+            set_err(err, cap, "%s: more than %u certificates", path, SG_SAML_CERTS_MAX);
+        else
+            brc = check_block(path, c->n + 1, name, data, len, &c->v[c->n], err, cap);
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+        if (brc != SG_OK)
+            goto fail;
+        c->n++;
+    }
+    if (c->n == 0) {
+        set_err(err, cap, "%s: holds no PEM certificate", path);
+        goto fail;
+    }
+    *out = c;
+    c = NULL;
+    rc = SG_OK;
+
+fail:
+    BIO_free(bio);
+    sg_saml_certs_free(c);
+    return rc;
+}
+
+void sg_saml_certs_free(struct sg_saml_certs *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].der);
+    free(c->v);
+    free(c);
+}
+
+size_t sg_saml_certs_count(const struct sg_saml_certs *c)
+{
+    return c->n;
+}
+
+struct sg_saml_keys *sg_saml_keys_new(const struct sg_saml_certs *c)
+{
+    struct sg_saml_keys *k = sg_xcalloc(1, sizeof(*k));
+    k->v = sg_xcalloc(c->n, sizeof(*k->v));
+    for (size_t i = 0; i < c->n; i++) {
+        k->v[i] = key_from_der(&c->v[i]);
+        if (!k->v[i]) {
+            sg_log_error("auth.saml", "xmlsec failed to load a certificate it loaded before");
+            abort();
+        }
+        k->n++;
+    }
+    return k;
+}
+
+void sg_saml_keys_free(struct sg_saml_keys *k)
+{
+    if (!k)
+        return;
+    for (size_t i = 0; i < k->n; i++)
+        xmlSecKeyDestroy(k->v[i]);
+    free(k->v);
+    free(k);
+}
+
+size_t sg_saml_keys_count(const struct sg_saml_keys *k)
+{
+    return k->n;
+}
+
+xmlSecKeyPtr sg_saml_keys_get(const struct sg_saml_keys *k, size_t i)
+{
+    return k->v[i];
+}

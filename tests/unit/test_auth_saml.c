@@ -1,0 +1,1208 @@
+/* The saml provider with assertions built and signed at test time: keys and
+ * self-signed certificates from OpenSSL, signatures from the xmlsec API (the
+ * same library the provider verifies with, but driven as a signer), gzip and
+ * base64 done here. The provider's clock is the test's, so validity windows
+ * and cache lifetimes are exact. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/valid.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/keysmngr.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/xmltree.h>
+#include <zlib.h>
+
+#include "../../modules/auth/saml/saml.h"
+#include "../../modules/auth/saml/saml_xml.h"
+#include "sg_test_util.h"
+#include "snapgate/common.h"
+#include "snapgate/conf.h"
+#include "snapgate/log.h"
+
+#define NS_DECLS                                                                                   \
+    "xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" "                                       \
+    "xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" "                                               \
+    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+#define ALG_RSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+#define ALG_RSA_SHA512 "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
+#define ALG_RSA_SHA1 "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+#define ALG_ECDSA_SHA256 "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+#define ALG_SHA256 "http://www.w3.org/2001/04/xmlenc#sha256"
+#define ALG_SHA1 "http://www.w3.org/2000/09/xmldsig#sha1"
+#define ALG_C14N_INCL "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+#define CM_BEARER "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+#define CM_HOK "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"
+#define AUDIENCE "https://snapgate.example/sts"
+#define KEYINFO_X509 "<ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo>"
+#define KEYINFO_VALUE "<ds:KeyInfo><ds:KeyValue/></ds:KeyInfo>"
+
+/* ---- keys and certificates, made once in main() ----------------------------------- */
+
+/* Outside a test Check cannot report: setup failures abort the run. */
+#define NEED(cond)                                                                                 \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: setup failed: %s\n", __FILE__, __LINE__, #cond);               \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+struct signer {
+    char *key_pem;
+    char *cert_pem;
+};
+
+enum { STS = 0, OTHER, EC_STS, NSIGNERS, UNSIGNED = -1 };
+static struct signer signers[NSIGNERS];
+static char *certs_path; /* STS and EC_STS: the trusted ones */
+
+static char *bio_string(BIO *b)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(b, &data);
+    char *s = sg_xstrndup(data, (size_t)n);
+    BIO_free(b);
+    return s;
+}
+
+static void make_signer(struct signer *s, EVP_PKEY *pk, const char *cn)
+{
+    X509 *x = X509_new();
+    NEED(pk && x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509_set_pubkey(x, pk);
+    NEED(X509_sign(x, pk, EVP_sha256()) > 0);
+    BIO *kb = BIO_new(BIO_s_mem()), *cb = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(kb, pk, NULL, NULL, 0, NULL, NULL);
+    PEM_write_bio_X509(cb, x);
+    s->key_pem = bio_string(kb);
+    s->cert_pem = bio_string(cb);
+    X509_free(x);
+    EVP_PKEY_free(pk);
+}
+
+static void make_signers(void)
+{
+    make_signer(&signers[STS], EVP_RSA_gen(2048), "vCenter STS");
+    make_signer(&signers[OTHER], EVP_RSA_gen(2048), "Impostor STS");
+    make_signer(&signers[EC_STS], EVP_EC_gen("P-256"), "vCenter STS (EC)");
+    char *both = sg_xasprintf("%s%s", signers[STS].cert_pem, signers[EC_STS].cert_pem);
+    certs_path = sg_test_write_temp(both);
+    NEED(certs_path);
+    free(both);
+}
+
+/* ---- building assertions -------------------------------------------------------------- */
+
+static uint64_t fake_now_ms;
+
+static uint64_t fake_clock(void)
+{
+    return fake_now_ms;
+}
+
+/* now + off seconds as an xs:dateTime. */
+static char *when(long off)
+{
+    time_t t = (time_t)(fake_now_ms / 1000) + off;
+    struct tm tm;
+    char buf[40];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+    return sg_xstrdup(buf);
+}
+
+struct spec {
+    const char *id;
+    const char *ref_id;   /* the Reference URI's target; NULL: id */
+    const char *name;     /* NameID */
+    long not_before;      /* seconds from now */
+    long not_on_or_after; /* seconds from now */
+    const char *audience; /* NULL: no AudienceRestriction */
+    const char *method;   /* SubjectConfirmation Method */
+    const char *sign_alg, *digest_alg, *c14n_alg;
+    const char *keyinfo;   /* KeyInfo template, "" for none */
+    const char *advice;    /* raw XML after Conditions, "" for none */
+    const char *signature; /* raw Signature element instead of the template, or NULL */
+    int signer;
+};
+
+static struct spec valid_spec(void)
+{
+    return (struct spec){.id = "_a7c9e1f0-5b1d-4c1e-9f0a-123456789abc",
+                         .name = "alice@vsphere.local",
+                         .not_before = -60,
+                         .not_on_or_after = 1800,
+                         .audience = AUDIENCE,
+                         .method = CM_BEARER,
+                         .sign_alg = ALG_RSA_SHA256,
+                         .digest_alg = ALG_SHA256,
+                         .c14n_alg = "http://www.w3.org/2001/10/xml-exc-c14n#",
+                         .keyinfo = KEYINFO_X509,
+                         .advice = "",
+                         .signer = STS};
+}
+
+static char *signature_template(const struct spec *s)
+{
+    return sg_xasprintf(
+        "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"
+        "<ds:CanonicalizationMethod Algorithm=\"%s\"/>"
+        "<ds:SignatureMethod Algorithm=\"%s\"/><ds:Reference URI=\"#%s\"><ds:Transforms>"
+        "<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
+        "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">"
+        "<ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" "
+        "PrefixList=\"xs xsi\"/></ds:Transform></ds:Transforms>"
+        "<ds:DigestMethod Algorithm=\"%s\"/><ds:DigestValue></ds:DigestValue></ds:Reference>"
+        "</ds:SignedInfo><ds:SignatureValue></ds:SignatureValue>%s</ds:Signature>",
+        s->c14n_alg, s->sign_alg, s->ref_id ? s->ref_id : s->id, s->digest_alg, s->keyinfo);
+}
+
+static char *assertion_xml(const struct spec *s)
+{
+    char *nb = when(s->not_before), *noa = when(s->not_on_or_after), *issued = when(-5);
+    char *sig = s->signature            ? sg_xstrdup(s->signature)
+                : s->signer == UNSIGNED ? sg_xstrdup("")
+                                        : signature_template(s);
+    char *aud = s->audience ? sg_xasprintf("<saml2:AudienceRestriction><saml2:Audience>%s"
+                                           "</saml2:Audience></saml2:AudienceRestriction>",
+                                           s->audience)
+                            : sg_xstrdup("");
+    char *xml = sg_xasprintf(
+        "<saml2:Assertion " NS_DECLS " ID=\"%s\" IssueInstant=\"%s\" Version=\"2.0\">"
+        "<saml2:Issuer>https://vc1.example/websso/SAML2/Metadata/vsphere.local</saml2:Issuer>"
+        "%s<saml2:Subject><saml2:NameID Format=\"http://schemas.xmlsoap.org/claims/UPN\">%s"
+        "</saml2:NameID><saml2:SubjectConfirmation Method=\"%s\"><saml2:SubjectConfirmationData "
+        "NotOnOrAfter=\"%s\"/></saml2:SubjectConfirmation></saml2:Subject>"
+        "<saml2:Conditions NotBefore=\"%s\" NotOnOrAfter=\"%s\">%s</saml2:Conditions>%s"
+        "<saml2:AuthnStatement AuthnInstant=\"%s\"><saml2:AuthnContext><saml2:AuthnContextClassRef>"
+        "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+        "</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement>"
+        "<saml2:AttributeStatement><saml2:Attribute FriendlyName=\"Groups\" "
+        "Name=\"http://rsa.com/schemas/attr-names/2009/01/GroupIdentity\" "
+        "NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:uri\">"
+        "<saml2:AttributeValue xsi:type=\"xs:string\">vsphere.local\\Users</saml2:AttributeValue>"
+        "<saml2:AttributeValue xsi:type=\"xs:string\">vsphere.local\\Administrators"
+        "</saml2:AttributeValue></saml2:Attribute></saml2:AttributeStatement>"
+        "</saml2:Assertion>",
+        s->id, issued, sig, s->name, s->method, noa, nb, noa, aud, s->advice, issued);
+    free(nb);
+    free(noa);
+    free(issued);
+    free(sig);
+    free(aud);
+    return xml;
+}
+
+/* Registers the element whose ID is ref_id and signs the document's first
+ * Signature template, as an STS would; returns the document re-serialized. */
+static char *sign_xml(const char *xml, const char *ref_id, int signer)
+{
+    xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(doc);
+    /* Find the element carrying ID="ref_id" and register it. */
+    xmlNode *target = NULL;
+    xmlNode *stack[64];
+    size_t sp = 0;
+    stack[sp++] = xmlDocGetRootElement(doc);
+    while (sp && !target) {
+        xmlNode *n = stack[--sp];
+        xmlChar *v = xmlGetNoNsProp(n, BAD_CAST "ID");
+        if (v && strcmp((const char *)v, ref_id) == 0)
+            target = n;
+        xmlFree(v);
+        for (xmlNode *c = n->children; c && sp < SG_ARRAY_LEN(stack); c = c->next)
+            if (c->type == XML_ELEMENT_NODE)
+                stack[sp++] = c;
+    }
+    ck_assert_ptr_nonnull(target);
+    ck_assert_ptr_nonnull(xmlAddID(NULL, doc, BAD_CAST ref_id, xmlHasProp(target, BAD_CAST "ID")));
+    xmlNode *sig = xmlSecFindNode(xmlDocGetRootElement(doc), xmlSecNodeSignature, xmlSecDSigNs);
+    ck_assert_ptr_nonnull(sig);
+
+    const struct signer *s = &signers[signer];
+    xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
+    ctx->signKey =
+        xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)s->key_pem, (xmlSecSize)strlen(s->key_pem),
+                                     xmlSecKeyDataFormatPem, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(ctx->signKey);
+    ck_assert_int_eq(xmlSecCryptoAppKeyCertLoadMemory(ctx->signKey, (const xmlSecByte *)s->cert_pem,
+                                                      (xmlSecSize)strlen(s->cert_pem),
+                                                      xmlSecKeyDataFormatPem),
+                     0);
+    ck_assert_int_eq(xmlSecDSigCtxSign(ctx, sig), 0);
+    xmlSecDSigCtxDestroy(ctx);
+
+    xmlChar *out = NULL;
+    int n = 0;
+    xmlDocDumpMemory(doc, &out, &n);
+    char *res = sg_xstrndup((const char *)out, (size_t)n);
+    xmlFree(out);
+    xmlFreeDoc(doc);
+    return res;
+}
+
+static char *signed_assertion(const struct spec *s)
+{
+    char *xml = assertion_xml(s);
+    if (s->signer == UNSIGNED || s->signature)
+        return xml;
+    char *signed_xml = sign_xml(xml, s->ref_id ? s->ref_id : s->id, s->signer);
+    free(xml);
+    return signed_xml;
+}
+
+static char *gzip_bytes(const void *data, size_t len, size_t *out_len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    ck_assert_int_eq(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = deflateBound(&zs, (uLong)len);
+    char *out = sg_xmalloc(cap);
+    zs.next_in = (Bytef *)data;
+    zs.avail_in = (uInt)len;
+    zs.next_out = (Bytef *)out;
+    zs.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *out_len = zs.total_out;
+    deflateEnd(&zs);
+    return out;
+}
+
+static char *b64(const void *data, size_t len)
+{
+    char *out = sg_xcalloc(1, 4 * ((len + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+    return out;
+}
+
+/* base64(gzip(xml)) */
+static char *token_of(const char *xml)
+{
+    size_t gl = 0;
+    char *gz = gzip_bytes(xml, strlen(xml), &gl);
+    char *t = b64(gz, gl);
+    free(gz);
+    return t;
+}
+
+static char *header_of(const char *xml)
+{
+    char *t = token_of(xml);
+    char *h = sg_xasprintf("SIGN token=\"%s\"", t);
+    free(t);
+    return h;
+}
+
+static char *header_for(const struct spec *s)
+{
+    char *xml = signed_assertion(s);
+    char *h = header_of(xml);
+    free(xml);
+    return h;
+}
+
+/* A string with the first occurrence of from replaced by to. */
+static char *replace(const char *s, const char *from, const char *to)
+{
+    const char *p = strstr(s, from);
+    ck_assert_ptr_nonnull(p);
+    return sg_xasprintf("%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
+}
+
+/* The text from the first start up to and including the first end after it. */
+static char *cut(const char *s, const char *start, const char *end)
+{
+    const char *a = strstr(s, start);
+    ck_assert_ptr_nonnull(a);
+    const char *b = strstr(a, end);
+    ck_assert_ptr_nonnull(b);
+    return sg_xstrndup(a, (size_t)(b - a) + strlen(end));
+}
+
+/* ---- conf nodes built by hand ---------------------------------------------------------- */
+
+static struct sg_conf_node *scalar(const char *v, int line)
+{
+    struct sg_conf_node *n = sg_xcalloc(1, sizeof(*n));
+    n->type = SG_NODE_SCALAR;
+    n->line = line;
+    n->scalar = sg_xstrdup(v);
+    return n;
+}
+
+static struct sg_conf_node *map_of(const char *const *kv)
+{
+    struct sg_conf_node *m = sg_xcalloc(1, sizeof(*m));
+    m->type = SG_NODE_MAP;
+    m->line = 10;
+    while (kv[2 * m->n])
+        m->n++;
+    m->keys = sg_xcalloc(m->n ? m->n : 1, sizeof(*m->keys));
+    m->key_lines = sg_xcalloc(m->n ? m->n : 1, sizeof(*m->key_lines));
+    m->items = sg_xcalloc(m->n ? m->n : 1, sizeof(*m->items));
+    for (size_t i = 0; i < m->n; i++) {
+        m->keys[i] = sg_xstrdup(kv[2 * i]);
+        m->key_lines[i] = 11 + (int)i;
+        m->items[i] = scalar(kv[2 * i + 1], 11 + (int)i);
+    }
+    return m;
+}
+
+static void node_free(struct sg_conf_node *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->n; i++) {
+        free(n->keys[i]);
+        node_free(n->items[i]);
+    }
+    free(n->keys);
+    free(n->key_lines);
+    free(n->items);
+    free(n->scalar);
+    free(n);
+}
+
+static int run_conf(const char *const *kv, struct sg_conf_errs *errs, void **out)
+{
+    struct sg_conf_node *m = map_of(kv);
+    int rc = sg_module_auth_saml.conf(m, "auth.providers[1]", NULL, errs, out);
+    node_free(m);
+    return rc;
+}
+
+/* ---- the provider under test -------------------------------------------------------------- */
+
+static const struct sg_auth_ops *ops;
+static void *priv, *inst;
+
+static void provider_up(const char *audience)
+{
+    struct sg_conf_errs errs = {.file = "test.yaml"};
+    const char *with[] = {"type", "saml", "sts_certs_file", certs_path, "audience", audience, NULL};
+    const char *without[] = {"type", "saml", "sts_certs_file", certs_path, NULL};
+    ck_assert_int_eq(run_conf(audience ? with : without, &errs, &priv), SG_OK);
+    ck_assert_int_eq(errs.n, 0);
+    ops = sg_module_auth_saml.ops;
+    inst = sg_module_auth_saml.worker_init(priv, NULL);
+    sg_saml_set_clock(inst, fake_clock);
+}
+
+static void provider_down(void)
+{
+    sg_module_auth_saml.worker_fini(inst);
+    sg_module_auth_saml.free_conf(priv);
+    inst = priv = NULL;
+}
+
+static void setup(void)
+{
+    fake_now_ms = sg_wall_ms();
+    provider_up(NULL);
+}
+
+static void setup_audience(void)
+{
+    fake_now_ms = sg_wall_ms();
+    provider_up(AUDIENCE);
+}
+
+static int calls;
+
+static void on_auth(int rc, struct sg_principal *p, void *arg)
+{
+    (void)rc;
+    (void)p;
+    (void)arg;
+    calls++;
+}
+
+/* Authenticates hdr; the saml provider always answers synchronously. */
+static int auth(const char *hdr, struct sg_principal *out)
+{
+    memset(out, 0, sizeof(*out));
+    calls = 0;
+    int rc = ops->authenticate(inst, hdr, hdr ? strlen(hdr) : 0, out, on_auth, NULL);
+    ck_assert_int_ne(rc, SG_AGAIN);
+    ck_assert_int_eq(calls, 0);
+    if (rc != SG_OK) {
+        ck_assert_str_eq(out->name, ""); /* nothing filled on failure */
+        ck_assert_ptr_null(out->groups);
+    }
+    return rc;
+}
+
+static int auth_spec(const struct spec *s)
+{
+    char *h = header_for(s);
+    struct sg_principal p;
+    int rc = auth(h, &p);
+    sg_principal_clear(&p);
+    free(h);
+    return rc;
+}
+
+/* ---- valid tokens ------------------------------------------------------------------------------
+ */
+
+START_TEST(test_valid_quoted_gives_principal_and_groups)
+{
+    struct spec s = valid_spec();
+    char *h = header_for(&s);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    ck_assert_str_eq(p.name, "alice@vsphere.local");
+    ck_assert_uint_eq(p.ngroups, 2);
+    ck_assert_str_eq(p.groups[0], "vsphere.local\\Users");
+    ck_assert_str_eq(p.groups[1], "vsphere.local\\Administrators");
+    sg_principal_clear(&p);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_valid_unquoted_and_any_scheme_case)
+{
+    struct spec s = valid_spec();
+    char *xml = signed_assertion(&s);
+    char *t = token_of(xml);
+    const char *forms[][2] = {{"SIGN token=", ""},
+                              {"sign token=\"", "\""},
+                              {"SiGn   token = \"", "\" "},
+                              {"SIGN TOKEN=", ""}};
+    for (size_t i = 0; i < SG_ARRAY_LEN(forms); i++) {
+        char *h = sg_xasprintf("%s%s%s", forms[i][0], t, forms[i][1]);
+        struct sg_principal p;
+        ck_assert_msg(auth(h, &p) == SG_OK, "form %zu", i);
+        ck_assert_str_eq(p.name, "alice@vsphere.local");
+        sg_principal_clear(&p);
+        free(h);
+    }
+    free(t);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_other_algorithms_and_second_certificate)
+{
+    struct spec s = valid_spec();
+    s.sign_alg = ALG_RSA_SHA512;
+    ck_assert_int_eq(auth_spec(&s), SG_OK);
+    /* The EC certificate is the second in the file: each trusted key is tried. */
+    s.sign_alg = ALG_ECDSA_SHA256;
+    s.signer = EC_STS;
+    ck_assert_int_eq(auth_spec(&s), SG_OK);
+    /* No KeyInfo at all is fine: the key comes from the configuration. */
+    s = valid_spec();
+    s.keyinfo = "";
+    ck_assert_int_eq(auth_spec(&s), SG_OK);
+}
+END_TEST
+
+START_TEST(test_skew_tolerated)
+{
+    struct spec s = valid_spec();
+    s.not_on_or_after = -30; /* ended 30 s ago: within the 60 s skew */
+    s.not_before = -600;
+    ck_assert_int_eq(auth_spec(&s), SG_OK);
+    s = valid_spec();
+    s.not_before = 30; /* starts in 30 s */
+    ck_assert_int_eq(auth_spec(&s), SG_OK);
+}
+END_TEST
+
+/* ---- signatures that must fail
+ * ------------------------------------------------------------------- */
+
+START_TEST(test_altered_after_signing_denied)
+{
+    struct spec s = valid_spec();
+    char *xml = signed_assertion(&s);
+    const char *edits[][2] = {
+        {"alice@vsphere.local", "mallory@vsphere.local"},
+        {"vsphere.local\\Users", "vsphere.local\\Administrators"},
+        {AUDIENCE, "https://snapgate.example/other"},
+    };
+    for (size_t i = 0; i < SG_ARRAY_LEN(edits); i++) {
+        char *bad = replace(xml, edits[i][0], edits[i][1]);
+        char *h = header_of(bad);
+        struct sg_principal p;
+        ck_assert_msg(auth(h, &p) == SG_DENIED, "edit %zu", i);
+        free(h);
+        free(bad);
+    }
+    /* The untouched one still passes: the edits, not the fixture, are denied. */
+    char *h = header_of(xml);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    sg_principal_clear(&p);
+    free(h);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_signed_by_another_certificate_denied)
+{
+    struct spec s = valid_spec();
+    s.signer = OTHER;
+    s.keyinfo = "";
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+}
+END_TEST
+
+START_TEST(test_unknown_key_in_keyinfo_denied)
+{
+    /* The token brings its own certificate / public key: xmlsec would accept
+     * either if KeyInfo were read. */
+    struct spec s = valid_spec();
+    s.signer = OTHER;
+    s.keyinfo = KEYINFO_X509;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+    s.keyinfo = KEYINFO_VALUE;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+    /* A trusted signature whose KeyInfo names the impostor is still judged by
+     * the configured keys alone. */
+    s = valid_spec();
+    char *xml = signed_assertion(&s);
+    const char *start = "<ds:X509Certificate>";
+    char *old = cut(xml, start, "</ds:X509Certificate>");
+    char *pem = sg_xstrdup(signers[OTHER].cert_pem);
+    char *b = strstr(pem, "-----END");
+    *b = '\0';
+    char *body = pem + strlen("-----BEGIN CERTIFICATE-----\n");
+    char *swapped_ki = sg_xasprintf("%s%s</ds:X509Certificate>", start, body);
+    char *swapped = replace(xml, old, swapped_ki);
+    char *h = header_of(swapped);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    ck_assert_str_eq(p.name, "alice@vsphere.local");
+    sg_principal_clear(&p);
+    free(h);
+    free(swapped);
+    free(swapped_ki);
+    free(pem);
+    free(old);
+    free(xml);
+}
+END_TEST
+
+/* The attack above is real: xmlsec with an ordinary keys manager takes the
+ * token's KeyValue as the verification key. */
+START_TEST(test_a_naive_verifier_would_trust_the_token_key)
+{
+    struct spec s = valid_spec();
+    s.signer = OTHER;
+    s.keyinfo = KEYINFO_VALUE;
+    char *xml = signed_assertion(&s);
+    xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL, XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(doc);
+    xmlNode *root = xmlDocGetRootElement(doc);
+    ck_assert_ptr_nonnull(xmlAddID(NULL, doc, BAD_CAST s.id, xmlHasProp(root, BAD_CAST "ID")));
+    xmlSecKeysMngrPtr mngr = xmlSecKeysMngrCreate();
+    ck_assert_int_eq(xmlSecCryptoAppDefaultKeysMngrInit(mngr), 0);
+    xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(mngr);
+    xmlNode *sig = xmlSecFindChild(root, xmlSecNodeSignature, xmlSecDSigNs);
+    ck_assert_int_eq(xmlSecDSigCtxVerify(ctx, sig), 0);
+    ck_assert_int_eq(ctx->status, xmlSecDSigStatusSucceeded);
+    xmlSecDSigCtxDestroy(ctx);
+    xmlSecKeysMngrDestroy(mngr);
+    xmlFreeDoc(doc);
+
+    char *h = header_of(xml);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_unsigned_denied)
+{
+    struct spec s = valid_spec();
+    s.signer = UNSIGNED;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+}
+END_TEST
+
+START_TEST(test_weak_or_unexpected_algorithms_denied)
+{
+    struct spec s = valid_spec();
+    s.digest_alg = ALG_SHA1;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+    s = valid_spec();
+    s.sign_alg = ALG_RSA_SHA1;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+    s = valid_spec();
+    s.c14n_alg = ALG_C14N_INCL;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+}
+END_TEST
+
+/* Signature wrapping: a genuinely signed assertion for alice is carried inside
+ * one the attacker wrote for mallory. */
+START_TEST(test_signature_over_another_element_denied)
+{
+    struct spec inner = valid_spec();
+    inner.id = "_inner";
+    char *inner_xml = signed_assertion(&inner);
+    char *inner_el = cut(inner_xml, "<saml2:Assertion", "</saml2:Assertion>");
+    char *inner_sig = cut(inner_xml, "<ds:Signature", "</ds:Signature>");
+    char *advice = sg_xasprintf("<saml2:Advice>%s</saml2:Advice>", inner_el);
+
+    /* (a) the outer assertion is unsigned, the signed one sits in Advice. */
+    struct spec outer = valid_spec();
+    outer.id = "_outer";
+    outer.name = "mallory@vsphere.local";
+    outer.signer = UNSIGNED;
+    outer.advice = advice;
+    ck_assert_int_eq(auth_spec(&outer), SG_DENIED);
+
+    /* (b) the inner signature copied up: it references "#_inner", not the outer ID. */
+    outer.signature = inner_sig;
+    ck_assert_int_eq(auth_spec(&outer), SG_DENIED);
+
+    /* (c) the outer assertion takes the inner's ID too: "#_inner" resolves to
+     * the outer one (the only registered ID) and the digest no longer matches. */
+    outer.id = "_inner";
+    ck_assert_int_eq(auth_spec(&outer), SG_DENIED);
+
+    /* (d) the outer assertion signed properly, and a second signature beside it. */
+    struct spec two = valid_spec();
+    char *signed_two = signed_assertion(&two);
+    char *sig = cut(signed_two, "<ds:Signature", "</ds:Signature>");
+    char *doubled_sig = sg_xasprintf("%s%s", sig, sig);
+    char *doubled = replace(signed_two, sig, doubled_sig);
+    char *h = header_of(doubled);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+
+    /* (e) the signature inside Advice of a signed outer assertion does not
+     * matter to it, but an XPointer-breaking ID is refused before xmlsec sees it. */
+    struct spec inj = valid_spec();
+    inj.id = "x&apos;)|id(&apos;y";
+    inj.ref_id = "x&apos;)|id(&apos;y";
+    inj.signer = UNSIGNED;
+    inj.signature = "";
+    ck_assert_int_eq(auth_spec(&inj), SG_DENIED);
+
+    free(doubled);
+    free(doubled_sig);
+    free(sig);
+    free(signed_two);
+    free(advice);
+    free(inner_sig);
+    free(inner_el);
+    free(inner_xml);
+}
+END_TEST
+
+START_TEST(test_reference_to_a_part_of_the_assertion_denied)
+{
+    /* The one Reference covers only the Subject (it has an ID of its own):
+     * the signature is cryptographically fine, but not over the assertion. */
+    struct spec s = valid_spec();
+    s.ref_id = "_subject";
+    char *xml = assertion_xml(&s);
+    char *with_id = replace(xml, "<saml2:Subject>", "<saml2:Subject ID=\"_subject\">");
+    char *signed_xml = sign_xml(with_id, "_subject", STS);
+    char *h = header_of(signed_xml);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+    free(signed_xml);
+    free(with_id);
+    free(xml);
+}
+END_TEST
+
+/* ---- the validity window, the audience, the subject ---------------------------------------- */
+
+START_TEST(test_expired_and_not_yet_valid_denied)
+{
+    struct spec s = valid_spec();
+    s.not_before = -3600;
+    s.not_on_or_after = -120;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+    s = valid_spec();
+    s.not_before = 120;
+    s.not_on_or_after = 1800;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+}
+END_TEST
+
+START_TEST(test_holder_of_key_confirmation_denied)
+{
+    struct spec s = valid_spec();
+    s.method = CM_HOK;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+}
+END_TEST
+
+START_TEST(test_bad_name_ids_denied)
+{
+    char longname[300];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    const char *names[] = {"", longname, "alice&#10;@vsphere.local", "alice<!-- -->@vsphere.local"};
+    for (size_t i = 0; i < SG_ARRAY_LEN(names); i++) {
+        struct spec s = valid_spec();
+        s.name = names[i];
+        ck_assert_msg(auth_spec(&s) == SG_DENIED, "name %zu", i);
+    }
+}
+END_TEST
+
+START_TEST(test_audience_checked_when_configured)
+{
+    struct spec s = valid_spec();
+    ck_assert_int_eq(auth_spec(&s), SG_OK);
+    s.audience = "https://somewhere.else.example";
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+    s.audience = NULL;
+    ck_assert_int_eq(auth_spec(&s), SG_DENIED);
+}
+END_TEST
+
+START_TEST(test_audience_ignored_when_not_configured)
+{
+    struct spec s = valid_spec();
+    s.audience = "https://somewhere.else.example";
+    ck_assert_int_eq(auth_spec(&s), SG_OK);
+    s.audience = NULL;
+    ck_assert_int_eq(auth_spec(&s), SG_OK);
+}
+END_TEST
+
+/* ---- what is not a token at all
+ * ------------------------------------------------------------------ */
+
+static const char *const declined[] = {
+    NULL,
+    "",
+    "Basic YWxpY2U6eA==",
+    "Bearer abc.def",
+    "SIGNATURE token=\"x\"",
+    "SIG token=x",
+    "SIGN\ttoken=x",
+    "Negotiate YII=",
+};
+
+START_TEST(test_other_schemes_declined)
+{
+    struct sg_principal p;
+    ck_assert_int_eq(auth(declined[_i], &p), SG_DECLINED);
+}
+END_TEST
+
+static const char *const malformed[] = {
+    "SIGN",
+    "SIGN ",
+    "SIGN token=",
+    "SIGN token=\"\"",
+    "SIGN token=\"QUJD",
+    "SIGN token=\"QU\\JD\"",
+    "SIGN foo=bar",
+    "SIGN token=QUJD, token=QUJD",
+    "SIGN token=QUJD,",
+    "SIGN token=QUJD junk",
+    "SIGN =QUJD",
+    "SIGN token=\"QUJD\", nonce=\"1\", bodyhash=\"x\", signature_alg=\"RSA-SHA256\", "
+    "signature=\"c2ln\"",
+    "SIGN token=\"@@@@\"",     /* not base64 */
+    "SIGN token=\"QUJDRA\"",   /* missing padding */
+    "SIGN token=\"QUJDRB==\"", /* non-canonical trailing bits */
+    "SIGN token=\"QUJDRA==\"", /* base64, but not gzip */
+};
+
+START_TEST(test_malformed_headers_denied)
+{
+    struct sg_principal p;
+    ck_assert_int_eq(auth(malformed[_i], &p), SG_DENIED);
+}
+END_TEST
+
+START_TEST(test_holder_of_key_header_denied_even_with_a_valid_token)
+{
+    struct spec s = valid_spec();
+    char *xml = signed_assertion(&s);
+    char *t = token_of(xml);
+    char *h = sg_xasprintf("SIGN token=\"%s\", nonce=\"1714550400:abc\", bodyhash=\"x\", "
+                           "signature_alg=\"RSA-SHA256\", signature=\"c2ln\"",
+                           t);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+    free(t);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_not_gzip_denied)
+{
+    struct spec s = valid_spec();
+    char *xml = signed_assertion(&s);
+    char *t = b64(xml, strlen(xml)); /* base64 of the plain XML */
+    char *h = sg_xasprintf("SIGN token=\"%s\"", t);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+    free(t);
+    /* gzip with something after the stream */
+    size_t gl = 0;
+    char *gz = gzip_bytes(xml, strlen(xml), &gl);
+    gz = sg_xrealloc(gz, gl + 4);
+    memcpy(gz + gl, "junk", 4);
+    t = b64(gz, gl + 4);
+    h = sg_xasprintf("SIGN token=\"%s\"", t);
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+    free(t);
+    /* a truncated gzip stream */
+    t = b64(gz, gl / 2);
+    h = sg_xasprintf("SIGN token=\"%s\"", t);
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+    free(t);
+    free(gz);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_gzip_bomb_fails_fast)
+{
+    /* 20 MiB of '<' compress to ~20 KiB: the header still fits, the output
+     * bound stops inflate after 256 KiB. */
+    size_t n = 20u << 20;
+    char *big = sg_xmalloc(n);
+    memset(big, '<', n);
+    size_t gl = 0;
+    char *gz = gzip_bytes(big, n, &gl);
+    free(big);
+    char *t = b64(gz, gl);
+    char *h = sg_xasprintf("SIGN token=\"%s\"", t);
+    ck_assert_uint_lt(strlen(h), SG_SAML_HEADER_MAX);
+    uint64_t t0 = sg_now_ms();
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    ck_assert_uint_lt(sg_now_ms() - t0, 500);
+    free(h);
+    free(t);
+    free(gz);
+}
+END_TEST
+
+START_TEST(test_dtd_and_entities_denied)
+{
+    /* A billion-laughs DTD before an otherwise valid signed assertion. */
+    struct spec s = valid_spec();
+    char *xml = signed_assertion(&s);
+    const char *decl_end = strstr(xml, "?>");
+    ck_assert_ptr_nonnull(decl_end);
+    char *with_dtd = sg_xasprintf(
+        "%.*s<!DOCTYPE saml2:Assertion [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;"
+        "&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>%s",
+        (int)(decl_end + 2 - xml), xml, decl_end + 2);
+    char *h = header_of(with_dtd);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+    /* An external entity (no network, no file is read either). */
+    char *xxe = sg_xasprintf("<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x SYSTEM "
+                             "\"file:///etc/passwd\">]><saml2:Assertion " NS_DECLS
+                             " ID=\"_x\" Version=\"2.0\">&x;</saml2:Assertion>");
+    h = header_of(xxe);
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+    free(xxe);
+    free(with_dtd);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_not_an_assertion_denied)
+{
+    const char *docs[] = {
+        "not xml at all",
+        "<saml2:Response xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_r\"/>",
+        "<Assertion ID=\"_a\" Version=\"2.0\"/>", /* no namespace */
+        "<saml2:Assertion " NS_DECLS " ID=\"_a\" Version=\"2.0\"><unclosed></saml2:Assertion>",
+    };
+    for (size_t i = 0; i < SG_ARRAY_LEN(docs); i++) {
+        char *h = header_of(docs[i]);
+        struct sg_principal p;
+        ck_assert_msg(auth(h, &p) == SG_DENIED, "doc %zu", i);
+        free(h);
+    }
+}
+END_TEST
+
+/* ---- the verified-token cache
+ * ---------------------------------------------------------------------- */
+
+START_TEST(test_cache_hit_until_forget)
+{
+    struct spec s = valid_spec();
+    char *h = header_for(&s);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    sg_principal_clear(&p);
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    ck_assert_str_eq(p.name, "alice@vsphere.local");
+    ck_assert_uint_eq(p.ngroups, 2); /* a hit carries the groups too */
+    sg_principal_clear(&p);
+    ops->forget(inst);
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    sg_principal_clear(&p);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_cache_never_outlives_the_token)
+{
+    struct spec s = valid_spec();
+    s.not_on_or_after = -30; /* still accepted for 30 s (the skew) */
+    s.not_before = -600;
+    char *h = header_for(&s);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    sg_principal_clear(&p);
+    fake_now_ms += 29 * 1000;
+    ck_assert_int_eq(auth(h, &p), SG_OK); /* a hit */
+    sg_principal_clear(&p);
+    fake_now_ms += 2 * 1000; /* past NotOnOrAfter + skew, well within the cache TTL */
+    ck_assert_int_eq(auth(h, &p), SG_DENIED);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_cache_keeps_a_token_at_most_its_ttl)
+{
+    struct sg_saml_cache *c = sg_saml_cache_new(2);
+    unsigned char k1[SG_SAML_HASH_LEN], k2[SG_SAML_HASH_LEN], k3[SG_SAML_HASH_LEN];
+    ck_assert_int_eq(sg_saml_cache_key("SIGN token=a", 12, k1), SG_OK);
+    ck_assert_int_eq(sg_saml_cache_key("SIGN token=b", 12, k2), SG_OK);
+    ck_assert_int_eq(sg_saml_cache_key("SIGN token=c", 12, k3), SG_OK);
+    struct sg_principal in = {.name = "alice"}, out;
+    sg_saml_cache_put(c, k1, &in, 1000);
+    sg_saml_cache_put(c, k2, &in, 1000);
+    memset(&out, 0, sizeof(out));
+    ck_assert(sg_saml_cache_get(c, k1, 999, &out)); /* k1 is now the most recent */
+    ck_assert_str_eq(out.name, "alice");
+    sg_principal_clear(&out);
+    sg_saml_cache_put(c, k3, &in, 1000); /* evicts k2 */
+    ck_assert_uint_eq(sg_saml_cache_count(c), 2);
+    ck_assert(!sg_saml_cache_get(c, k2, 0, &out));
+    ck_assert(!sg_saml_cache_get(c, k1, 1000, &out)); /* expired: dropped */
+    ck_assert_uint_eq(sg_saml_cache_count(c), 1);
+    sg_saml_cache_free(c);
+}
+END_TEST
+
+START_TEST(test_cache_ttl_is_60s_for_long_tokens)
+{
+    struct spec s = valid_spec();
+    s.not_on_or_after = 1800;
+    char *h = header_for(&s);
+    unsigned char key[SG_SAML_HASH_LEN];
+    ck_assert_int_eq(sg_saml_cache_key(h, strlen(h), key), SG_OK);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    sg_principal_clear(&p);
+    struct sg_saml_cache *c = sg_saml_inst_cache(inst);
+    ck_assert(sg_saml_cache_get(c, key, fake_now_ms + 59 * 1000, &p));
+    sg_principal_clear(&p);
+    ck_assert(!sg_saml_cache_get(c, key, fake_now_ms + 60 * 1000, &p));
+    free(h);
+}
+END_TEST
+
+/* ---- pieces
+ * ------------------------------------------------------------------------------------------ */
+
+static const struct {
+    const char *s;
+    int rc;
+    uint64_t ms;
+} times[] = {
+    {"1970-01-01T00:00:00Z", SG_OK, 0},
+    {"2024-05-01T10:00:00Z", SG_OK, 1714557600000ull},
+    {"2024-05-01T10:00:00.123Z", SG_OK, 1714557600123ull},
+    {"2024-05-01T10:00:00.1Z", SG_OK, 1714557600100ull},
+    {"2024-05-01T10:00:00.123456Z", SG_OK, 1714557600123ull},
+    {"2024-05-01T10:00:00+00:00", SG_OK, 1714557600000ull},
+    {"2024-02-29T00:00:00Z", SG_OK, 1709164800000ull},
+    {"2023-02-29T00:00:00Z", SG_ERR, 0},
+    {"2024-05-01T10:00:00", SG_ERR, 0},
+    {"2024-05-01T10:00:00+02:00", SG_ERR, 0},
+    {"2024-05-01 10:00:00Z", SG_ERR, 0},
+    {"2024-13-01T10:00:00Z", SG_ERR, 0},
+    {"2024-05-01T24:00:00Z", SG_ERR, 0},
+    {"2024-05-01T10:00:00.Z", SG_ERR, 0},
+    {"2024-05-01T10:00:00ZZ", SG_ERR, 0},
+    {"1969-12-31T23:59:59Z", SG_ERR, 0},
+    {"", SG_ERR, 0},
+};
+
+START_TEST(test_parse_time)
+{
+    uint64_t ms = 0;
+    ck_assert_msg(sg_saml_parse_time(times[_i].s, &ms) == times[_i].rc, "%s", times[_i].s);
+    if (times[_i].rc == SG_OK)
+        ck_assert_uint_eq(ms, times[_i].ms);
+}
+END_TEST
+
+START_TEST(test_header_parse_finds_the_token)
+{
+    const char *tok;
+    size_t n;
+    ck_assert_int_eq(sg_saml_header_parse("SIGN token=\"abc=\"", 17, &tok, &n), SG_OK);
+    ck_assert_uint_eq(n, 4);
+    ck_assert(strncmp(tok, "abc=", 4) == 0);
+    const char *h = "SIGN  Token = abc/+=  ";
+    ck_assert_int_eq(sg_saml_header_parse(h, strlen(h), &tok, &n), SG_OK);
+    ck_assert_uint_eq(n, 6);
+    ck_assert(strncmp(tok, "abc/+=", 6) == 0);
+}
+END_TEST
+
+/* ---- configuration
+ * --------------------------------------------------------------------------------- */
+
+START_TEST(test_conf_errors)
+{
+    char *key_only = sg_test_write_temp(signers[OTHER].key_pem);
+    char *garbage = sg_test_write_temp("not a certificate\n");
+    char *both = sg_xasprintf("%s%s", signers[STS].cert_pem, signers[STS].key_pem);
+    char *cert_then_key = sg_test_write_temp(both);
+    free(both);
+    char *bad_b64 = sg_test_write_temp("-----BEGIN CERTIFICATE-----\n@@@@\n"
+                                       "-----END CERTIFICATE-----\n");
+    struct {
+        const char *file;
+        const char *want;
+    } cases[] = {
+        {"/nonexistent/sts.pem", "cannot open"},
+        {key_only, "not a CERTIFICATE"},
+        {garbage, "holds no PEM certificate"},
+        {cert_then_key, "not a CERTIFICATE"},
+        {bad_b64, "not valid PEM"},
+    };
+    for (size_t i = 0; i < SG_ARRAY_LEN(cases); i++) {
+        struct sg_conf_errs errs = {.file = "test.yaml"};
+        void *p = NULL;
+        const char *kv[] = {"type", "saml", "sts_certs_file", cases[i].file, NULL};
+        ck_assert_int_eq(run_conf(kv, &errs, &p), SG_ERR);
+        ck_assert_ptr_null(p);
+        ck_assert_uint_eq(errs.n, 1);
+        ck_assert_msg(strstr(errs.msgs[0], "auth.providers[1].sts_certs_file") &&
+                          strstr(errs.msgs[0], cases[i].want),
+                      "case %zu: %s", i, errs.msgs[0]);
+        sg_conf_errs_clear(&errs);
+    }
+    struct sg_conf_errs errs = {.file = "test.yaml"};
+    void *p = NULL;
+    const char *missing[] = {"type", "saml", NULL};
+    ck_assert_int_eq(run_conf(missing, &errs, &p), SG_ERR);
+    ck_assert(strstr(errs.msgs[0], "sts_certs_file: required key is missing"));
+    sg_conf_errs_clear(&errs);
+    const char *ctl_audience[] = {"type", "saml", "sts_certs_file", certs_path, "audience",
+                                  "a\nb", NULL};
+    ck_assert_int_eq(run_conf(ctl_audience, &errs, &p), SG_ERR);
+    ck_assert(strstr(errs.msgs[0], "audience"));
+    sg_conf_errs_clear(&errs);
+    const char *ok[] = {"type", "saml", "sts_certs_file", certs_path, NULL};
+    ck_assert_int_eq(run_conf(ok, &errs, &p), SG_OK);
+    ck_assert_uint_eq(errs.n, 0);
+    sg_module_auth_saml.free_conf(p);
+    for (char **f = (char *[]){key_only, garbage, cert_then_key, bad_b64, NULL}; *f; f++) {
+        unlink(*f);
+        free(*f);
+    }
+}
+END_TEST
+
+static Suite *saml_suite(void)
+{
+    Suite *s = suite_create("auth_saml");
+    TCase *tc = tcase_create("provider");
+    tcase_add_checked_fixture(tc, setup, provider_down);
+    tcase_add_test(tc, test_valid_quoted_gives_principal_and_groups);
+    tcase_add_test(tc, test_valid_unquoted_and_any_scheme_case);
+    tcase_add_test(tc, test_other_algorithms_and_second_certificate);
+    tcase_add_test(tc, test_skew_tolerated);
+    tcase_add_test(tc, test_altered_after_signing_denied);
+    tcase_add_test(tc, test_signed_by_another_certificate_denied);
+    tcase_add_test(tc, test_unknown_key_in_keyinfo_denied);
+    tcase_add_test(tc, test_a_naive_verifier_would_trust_the_token_key);
+    tcase_add_test(tc, test_unsigned_denied);
+    tcase_add_test(tc, test_weak_or_unexpected_algorithms_denied);
+    tcase_add_test(tc, test_signature_over_another_element_denied);
+    tcase_add_test(tc, test_reference_to_a_part_of_the_assertion_denied);
+    tcase_add_test(tc, test_expired_and_not_yet_valid_denied);
+    tcase_add_test(tc, test_holder_of_key_confirmation_denied);
+    tcase_add_test(tc, test_bad_name_ids_denied);
+    tcase_add_test(tc, test_audience_ignored_when_not_configured);
+    tcase_add_loop_test(tc, test_other_schemes_declined, 0, SG_ARRAY_LEN(declined));
+    tcase_add_loop_test(tc, test_malformed_headers_denied, 0, SG_ARRAY_LEN(malformed));
+    tcase_add_test(tc, test_holder_of_key_header_denied_even_with_a_valid_token);
+    tcase_add_test(tc, test_not_gzip_denied);
+    tcase_add_test(tc, test_gzip_bomb_fails_fast);
+    tcase_add_test(tc, test_dtd_and_entities_denied);
+    tcase_add_test(tc, test_not_an_assertion_denied);
+    tcase_add_test(tc, test_cache_hit_until_forget);
+    tcase_add_test(tc, test_cache_never_outlives_the_token);
+    tcase_add_test(tc, test_cache_ttl_is_60s_for_long_tokens);
+    suite_add_tcase(s, tc);
+
+    TCase *ta = tcase_create("audience");
+    tcase_add_checked_fixture(ta, setup_audience, provider_down);
+    tcase_add_test(ta, test_audience_checked_when_configured);
+    suite_add_tcase(s, ta);
+
+    TCase *tp = tcase_create("pieces");
+    tcase_add_test(tp, test_cache_keeps_a_token_at_most_its_ttl);
+    tcase_add_loop_test(tp, test_parse_time, 0, SG_ARRAY_LEN(times));
+    tcase_add_test(tp, test_header_parse_finds_the_token);
+    tcase_add_test(tp, test_conf_errors);
+    suite_add_tcase(s, tp);
+    return s;
+}
+
+int main(void)
+{
+    if (getenv("SG_TEST_DEBUG"))
+        sg_log_setup(SG_LOG_DEBUG, SG_LOG_TEXT);
+    sg_saml_global_init();
+    make_signers();
+    SRunner *sr = srunner_create(saml_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    unlink(certs_path);
+    free(certs_path);
+    for (size_t i = 0; i < NSIGNERS; i++) {
+        free(signers[i].key_pem);
+        free(signers[i].cert_pem);
+    }
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
