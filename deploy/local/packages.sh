@@ -4,9 +4,9 @@
 # What building and running needs.
 SNAPGATE_RUN_PACKAGES=(build-essential cmake pkg-config python3 openssl curl
                        libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev
-                       libcrypt-dev libhiredis-dev check redis-server)
+                       libcrypt-dev libhiredis-dev libxml2-dev check redis-server)
 # What the test suite and its static checks need on top.
-SNAPGATE_TEST_PACKAGES=(cppcheck clang-format)
+SNAPGATE_TEST_PACKAGES=(cppcheck clang-format golang-go golang-github-vmware-govmomi-dev)
 
 # ensure_packages PKG...: installs those not installed yet (apt-get update first).
 ensure_packages() {
