@@ -36,7 +36,8 @@ struct ti_view {
     struct json_object *error;
 };
 
-static int fail(char *reason, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *reason, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *reason, size_t cap, const char *fmt, ...)
 {
@@ -94,9 +95,8 @@ static int moref(struct json_object *o, const char *key, const char **type, cons
 
 static int view_read(struct json_object *ti, struct ti_view *w, char *reason, size_t cap)
 {
-    static const char *const strings[] = {"state",     "descriptionId", "name",
-                                          "startTime", "queueTime",     "completeTime",
-                                          "parentTaskKey"};
+    static const char *const strings[] = {"state",     "descriptionId", "name",         "startTime",
+                                          "queueTime", "completeTime",  "parentTaskKey"};
     const char **slots[] = {&w->state, &w->description_id, &w->name,  &w->start,
                             &w->queue, &w->complete,       &w->parent};
     struct json_object *obj;
@@ -252,8 +252,7 @@ int sg_taskinfo_to_info(struct json_object *ti, const char *task_id, struct json
         return SG_ERR;
 
     o = json_object_new_object();
-    const char *desc_text =
-        w.desc_message ? w.desc_message : (w.name ? w.name : w.description_id);
+    const char *desc_text = w.desc_message ? w.desc_message : (w.name ? w.name : w.description_id);
     json_object_object_add(o, "description",
                            message(w.desc_key ? w.desc_key : w.description_id, desc_text));
     char *service = sg_xstrndup(w.description_id, (size_t)(dot - w.description_id));
@@ -276,14 +275,14 @@ int sg_taskinfo_to_info(struct json_object *ti, const char *task_id, struct json
         if (sg_task_status_terminal(st))
             add_str(o, "end_time", w.complete);
         int64_t done = st == SG_TASK_SUCCEEDED ? 100
-                       : w.progress             ? json_object_get_int64(w.progress)
-                                                : 0;
+                       : w.progress            ? json_object_get_int64(w.progress)
+                                               : 0;
         struct json_object *p = json_object_new_object();
         json_object_object_add(p, "total", json_object_new_int64(100));
         json_object_object_add(p, "completed", json_object_new_int64(done));
         char *pid = sg_xasprintf("%s.progress", w.description_id);
-        json_object_object_add(
-            p, "message", message(pid, w.desc_message ? w.desc_message : w.description_id));
+        json_object_object_add(p, "message",
+                               message(pid, w.desc_message ? w.desc_message : w.description_id));
         free(pid);
         json_object_object_add(o, "progress", p);
         if (w.result)

@@ -119,8 +119,8 @@ static inline void sg_fixture_check(const struct sg_dialect_ops *ops, const char
     memset(&out, 0x5a, sizeof out); /* the dialect must set every field it reports */
     out.info = NULL;
     ops->normalize(NULL, sg_fixture_str(meta, "task"), json_object_get_int(st), body, len, &out);
-    ck_assert_msg(out.reason[0] != '\0' && strlen(out.reason) < sizeof out.reason,
-                  "%s: no reason", base);
+    ck_assert_msg(out.reason[0] != '\0' && strlen(out.reason) < sizeof out.reason, "%s: no reason",
+                  base);
 
     struct json_object *want = sg_fixture_json(base, ".expected.json");
     if (want) {

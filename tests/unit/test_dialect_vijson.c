@@ -141,9 +141,8 @@ END_TEST
 
 START_TEST(build_login)
 {
-    struct sg_conf_backend b = {.release = "8.0.3.0",
-                                .username = "svc@vsphere.local",
-                                .password = "p\"a\\ss/w\xc3\xb6rd"};
+    struct sg_conf_backend b = {
+        .release = "8.0.3.0", .username = "svc@vsphere.local", .password = "p\"a\\ss/w\xc3\xb6rd"};
     struct sg_http_req r = {0};
     ck_assert_int_eq(ops()->build_login(NULL, &b, &r), SG_OK);
     ck_assert_str_eq(r.method, "POST");
@@ -209,9 +208,9 @@ START_TEST(parse_login)
 {
     char reason[200] = "";
     char *session = NULL;
-    int rc = ops()->parse_login(NULL, logins[_i].http, lookup, (void *)logins[_i].hdrs,
-                                logins[_i].body, strlen(logins[_i].body), &session, reason,
-                                sizeof reason);
+    int rc =
+        ops()->parse_login(NULL, logins[_i].http, lookup, (void *)logins[_i].hdrs, logins[_i].body,
+                           strlen(logins[_i].body), &session, reason, sizeof reason);
     ck_assert_int_eq(rc, logins[_i].rc);
     if (rc == SG_OK) {
         ck_assert_str_eq(session, logins[_i].session);

@@ -46,14 +46,14 @@ END_TEST
 /* ---- normalize: statuses and SOAP shapes ------------------------------------ */
 
 #define ENV_HEAD                                                                                   \
-    "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "              \
+    "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "               \
     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body>"
 #define ENV_TAIL "</soapenv:Body></soapenv:Envelope>"
 #define FAULT(type)                                                                                \
-    ENV_HEAD "<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>x</faultstring>"  \
+    ENV_HEAD "<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>x</faultstring>"   \
              "<detail><" type "Fault xmlns=\"urn:vim25\"/></detail></soapenv:Fault>" ENV_TAIL
 #define RESPONSE(inner)                                                                            \
-    ENV_HEAD "<RetrievePropertiesExResponse xmlns=\"urn:vim25\">" inner                           \
+    ENV_HEAD "<RetrievePropertiesExResponse xmlns=\"urn:vim25\">" inner                            \
              "</RetrievePropertiesExResponse>" ENV_TAIL
 
 static const struct {
@@ -74,8 +74,8 @@ static const struct {
     {500, FAULT("NotAuthenticated"), SG_OUT_UNAUTHENTICATED, "fault NotAuthenticated"},
     {500, FAULT("NoPermission"), SG_OUT_UNAUTHORIZED, "fault NoPermission"},
     {500, FAULT("InvalidRequest"), SG_OUT_ERROR, "fault InvalidRequest"},
-    {500, ENV_HEAD "<soapenv:Fault><faultcode>x</faultcode></soapenv:Fault>" ENV_TAIL,
-     SG_OUT_ERROR, "fault (untyped)"},
+    {500, ENV_HEAD "<soapenv:Fault><faultcode>x</faultcode></soapenv:Fault>" ENV_TAIL, SG_OUT_ERROR,
+     "fault (untyped)"},
     {500, "<html>oops</html>", SG_OUT_ERROR, "not a SOAP envelope"},
     {500, "", SG_OUT_ERROR, "empty body"},
     {200, "<a><b></a>", SG_OUT_ERROR, "not well-formed"},
@@ -103,8 +103,7 @@ static const struct {
      "<?xml version=\"1.0\"?><!DOCTYPE lol [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
      "\"&a;&a;&a;&a;&a;&a;&a;&a;\">]>" ENV_HEAD "<x>&b;</x>" ENV_TAIL,
      SG_OUT_ERROR, "DTD"},
-    {200,
-     ENV_HEAD "<x><!DOCTYPE y></x>" ENV_TAIL, SG_OUT_ERROR, "DTD"},
+    {200, ENV_HEAD "<x><!DOCTYPE y></x>" ENV_TAIL, SG_OUT_ERROR, "DTD"},
     {201, "", SG_OUT_ERROR, "unexpected upstream HTTP 201"},
     {0, "", SG_OUT_ERROR, "unexpected upstream HTTP 0"},
 };
@@ -116,8 +115,8 @@ START_TEST(normalize_statuses)
     out.info = NULL;
     ops()->normalize(NULL, "task-1", statuses[_i].http, statuses[_i].body,
                      strlen(statuses[_i].body), &out);
-    ck_assert_msg(out.outcome == statuses[_i].outcome, "case %d: outcome %d (%s)", _i,
-                  out.outcome, out.reason);
+    ck_assert_msg(out.outcome == statuses[_i].outcome, "case %d: outcome %d (%s)", _i, out.outcome,
+                  out.reason);
     ck_assert_ptr_null(out.info);
     ck_assert_msg(strstr(out.reason, statuses[_i].reason) != NULL, "case %d: reason \"%s\"", _i,
                   out.reason);
@@ -188,8 +187,8 @@ static const struct {
     const char *id;
     bool ok;
 } tasks[] = {
-    {"task-68", true},           {"a<b>&\"c'd", true}, {"task\r\n-1\t", true},
-    {"\xc3\xa9t\xc3\xa9-1", true}, {"", false},          {"task\x01", false},
+    {"task-68", true}, {"a<b>&\"c'd", true}, {"task\r\n-1\t", true}, {"\xc3\xa9t\xc3\xa9-1", true},
+    {"", false},       {"task\x01", false},
 };
 
 START_TEST(build_task)
@@ -277,8 +276,8 @@ static const char *const bad_cookie[] = {"Set-Cookie", "vmware_soap_session=a b;
 static const char *const no_cookie[] = {"Content-Type", "text/xml", NULL};
 
 #define LOGIN_FAULT(type)                                                                          \
-    ENV_HEAD "<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>Login failure"    \
-             "</faultstring><detail><" type "Fault xmlns=\"urn:vim25\" xsi:type=\"" type          \
+    ENV_HEAD "<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>Login failure"     \
+             "</faultstring><detail><" type "Fault xmlns=\"urn:vim25\" xsi:type=\"" type           \
              "\"></" type "Fault></detail></soapenv:Fault>" ENV_TAIL
 
 static const struct {
@@ -308,9 +307,9 @@ START_TEST(parse_login)
 {
     char reason[200] = "";
     char *session = NULL;
-    int rc = ops()->parse_login(NULL, logins[_i].http, lookup, (void *)logins[_i].hdrs,
-                                logins[_i].body, strlen(logins[_i].body), &session, reason,
-                                sizeof reason);
+    int rc =
+        ops()->parse_login(NULL, logins[_i].http, lookup, (void *)logins[_i].hdrs, logins[_i].body,
+                           strlen(logins[_i].body), &session, reason, sizeof reason);
     ck_assert_msg(rc == logins[_i].rc, "case %d: rc %d (%s)", _i, rc, reason);
     if (rc == SG_OK) {
         ck_assert_str_eq(session, logins[_i].session);

@@ -37,8 +37,8 @@ START_TEST(fault_tables)
 END_TEST
 
 #define BASE                                                                                       \
-    "\"_typeName\":\"TaskInfo\",\"descriptionId\":\"Folder.createVm\",\"cancelable\":true,"       \
-    "\"queueTime\":\"2024-07-01T10:00:00.5Z\",\"startTime\":\"2024-07-01T10:00:01Z\","            \
+    "\"_typeName\":\"TaskInfo\",\"descriptionId\":\"Folder.createVm\",\"cancelable\":true,"        \
+    "\"queueTime\":\"2024-07-01T10:00:00.5Z\",\"startTime\":\"2024-07-01T10:00:01Z\","             \
     "\"completeTime\":\"2024-07-01T10:00:02Z\""
 
 static const struct {
@@ -68,8 +68,7 @@ static const struct {
      "{\"id\":\"Folder.createVm\",\"default_message\":\"Folder.createVm\",\"args\":[]}", true},
     {",\"state\":\"success\",\"reason\":{\"_typeName\":\"TaskReasonAlarm\",\"userName\":\"x\"}",
      "user", NULL, true},
-    {",\"state\":\"success\",\"result\":{\"_typeName\":\"int\",\"_value\":5}", "result", "5",
-     true},
+    {",\"state\":\"success\",\"result\":{\"_typeName\":\"int\",\"_value\":5}", "result", "5", true},
     {",\"state\":\"success\",\"result\":[{\"_typeName\":\"X\",\"a\":null}]", "result",
      "[{\"a\":null}]", true},
     {",\"state\":\"error\",\"error\":{\"fault\":{\"_typeName\":\"Timedout\"},"

@@ -38,8 +38,7 @@ static void normalize_info(const char *task_id, const char *body, size_t len,
 }
 
 /* A VI/JSON fault body is the fault object itself: {"_typeName": ..., ...}. */
-static void classify_fault(int http_status, const char *body, size_t len,
-                           struct sg_normalized *out)
+static void classify_fault(int http_status, const char *body, size_t len, struct sg_normalized *out)
 {
     char why[120];
     struct json_object *f = sg_info_parse_json(body, len, why, sizeof why), *t;

@@ -34,9 +34,17 @@ static const struct {
     const char *name;
     enum kind kind;
 } xsd_types[] = {
-    {"string", K_STRING}, {"int", K_INT},         {"long", K_INT},        {"short", K_INT},
-    {"byte", K_INT},      {"boolean", K_BOOL},    {"double", K_DOUBLE},   {"float", K_DOUBLE},
-    {"dateTime", K_STRING}, {"anyURI", K_STRING}, {"base64Binary", K_STRING},
+    {"string", K_STRING},
+    {"int", K_INT},
+    {"long", K_INT},
+    {"short", K_INT},
+    {"byte", K_INT},
+    {"boolean", K_BOOL},
+    {"double", K_DOUBLE},
+    {"float", K_DOUBLE},
+    {"dateTime", K_STRING},
+    {"anyURI", K_STRING},
+    {"base64Binary", K_STRING},
 };
 
 /* A scalar of kind k from text t; NULL when t is not one. */
@@ -75,8 +83,7 @@ static bool has_element_children(xmlNode *n)
     return sg_vim25_child(n, NULL) != NULL;
 }
 
-static struct json_object *convert(xmlNode *n, enum kind hint, int depth, char *reason,
-                                   size_t cap);
+static struct json_object *convert(xmlNode *n, enum kind hint, int depth, char *reason, size_t cap);
 
 /* Members of an object element; a name that repeats becomes an array. */
 static struct json_object *members(xmlNode *n, const char *type_name, int depth, char *reason,
@@ -113,8 +120,7 @@ static struct json_object *members(xmlNode *n, const char *type_name, int depth,
     return o;
 }
 
-static struct json_object *convert(xmlNode *n, enum kind hint, int depth, char *reason,
-                                   size_t cap)
+static struct json_object *convert(xmlNode *n, enum kind hint, int depth, char *reason, size_t cap)
 {
     struct json_object *v = NULL;
     char *type = NULL, *text = NULL;

@@ -17,9 +17,9 @@
 #define VIM25_SESSION_MAX 4096
 
 #define ENVELOPE_HEAD                                                                              \
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"                                                 \
-    "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "              \
-    "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" "                                             \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"                                                   \
+    "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "               \
+    "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" "                                              \
     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body>"
 #define ENVELOPE_TAIL "</soapenv:Body></soapenv:Envelope>"
 
@@ -179,8 +179,7 @@ int sg_vim25_parse_login(void *priv, int http_status, sg_header_lookup hdr, void
         const char *sc = hdr ? hdr(hdr_ctx, "Set-Cookie") : NULL;
         char *v = sc ? cookie_value(sc) : NULL;
         if (!v) {
-            snprintf(reason, reason_cap, "login answer sets no usable %s cookie",
-                     SG_VIM25_COOKIE);
+            snprintf(reason, reason_cap, "login answer sets no usable %s cookie", SG_VIM25_COOKIE);
             return SG_ERR;
         }
         *session = v;
