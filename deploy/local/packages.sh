@@ -7,7 +7,7 @@ SNAPGATE_RUN_PACKAGES=(build-essential cmake pkg-config python3 openssl curl
                        libcrypt-dev libhiredis-dev check redis-server
                        libxml2-dev libxmlsec1-dev zlib1g-dev)
 # What the test suite and its static checks need on top.
-SNAPGATE_TEST_PACKAGES=(cppcheck clang-format xmlsec1)
+SNAPGATE_TEST_PACKAGES=(cppcheck clang-format xmlsec1 golang-go golang-github-vmware-govmomi-dev)
 
 # ensure_packages PKG...: installs those not installed yet (apt-get update first).
 ensure_packages() {

@@ -1122,3 +1122,116 @@ class RedisTestCase(GatewayTestCase):
 
     def purge(self, gw, task):
         return gw.admin("DELETE", "/cache/tasks/" + urllib.parse.quote(task, safe=""))
+
+
+# ---- the vCenter simulator (../shared/vcsim: govmomi's SOAP vCenter) ------------------------
+VCSIM_BUILD_TIMEOUT = 240.0
+
+
+def vcsim_dir():
+    """The shared vcsim folder (main.go, build.sh): beside the fixtures' api folder."""
+    for cand in (os.environ.get("SG_VCSIM_DIR", ""),
+                 os.path.join(fixtures_dir() or "", "..", "..", "vcsim"),
+                 os.path.join(REPO, "..", "shared", "vcsim")):
+        if cand and os.path.isfile(os.path.join(cand, "build.sh")):
+            return os.path.abspath(cand)
+    return None
+
+
+_vcsim_built = {}
+
+
+def vcsim_build():
+    """Builds vcsimlite once per process with the shared build.sh (it installs Go and
+    Debian's govmomi when missing) next to the gateway binary, so each build tree keeps its
+    own (and its Go cache). Returns the binary's path; fails, never skips, when it cannot."""
+    if "path" in _vcsim_built:
+        return _vcsim_built["path"]
+    src = vcsim_dir()
+    if src is None:
+        raise AssertionError("the shared vcsim folder (build.sh) was not found; set SG_VCSIM_DIR")
+    out_dir = os.path.join(os.path.dirname(gateway_bin() or os.path.join(REPO, "build", "x")),
+                           "vcsim")
+    out = os.path.join(out_dir, "vcsimlite")
+    proc = subprocess.run([os.path.join(src, "build.sh"), out], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=VCSIM_BUILD_TIMEOUT)
+    if proc.returncode != 0 or not os.access(out, os.X_OK):
+        raise AssertionError("building the vCenter simulator failed (exit %d):\n%s"
+                             % (proc.returncode, proc.stdout.decode("utf-8", "replace")[-4000:]))
+    _vcsim_built["path"] = out
+    return out
+
+
+class VCSim:
+    """The simulator on a free loopback port for a with-block: `-l 127.0.0.1:0 -seed` plus
+    args (e.g. ["-session-idle", "2s"], ["-password", "x"]). After start: url (the /sdk URL
+    it printed), base_url (without /sdk: a backend's url), tasks ({"QUEUED": "task-68",
+    "RUNNING": ..., "SUCCESS": ..., "ERROR": ...}), proc."""
+
+    def __init__(self, args=(), start_timeout=20.0):
+        self.args = list(args)
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.url = self.base_url = None
+        self.tasks = {}
+
+    def start(self):
+        binary = vcsim_build()
+        self.proc = subprocess.Popen([binary, "-l", "127.0.0.1:0", "-seed"] + self.args,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        lines = []
+        deadline = time.monotonic() + self.start_timeout
+
+        def on_timeout():
+            self.proc.kill()
+
+        timer = threading.Timer(self.start_timeout, on_timeout)
+        timer.start()
+        try:
+            for raw in self.proc.stdout:
+                line = raw.decode("utf-8", "replace").strip()
+                lines.append(line)
+                m = re.match(r"VCSIM_TASK_([A-Z]+)=(\S+)$", line)
+                if m:
+                    self.tasks[m.group(1)] = m.group(2)
+                m = re.match(r"VCSIM_URL=(\S+)", line)
+                if m:
+                    self.url = m.group(1)
+                    break
+        finally:
+            timer.cancel()
+        if self.url is None or time.monotonic() > deadline:
+            self.stop()
+            raise AssertionError("vcsimlite printed no VCSIM_URL; output:\n%s" % "\n".join(lines))
+        self.base_url = self.url[:-len("/sdk")] if self.url.endswith("/sdk") else self.url
+        # Keep draining its output so a chatty simulator never blocks on a full pipe.
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def _drain(self):
+        try:
+            for _ in self.proc.stdout:
+                pass
+        except (OSError, ValueError):
+            pass
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False

@@ -1,0 +1,37 @@
+/* The vijson dialect (VI/JSON, vCenter 8.0U1+, /sdk/vim25/{release}/...): the
+ * operations and config hook the module table in vijson_module.c points at. */
+#ifndef SG_DIALECT_VIJSON_H
+#define SG_DIALECT_VIJSON_H
+
+#include <stddef.h>
+
+#include "snapgate/conf.h"
+#include "snapgate/dialect.h"
+
+/* The backend's `release` (e.g. "8.0.3.0"): required, and only letters,
+ * digits, '.', '_' and '-', since it becomes a path segment. SG_OK, or SG_ERR
+ * with the problem added to errs. Keeps no state (*priv stays NULL). */
+int sg_vijson_conf(const struct sg_conf_node *node, const char *path, const struct sg_conf *conf,
+                   struct sg_conf_errs *errs, void **priv);
+
+/* GET /sdk/vim25/{release}/Task/{moId}/info. SG_ERR without a release or for
+ * an empty, "." or ".." id. */
+int sg_vijson_build_task(void *priv, const struct sg_conf_backend *b, const char *task_id,
+                         struct sg_http_req *out);
+/* POST .../SessionManager/SessionManager/Login with {"userName", "password"};
+ * SG_ERR without a release or a service account. */
+int sg_vijson_build_login(void *priv, const struct sg_conf_backend *b, struct sg_http_req *out);
+/* The token is the vmware-api-session-id response header of a 200/201.
+ * SG_DENIED for 401/403 or an InvalidLogin / NotAuthenticated / NoPermission
+ * fault body. */
+int sg_vijson_parse_login(void *priv, int http_status, sg_header_lookup hdr, void *hdr_ctx,
+                          const char *body, size_t len, char **session, char *reason,
+                          size_t reason_cap);
+/* Adds the vmware-api-session-id request header. */
+void sg_vijson_apply_session(void *priv, const char *session, struct sg_http_req *req);
+/* 200: TaskInfo through sg_taskinfo_to_info. Otherwise by status, then by the
+ * fault body's _typeName (sg_vim_fault_outcome). */
+void sg_vijson_normalize(void *priv, const char *task_id, int http_status, const char *body,
+                         size_t len, struct sg_normalized *out);
+
+#endif
