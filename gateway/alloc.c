@@ -45,11 +45,17 @@ char *sg_xstrdup_at(const char *s, const char *file, int line)
     return p;
 }
 
+/* Reads at most n bytes of s, which need not be NUL-terminated within them
+ * (a BIO's or a buffer's bytes): memchr, unlike strndup, never looks past n. */
 char *sg_xstrndup_at(const char *s, size_t n, const char *file, int line)
 {
-    char *p = strndup(s, n);
+    const char *nul = memchr(s, '\0', n);
+    size_t len = nul ? (size_t)(nul - s) : n;
+    char *p = malloc(len + 1);
     if (!p)
-        die_oom(file, line, n);
+        die_oom(file, line, len + 1);
+    memcpy(p, s, len);
+    p[len] = '\0';
     return p;
 }
 
