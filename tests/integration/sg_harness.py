@@ -121,11 +121,23 @@ def task_path(task_id, encode=True):
 
 
 # ---- small files ------------------------------------------------------------------------
+_handed_out = set()
+_handed_out_lock = threading.Lock()
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A TCP port that was free a moment ago, and never one this process handed out
+    before: the kernel may offer a just-closed port again at once, which gave a
+    gateway the same port for listen and admin_listen."""
+    with _handed_out_lock:
+        for _ in range(1000):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
+    raise AssertionError("no free port found that was not handed out before")
 
 
 def write_file(directory, name, text, mode=0o600):
