@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "basic.h"
+#include "cred_cache.h"
 #include "offload.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
@@ -30,8 +31,9 @@ struct basic_conf {
 struct basic_inst {
     const struct basic_conf *conf;
     struct sg_offload_port *port;
-    struct sg_basic_cache *cache;
-    uint64_t generation; /* bumped by forget: older checks must not refill the cache */
+    struct sg_cred_cache *cache;
+    uint64_t cache_ttl_ms; /* from the check's end: hits do not extend it */
+    uint64_t generation;   /* bumped by forget: older checks must not refill the cache */
 };
 
 struct basic_job {
@@ -41,7 +43,7 @@ struct basic_job {
     void *cb_arg;
     uint64_t generation;
     bool cacheable; /* the HMAC could be computed */
-    unsigned char mac[SG_BASIC_MAC_LEN];
+    unsigned char mac[SG_CRED_KEY_LEN];
     char name[SG_PRINCIPAL_NAME_MAX];
     bool known; /* name is in the users file */
     char
@@ -128,7 +130,8 @@ static void *on_worker_init(void *priv, struct sg_worker *w)
     struct basic_inst *inst = sg_xcalloc(1, sizeof(*inst));
     inst->conf = priv;
     inst->port = sg_offload_port_new(sg_worker_base(w));
-    inst->cache = sg_basic_cache_new(SG_BASIC_CACHE_MAX, SG_BASIC_CACHE_TTL_MS);
+    inst->cache = sg_cred_cache_new(SG_BASIC_CACHE_MAX);
+    inst->cache_ttl_ms = SG_BASIC_CACHE_TTL_MS;
     return inst;
 }
 
@@ -140,14 +143,14 @@ static void on_worker_fini(void *vinst)
     if (!inst)
         return;
     sg_offload_port_free(inst->port);
-    sg_basic_cache_free(inst->cache);
+    sg_cred_cache_free(inst->cache);
     free(inst);
 }
 
 void sg_basic_set_cache_ttl_ms(void *vinst, uint64_t ttl_ms)
 {
     struct basic_inst *inst = vinst;
-    sg_basic_cache_set_ttl(inst->cache, ttl_ms);
+    inst->cache_ttl_ms = ttl_ms;
 }
 
 /* ---- the check ------------------------------------------------------------ */
@@ -184,9 +187,9 @@ static void on_crypt_done(void *arg, bool cancelled)
     if (!cancelled && job->known && job->crypt_failed)
         sg_log_warn("auth.basic", "user %s: the stored hash is not usable by crypt(3)", job->name);
     if (!cancelled && job->ok) {
-        if (job->cacheable && job->generation == inst->generation)
-            sg_basic_cache_put(inst->cache, job->mac, job->name, sg_now_ms());
         snprintf(job->out->name, sizeof(job->out->name), "%s", job->name);
+        if (job->cacheable && job->generation == inst->generation)
+            sg_cred_cache_put(inst->cache, job->mac, job->out, sg_now_ms() + inst->cache_ttl_ms);
         job->cb(SG_OK, job->out, job->cb_arg);
     } else {
         job->cb(SG_DENIED, NULL, job->cb_arg);
@@ -199,7 +202,7 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
 {
     struct basic_inst *inst = vinst;
     unsigned char buf[SG_BASIC_DECODED_MAX];
-    unsigned char mac[SG_BASIC_MAC_LEN];
+    unsigned char mac[SG_CRED_KEY_LEN];
     size_t n = 0, colon = 0;
     int rc = sg_basic_header_parse(authorization, len, buf, &n, &colon);
     if (rc != SG_OK)
@@ -210,10 +213,8 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
         goto fail;
     }
 
-    bool cacheable = sg_basic_cache_key(inst->cache, authorization, len, mac) == SG_OK;
-    const char *hit = cacheable ? sg_basic_cache_get(inst->cache, mac, sg_now_ms()) : NULL;
-    if (hit) {
-        snprintf(out->name, sizeof(out->name), "%s", hit);
+    bool cacheable = sg_cred_cache_key(inst->cache, authorization, len, mac) == SG_OK;
+    if (cacheable && sg_cred_cache_get(inst->cache, mac, sg_now_ms(), out)) {
         rc = SG_OK;
         goto fail;
     }
@@ -251,7 +252,7 @@ fail:
 static void on_forget(void *vinst)
 {
     struct basic_inst *inst = vinst;
-    sg_basic_cache_clear(inst->cache);
+    sg_cred_cache_clear(inst->cache);
     inst->generation++;
 }
 

@@ -1,7 +1,7 @@
 /* The `basic` auth provider: Authorization: Basic checked against a crypt(3)
  * users file, with the hashes computed on the offload pool and a per-worker
- * cache of recently verified credentials. This header joins the module's files
- * and gives the unit tests the pieces they drive directly. */
+ * cache of recently verified credentials (the core's cred_cache). This header joins the module's
+ * files and gives the unit tests the pieces they drive directly. */
 #ifndef SG_AUTH_BASIC_H
 #define SG_AUTH_BASIC_H
 
@@ -19,7 +19,6 @@ extern const struct sg_module sg_module_auth_basic;
 #define SG_BASIC_DECODED_MAX (SG_BASIC_HEADER_MAX / 4 * 3)
 #define SG_BASIC_CACHE_MAX 4096
 #define SG_BASIC_CACHE_TTL_MS 60000u
-#define SG_BASIC_MAC_LEN 32
 
 /* ---- users file (users.c) -------------------------------------------------- */
 
@@ -51,32 +50,6 @@ const char *sg_basic_users_dummy(const struct sg_basic_users *u);
  * caller cleanses it. */
 int sg_basic_header_parse(const char *hdr, size_t len, unsigned char *buf, size_t *n,
                           size_t *colon);
-
-/* ---- verified-credential cache (cache.c) ---------------------------------- */
-
-/* Per worker, never shared between threads. Keys are HMAC-SHA256 of the whole
- * header value under a random key of the cache's own; neither header nor
- * password is ever stored. Entries live ttl_ms from insertion; when full the
- * least recently used entry goes. */
-struct sg_basic_cache;
-
-/* Aborts when the system RNG cannot seed the HMAC key (nothing sane to do). */
-struct sg_basic_cache *sg_basic_cache_new(size_t max_entries, uint64_t ttl_ms);
-void sg_basic_cache_free(struct sg_basic_cache *c);
-void sg_basic_cache_set_ttl(struct sg_basic_cache *c, uint64_t ttl_ms);
-/* mac gets HMAC-SHA256(c's key, hdr[0..len)). SG_OK, or SG_ERR when OpenSSL
- * fails (the caller then neither reads nor fills the cache). */
-int sg_basic_cache_key(const struct sg_basic_cache *c, const char *hdr, size_t len,
-                       unsigned char mac[SG_BASIC_MAC_LEN]);
-/* The user name verified under mac if the entry is younger than the TTL at
- * now_ms (borrowed until the next call on c), else NULL (an expired entry is dropped). */
-const char *sg_basic_cache_get(struct sg_basic_cache *c, const unsigned char mac[SG_BASIC_MAC_LEN],
-                               uint64_t now_ms);
-/* Remembers that mac verified as name at now_ms; evicts the LRU entry when full. */
-void sg_basic_cache_put(struct sg_basic_cache *c, const unsigned char mac[SG_BASIC_MAC_LEN],
-                        const char *name, uint64_t now_ms);
-void sg_basic_cache_clear(struct sg_basic_cache *c);
-size_t sg_basic_cache_count(const struct sg_basic_cache *c);
 
 /* ---- the provider (basic.c) ------------------------------------------------ */
 

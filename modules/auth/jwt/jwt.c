@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "auth_token.h"
+#include "cred_cache.h"
 #include "jwt.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
@@ -29,7 +30,7 @@ struct jwt_conf {
 /* One per worker; touched only on that worker's loop thread. */
 struct jwt_inst {
     const struct jwt_conf *conf;
-    struct sg_jwt_cache *cache;
+    struct sg_cred_cache *cache;
     int64_t clock_s; /* test hook; 0: the real wall clock */
 };
 
@@ -132,7 +133,7 @@ static void *on_worker_init(void *priv, struct sg_worker *w)
     (void)w;
     struct jwt_inst *inst = sg_xcalloc(1, sizeof(*inst));
     inst->conf = priv;
-    inst->cache = sg_jwt_cache_new(SG_JWT_CACHE_MAX);
+    inst->cache = sg_cred_cache_new(SG_JWT_CACHE_MAX);
     return inst;
 }
 
@@ -141,7 +142,7 @@ static void on_worker_fini(void *vinst)
     struct jwt_inst *inst = vinst;
     if (!inst)
         return;
-    sg_jwt_cache_free(inst->cache);
+    sg_cred_cache_free(inst->cache);
     free(inst);
 }
 
@@ -181,7 +182,7 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
     (void)cb;
     (void)arg;
     struct jwt_inst *inst = vinst;
-    unsigned char mac[SG_JWT_MAC_LEN];
+    unsigned char mac[SG_CRED_KEY_LEN];
     struct sg_jwt_claims claims;
     const char *tok, *why = NULL;
     size_t tl;
@@ -191,13 +192,10 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
     if (!sg_auth_token_is_jws(tok, tl))
         return SG_DECLINED;
 
-    bool cacheable = sg_jwt_cache_key(inst->cache, tok, tl, mac) == SG_OK;
+    bool cacheable = sg_cred_cache_key(inst->cache, tok, tl, mac) == SG_OK;
     uint64_t now_ms = sg_now_ms();
-    const struct sg_jwt_claims *hit = cacheable ? sg_jwt_cache_get(inst->cache, mac, now_ms) : NULL;
-    if (hit) {
-        fill_principal(out, hit);
+    if (cacheable && sg_cred_cache_get(inst->cache, mac, now_ms, out))
         return SG_OK;
-    }
 
     int64_t now_s = inst->clock_s ? inst->clock_s : (int64_t)(sg_wall_ms() / 1000);
     if (sg_jwt_verify(&inst->conf->policy, tok, tl, now_s, &claims, &why) != SG_OK) {
@@ -205,9 +203,9 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
         return SG_DENIED;
     }
     uint64_t ttl = trust_ms(claims.exp, now_s);
-    if (cacheable && ttl > 0)
-        sg_jwt_cache_put(inst->cache, mac, &claims, now_ms + ttl);
     fill_principal(out, &claims);
+    if (cacheable && ttl > 0)
+        sg_cred_cache_put(inst->cache, mac, out, now_ms + ttl);
     sg_jwt_claims_clear(&claims);
     return SG_OK;
 }
@@ -215,7 +213,7 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
 static void on_forget(void *vinst)
 {
     struct jwt_inst *inst = vinst;
-    sg_jwt_cache_clear(inst->cache);
+    sg_cred_cache_clear(inst->cache);
 }
 
 static const struct sg_auth_ops jwt_ops = {

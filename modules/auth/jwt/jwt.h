@@ -33,7 +33,6 @@ extern const struct sg_module sg_module_auth_jwt;
 #define SG_JWT_HMAC_MIN_BYTES 32
 #define SG_JWT_CACHE_MAX 4096
 #define SG_JWT_CACHE_TTL_MS 60000u
-#define SG_JWT_MAC_LEN 32
 
 enum sg_jwt_alg { SG_JWT_NONE = 0, SG_JWT_RS256, SG_JWT_ES256, SG_JWT_HS256 };
 
@@ -102,31 +101,6 @@ struct sg_jwt_claims {
 int sg_jwt_verify(const struct sg_jwt_policy *p, const char *tok, size_t tl, int64_t now_s,
                   struct sg_jwt_claims *c, const char **why);
 void sg_jwt_claims_clear(struct sg_jwt_claims *c);
-
-/* ---- verified-token cache (cache.c) --------------------------------------- */
-
-/* Per worker, never shared between threads. Keys are HMAC-SHA256 of the token
- * under a random key of the cache's own; the token is never stored. Each entry
- * lives until its own deadline (monotonic ms); the least recently used goes
- * when the cache is full. */
-struct sg_jwt_cache;
-
-/* Aborts when the system RNG cannot seed the HMAC key. */
-struct sg_jwt_cache *sg_jwt_cache_new(size_t max_entries);
-void sg_jwt_cache_free(struct sg_jwt_cache *c);
-/* mac gets HMAC-SHA256(c's key, tok). SG_OK, or SG_ERR when OpenSSL fails. */
-int sg_jwt_cache_key(const struct sg_jwt_cache *c, const char *tok, size_t tl,
-                     unsigned char mac[SG_JWT_MAC_LEN]);
-/* The claims remembered under mac while now_ms is before the entry's
- * deadline (borrowed until the next call on c), else NULL (an expired entry
- * is dropped). */
-const struct sg_jwt_claims *
-sg_jwt_cache_get(struct sg_jwt_cache *c, const unsigned char mac[SG_JWT_MAC_LEN], uint64_t now_ms);
-/* Remembers a copy of claims under mac until until_ms (monotonic). */
-void sg_jwt_cache_put(struct sg_jwt_cache *c, const unsigned char mac[SG_JWT_MAC_LEN],
-                      const struct sg_jwt_claims *claims, uint64_t until_ms);
-void sg_jwt_cache_clear(struct sg_jwt_cache *c);
-size_t sg_jwt_cache_count(const struct sg_jwt_cache *c);
 
 /* ---- the provider (jwt.c) -------------------------------------------------- */
 

@@ -29,7 +29,6 @@ extern const struct sg_module sg_module_auth_saml;
 /* Certificates in sts_certs_file; groups taken from one assertion. */
 #define SG_SAML_CERTS_MAX 32u
 #define SG_SAML_GROUPS_MAX 256u
-#define SG_SAML_HASH_LEN 32
 
 /* ---- the Authorization header (saml_header.c) ----------------------------- */
 
@@ -96,33 +95,12 @@ int sg_saml_verify(const struct sg_saml_keys *keys, const char *audience, uint64
  * "Z" or "+00:00") into Unix epoch ms; SG_OK or SG_ERR. */
 int sg_saml_parse_time(const char *s, uint64_t *out_ms);
 
-/* ---- verified-token cache (saml_cache.c) ----------------------------------- */
-
-/* Per worker, never shared between threads. Keys are SHA-256 of the whole
- * header value; values the principal and an absolute expiry (epoch ms). When
- * full the least recently used entry goes. */
-struct sg_saml_cache;
-
-struct sg_saml_cache *sg_saml_cache_new(size_t max_entries);
-void sg_saml_cache_free(struct sg_saml_cache *c);
-/* key gets SHA-256(hdr[0..len)); SG_OK, or SG_ERR when OpenSSL fails. */
-int sg_saml_cache_key(const char *hdr, size_t len, unsigned char key[SG_SAML_HASH_LEN]);
-/* Copies the principal remembered under key into out (groups newly allocated)
- * and returns true, if there is one not expired at now_ms; an expired entry is
- * dropped. */
-bool sg_saml_cache_get(struct sg_saml_cache *c, const unsigned char key[SG_SAML_HASH_LEN],
-                       uint64_t now_ms, struct sg_principal *out);
-/* Remembers a copy of p under key until expires_ms (epoch ms). */
-void sg_saml_cache_put(struct sg_saml_cache *c, const unsigned char key[SG_SAML_HASH_LEN],
-                       const struct sg_principal *p, uint64_t expires_ms);
-void sg_saml_cache_clear(struct sg_saml_cache *c);
-size_t sg_saml_cache_count(const struct sg_saml_cache *c);
-
 /* ---- the provider (saml_module.c) ------------------------------------------- */
 
 /* Test hook: the wall clock (epoch ms) a worker instance reads; default sg_wall_ms. */
 void sg_saml_set_clock(void *inst, uint64_t (*now_ms)(void));
+struct sg_cred_cache;
 /* Test hook: a worker instance's verified-token cache (borrowed). */
-struct sg_saml_cache *sg_saml_inst_cache(void *inst);
+struct sg_cred_cache *sg_saml_inst_cache(void *inst);
 
 #endif

@@ -2,7 +2,7 @@
  * verification costs well under a millisecond, less than a trip to the
  * offload pool would):
  *   header parse (DECLINED for other schemes, DENIED for a malformed or
- *   holder-of-key SIGN) -> cache lookup by SHA-256 of the header (OK)
+ *   holder-of-key SIGN) -> cache lookup by HMAC of the header (OK)
  *   -> miss: base64, bounded gunzip, safe parse, shape, validity window,
  *      audience, subject, signature against the STS certificates only -> OK
  *      (remembered until min(NotOnOrAfter + skew, now + 60 s)) or DENIED.
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cred_cache.h"
 #include "saml.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
@@ -30,7 +31,7 @@ struct saml_conf {
 struct saml_inst {
     const struct saml_conf *conf;
     struct sg_saml_keys *keys;
-    struct sg_saml_cache *cache;
+    struct sg_cred_cache *cache;
     uint64_t (*now_ms)(void);
 };
 
@@ -121,7 +122,7 @@ static void *on_worker_init(void *priv, struct sg_worker *w)
     struct saml_inst *inst = sg_xcalloc(1, sizeof(*inst));
     inst->conf = priv;
     inst->keys = sg_saml_keys_new(inst->conf->certs);
-    inst->cache = sg_saml_cache_new(SG_SAML_CACHE_MAX);
+    inst->cache = sg_cred_cache_new(SG_SAML_CACHE_MAX);
     inst->now_ms = sg_wall_ms;
     return inst;
 }
@@ -132,7 +133,7 @@ static void on_worker_fini(void *vinst)
     if (!inst)
         return;
     sg_saml_keys_free(inst->keys);
-    sg_saml_cache_free(inst->cache);
+    sg_cred_cache_free(inst->cache);
     free(inst);
 }
 
@@ -142,7 +143,7 @@ void sg_saml_set_clock(void *vinst, uint64_t (*now_ms)(void))
     inst->now_ms = now_ms;
 }
 
-struct sg_saml_cache *sg_saml_inst_cache(void *vinst)
+struct sg_cred_cache *sg_saml_inst_cache(void *vinst)
 {
     struct saml_inst *inst = vinst;
     return inst->cache;
@@ -158,7 +159,7 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
     struct saml_inst *inst = vinst;
     const char *tok = NULL;
     size_t tok_len = 0;
-    unsigned char key[SG_SAML_HASH_LEN];
+    unsigned char key[SG_CRED_KEY_LEN];
     unsigned char *xml = NULL;
     size_t xml_len = 0;
     uint64_t expires = 0;
@@ -171,8 +172,8 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
         return rc;
 
     uint64_t now = inst->now_ms();
-    bool cacheable = sg_saml_cache_key(authorization, len, key) == SG_OK;
-    if (cacheable && sg_saml_cache_get(inst->cache, key, now, out))
+    bool cacheable = sg_cred_cache_key(inst->cache, authorization, len, key) == SG_OK;
+    if (cacheable && sg_cred_cache_get(inst->cache, key, now, out))
         return SG_OK;
 
     rc = sg_saml_token_decode(tok, tok_len, &xml, &xml_len);
@@ -186,7 +187,7 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
     }
     if (cacheable) {
         uint64_t until = now + SG_SAML_CACHE_TTL_MS;
-        sg_saml_cache_put(inst->cache, key, out, expires < until ? expires : until);
+        sg_cred_cache_put(inst->cache, key, out, expires < until ? expires : until);
     }
     return SG_OK;
 }
@@ -194,7 +195,7 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
 static void on_forget(void *vinst)
 {
     struct saml_inst *inst = vinst;
-    sg_saml_cache_clear(inst->cache);
+    sg_cred_cache_clear(inst->cache);
 }
 
 static const struct sg_auth_ops saml_ops = {
