@@ -443,38 +443,6 @@ START_TEST(test_pool_stopped_is_an_error_not_a_denial)
 }
 END_TEST
 
-START_TEST(test_cache_lru_and_clear)
-{
-    struct sg_basic_cache *c = sg_basic_cache_new(2, 1000);
-    unsigned char a[SG_BASIC_MAC_LEN], b[SG_BASIC_MAC_LEN], d[SG_BASIC_MAC_LEN];
-    ck_assert_int_eq(sg_basic_cache_key(c, "Basic a", 7, a), SG_OK);
-    ck_assert_int_eq(sg_basic_cache_key(c, "Basic b", 7, b), SG_OK);
-    ck_assert_int_eq(sg_basic_cache_key(c, "Basic d", 7, d), SG_OK);
-    ck_assert(memcmp(a, b, sizeof(a)) != 0);
-    sg_basic_cache_put(c, a, "ann", 100);
-    sg_basic_cache_put(c, b, "ben", 100);
-    ck_assert_str_eq(sg_basic_cache_get(c, a, 200), "ann"); /* a is now the most recent */
-    sg_basic_cache_put(c, d, "dan", 200);                   /* evicts b */
-    ck_assert_int_eq(sg_basic_cache_count(c), 2);
-    ck_assert_ptr_null(sg_basic_cache_get(c, b, 200));
-    ck_assert_str_eq(sg_basic_cache_get(c, d, 200), "dan");
-    /* TTL counts from insertion, hits do not extend it. */
-    ck_assert_ptr_null(sg_basic_cache_get(c, a, 1100));
-    ck_assert_int_eq(sg_basic_cache_count(c), 1);
-    sg_basic_cache_clear(c);
-    ck_assert_int_eq(sg_basic_cache_count(c), 0);
-    ck_assert_ptr_null(sg_basic_cache_get(c, d, 200));
-
-    /* Two caches key differently: the HMAC key is each cache's own. */
-    struct sg_basic_cache *c2 = sg_basic_cache_new(2, 1000);
-    unsigned char a2[SG_BASIC_MAC_LEN];
-    ck_assert_int_eq(sg_basic_cache_key(c2, "Basic a", 7, a2), SG_OK);
-    ck_assert(memcmp(a, a2, sizeof(a)) != 0);
-    sg_basic_cache_free(c2);
-    sg_basic_cache_free(c);
-}
-END_TEST
-
 /* ---- the users file and the conf hook ----------------------------------------- */
 
 struct file_case {
@@ -638,7 +606,6 @@ static Suite *auth_basic_suite(void)
     tcase_add_test(tc, test_forget_while_checking_does_not_refill);
     tcase_add_test(tc, test_fini_answers_pending_checks_once);
     tcase_add_test(tc, test_pool_stopped_is_an_error_not_a_denial);
-    tcase_add_test(tc, test_cache_lru_and_clear);
     tcase_add_loop_test(tc, test_bad_users_files, 0, SG_ARRAY_LEN(bad_files));
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_unknown_and_missing_keys);

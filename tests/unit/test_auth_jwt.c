@@ -639,38 +639,6 @@ START_TEST(test_failures_are_not_cached)
 }
 END_TEST
 
-START_TEST(test_cache_lru_deadline_and_clear)
-{
-    struct sg_jwt_cache *c = sg_jwt_cache_new(2);
-    unsigned char a[SG_JWT_MAC_LEN], b[SG_JWT_MAC_LEN], d[SG_JWT_MAC_LEN];
-    ck_assert_int_eq(sg_jwt_cache_key(c, "a.b.c", 5, a), SG_OK);
-    ck_assert_int_eq(sg_jwt_cache_key(c, "a.b.d", 5, b), SG_OK);
-    ck_assert_int_eq(sg_jwt_cache_key(c, "a.b.e", 5, d), SG_OK);
-    ck_assert(memcmp(a, b, sizeof(a)) != 0);
-    struct sg_jwt_claims cl = {.sub = "ann", .exp = 5};
-    cl.groups = sg_xcalloc(1, sizeof(char *));
-    cl.groups[0] = sg_xstrdup("g1");
-    cl.ngroups = 1;
-    sg_jwt_cache_put(c, a, &cl, 1000);
-    snprintf(cl.sub, sizeof(cl.sub), "ben");
-    sg_jwt_cache_put(c, b, &cl, 500);
-    const struct sg_jwt_claims *got = sg_jwt_cache_get(c, a, 100);
-    ck_assert_ptr_nonnull(got);
-    ck_assert_str_eq(got->sub, "ann");
-    ck_assert_str_eq(got->groups[0], "g1");
-    ck_assert_ptr_ne(got->groups, cl.groups); /* a copy */
-    sg_jwt_cache_put(c, d, &cl, 1000);        /* evicts b, the least recently used */
-    ck_assert_int_eq(sg_jwt_cache_count(c), 2);
-    ck_assert_ptr_null(sg_jwt_cache_get(c, b, 100));
-    ck_assert_ptr_null(sg_jwt_cache_get(c, a, 1000)); /* its deadline */
-    ck_assert_int_eq(sg_jwt_cache_count(c), 1);
-    sg_jwt_cache_clear(c);
-    ck_assert_int_eq(sg_jwt_cache_count(c), 0);
-    sg_jwt_claims_clear(&cl);
-    sg_jwt_cache_free(c);
-}
-END_TEST
-
 /* ---- base64url ------------------------------------------------------------------- */
 
 START_TEST(test_b64url_strict)
@@ -898,7 +866,6 @@ static Suite *auth_jwt_suite(void)
     tcase_add_test(tc, test_verified_tokens_are_cached_until_forget);
     tcase_add_test(tc, test_cache_entry_ends_with_the_token);
     tcase_add_test(tc, test_failures_are_not_cached);
-    tcase_add_test(tc, test_cache_lru_deadline_and_clear);
     tcase_add_test(tc, test_b64url_strict);
     tcase_add_loop_test(tc, test_bad_keys_files, 0, SG_ARRAY_LEN(bad_keys));
     tcase_add_test(tc, test_rsa_1024_pem_rejected);
