@@ -53,7 +53,8 @@ int sg_basic_header_parse(const char *hdr, size_t len, unsigned char *buf, size_
 
 /* ---- the provider (basic.c) ------------------------------------------------ */
 
-/* Test hook: the TTL of a worker instance's cache (default SG_BASIC_CACHE_TTL_MS). */
+/* Test hook: how long a worker instance remembers a credential it verifies from
+ * now on (default SG_BASIC_CACHE_TTL_MS); entries already cached keep theirs. */
 void sg_basic_set_cache_ttl_ms(void *inst, uint64_t ttl_ms);
 
 #endif
