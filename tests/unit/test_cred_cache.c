@@ -38,7 +38,7 @@ static struct sg_principal principal(const char *name, size_t ngroups)
     p.ngroups = ngroups;
     p.groups = ngroups ? sg_xcalloc(ngroups, sizeof(*p.groups)) : NULL;
     for (size_t i = 0; i < ngroups; i++) {
-        char g[16];
+        char g[32]; /* room for "g" and any size_t */
         snprintf(g, sizeof(g), "g%zu", i);
         p.groups[i] = sg_xstrdup(g);
     }
