@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg_dialect_fixture.h"
+#include "sg_fixture_cases.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
@@ -27,12 +27,12 @@ static const struct sg_dialect_ops *ops(void)
 
 /* ---- fixtures ------------------------------------------------------------- */
 
-static struct sg_fx_set fx;
+static struct sg_fixture_set fx;
 static size_t nshared, nown;
 
 START_TEST(fixture)
 {
-    sg_fx_check(ops(), fx.cases[_i]);
+    sg_fixture_check(ops(), fx.cases[_i], ".upstream.json");
 }
 END_TEST
 
@@ -333,8 +333,8 @@ int main(void)
 {
     char *shared = sg_test_fixture_path(".");
     char *own = sg_test_own_fixture_path("rest");
-    nshared = sg_fx_collect(&fx, shared, "rest-");
-    nown = sg_fx_collect(&fx, own, "rest-");
+    nshared = sg_fixture_collect(&fx, shared, "rest-");
+    nown = sg_fixture_collect(&fx, own, "rest-");
     free(shared);
     free(own);
 
@@ -342,6 +342,6 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    sg_fx_free(&fx);
+    sg_fixture_free(&fx);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
