@@ -2,11 +2,11 @@
  * and in tests/fixtures/cis (a new fixture file is a new check), plus the
  * request builders, login parsing and answer classification tables. */
 #include <check.h>
-#include <dirent.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sg_fixture_cases.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
@@ -22,135 +22,14 @@ static const struct sg_dialect_ops *ops(void)
     return m->ops;
 }
 
-/* ---- fixtures ------------------------------------------------------------- */
+/* ---- fixtures (the runner is shared with the other dialect suites) -------- */
 
-#define MAX_CASES 256
-static char *cases[MAX_CASES]; /* "<dir>/<dialect>-<case>" without suffix */
-static size_t ncases, nshared, nown;
-
-static size_t collect(const char *dir)
-{
-    static const char suffix[] = ".meta.json";
-    size_t found = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t n = strlen(e->d_name);
-        if (strncmp(e->d_name, "cis-", 4) != 0 || n <= sizeof suffix - 1 ||
-            strcmp(e->d_name + n - (sizeof suffix - 1), suffix) != 0 || ncases == MAX_CASES)
-            continue;
-        cases[ncases++] = sg_xasprintf("%s/%.*s", dir, (int)(n - (sizeof suffix - 1)), e->d_name);
-        found++;
-    }
-    closedir(d);
-    return found;
-}
-
-static struct json_object *load_json(const char *base, const char *suffix)
-{
-    char *path = sg_xasprintf("%s%s", base, suffix);
-    struct json_object *o = json_object_from_file(path);
-    free(path);
-    return o;
-}
-
-static const char *get_str(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-    return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
-}
-
-/* What the gateway answers for an outcome (gateway/reply's table, and the
- * credential-mode rule of SNAPSERVICE.md section 4 for upstream 401s). */
-static void outcome_answer(enum sg_outcome o, const char *credentials, int *http, const char **type)
-{
-    switch (o) {
-    case SG_OUT_INFO:
-        *http = 200, *type = NULL;
-        return;
-    case SG_OUT_NOT_FOUND:
-        *http = 404, *type = "NOT_FOUND";
-        return;
-    case SG_OUT_UNAUTHENTICATED:
-        if (credentials && strcmp(credentials, "service") == 0)
-            *http = 503, *type = "SERVICE_UNAVAILABLE";
-        else
-            *http = 401, *type = "UNAUTHENTICATED";
-        return;
-    case SG_OUT_UNAUTHORIZED:
-        *http = 403, *type = "UNAUTHORIZED";
-        return;
-    case SG_OUT_UNAVAILABLE:
-        *http = 503, *type = "SERVICE_UNAVAILABLE";
-        return;
-    case SG_OUT_INACCESSIBLE:
-        *http = 500, *type = "RESOURCE_INACCESSIBLE";
-        return;
-    case SG_OUT_ERROR:
-    default:
-        *http = 500, *type = "ERROR";
-        return;
-    }
-}
+static struct sg_fixture_set fx;
+static size_t nshared, nown;
 
 START_TEST(fixture)
 {
-    const char *base = cases[_i];
-    struct json_object *meta = load_json(base, ".meta.json");
-    ck_assert_msg(meta != NULL, "%s: meta does not parse", base);
-    struct json_object *st;
-    ck_assert(json_object_object_get_ex(meta, "upstream_http_status", &st));
-    char *up_path = sg_xasprintf("%s.upstream.json", base);
-    size_t len;
-    char *body = sg_test_read_file(up_path, &len);
-    ck_assert_msg(body != NULL, "%s missing", up_path);
-
-    struct sg_normalized out = {.outcome = SG_OUT_INFO, .info = NULL};
-    ops()->normalize(NULL, get_str(meta, "task"), json_object_get_int(st), body, len, &out);
-    ck_assert_msg(out.reason[0] != '\0', "%s: empty reason", base);
-    /* the reason is a summary, never a dump of the body */
-    if (len >= 16) {
-        char head[17];
-        memcpy(head, body, 16);
-        head[16] = '\0';
-        ck_assert_msg(strstr(out.reason, head) == NULL, "%s: reason quotes the body", base);
-    }
-
-    struct json_object *want = load_json(base, ".expected.json");
-    if (want) {
-        ck_assert_msg(out.outcome == SG_OUT_INFO, "%s: outcome %d (%s)", base, out.outcome,
-                      out.reason);
-        ck_assert_ptr_nonnull(out.info);
-        /* render the way the core does, parse back, compare exactly */
-        const char *text = json_object_to_json_string_ext(
-            out.info, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        struct json_object *got = json_tokener_parse(text);
-        ck_assert_ptr_nonnull(got);
-        ck_assert_msg(json_object_equal(got, want), "%s:\n got  %s\n want %s", base, text,
-                      json_object_to_json_string_ext(want, JSON_C_TO_STRING_PLAIN));
-        ck_assert_str_eq(sg_task_status_name(out.status), get_str(want, "status"));
-        json_object_put(got);
-        json_object_put(want);
-    } else {
-        struct json_object *err = load_json(base, ".expected-error.json");
-        ck_assert_msg(err != NULL, "%s: neither expected nor expected-error", base);
-        int http;
-        const char *type;
-        outcome_answer(out.outcome, get_str(meta, "credentials"), &http, &type);
-        struct json_object *hs;
-        ck_assert(json_object_object_get_ex(err, "http_status", &hs));
-        ck_assert_msg(http == json_object_get_int(hs) && type &&
-                          strcmp(type, get_str(err, "error_type")) == 0,
-                      "%s: got %d %s (%s), want %d %s", base, http, type ? type : "-", out.reason,
-                      json_object_get_int(hs), get_str(err, "error_type"));
-        ck_assert_ptr_null(out.info);
-        json_object_put(err);
-    }
-    sg_normalized_clear(&out);
-    json_object_put(meta);
-    free(body);
-    free(up_path);
+    sg_fixture_check(ops(), fx.cases[_i], ".upstream.json");
 }
 END_TEST
 
@@ -389,7 +268,7 @@ static Suite *cis_suite(void)
     Suite *s = suite_create("dialect_cis");
     TCase *tc = tcase_create("fixtures");
     tcase_add_test(tc, fixtures_found);
-    tcase_add_loop_test(tc, fixture, 0, (int)ncases);
+    tcase_add_loop_test(tc, fixture, 0, (int)fx.n);
     suite_add_tcase(s, tc);
     tc = tcase_create("normalize");
     tcase_add_loop_test(tc, normalize_statuses, 0, (int)SG_ARRAY_LEN(statuses));
@@ -409,8 +288,8 @@ int main(void)
 {
     char *shared = sg_test_fixture_path(".");
     char *own = sg_test_own_fixture_path("cis");
-    nshared = collect(shared);
-    nown = collect(own);
+    nshared = sg_fixture_collect(&fx, shared, "cis-");
+    nown = sg_fixture_collect(&fx, own, "cis-");
     free(shared);
     free(own);
 
@@ -418,7 +297,6 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    for (size_t i = 0; i < ncases; i++)
-        free(cases[i]);
+    sg_fixture_free(&fx);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
