@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "health.h"
 #include "listen.h"
 #include "metrics.h"
 #include "router.h"
@@ -14,6 +15,7 @@ struct sg_admin {
     struct sg_server *server;
     evhtp_t *htp;
     const struct sg_conf *conf;
+    const struct sg_health *health;
     bool ready;
     bool draining;
     unsigned long long reloads_ok, reloads_failed;
@@ -27,7 +29,7 @@ static void reply(evhtp_request_t *req, int status, const char *type, const char
     evhtp_send_reply(req, (evhtp_res)status);
 }
 
-/* Ready: config loaded, listeners bound, a backend to ask, not draining. */
+/* Ready: config loaded, listeners bound, a backend known healthy, not draining. */
 static void on_readyz(evhtp_request_t *req, struct sg_admin *a)
 {
     if (a->draining)
@@ -36,6 +38,8 @@ static void on_readyz(evhtp_request_t *req, struct sg_admin *a)
         reply(req, 503, "application/json", "{\"status\":\"starting\"}\n");
     else if (a->conf->backends_n == 0)
         reply(req, 503, "application/json", "{\"status\":\"no backend configured\"}\n");
+    else if (a->health && !sg_health_ready(a->health, sg_now_ms()))
+        reply(req, 503, "application/json", "{\"status\":\"no backend is usable\"}\n");
     else
         reply(req, 200, "application/json", "{\"status\":\"ready\"}\n");
 }
@@ -43,6 +47,7 @@ static void on_readyz(evhtp_request_t *req, struct sg_admin *a)
 static void on_metrics(evhtp_request_t *req, struct sg_admin *a)
 {
     sg_metrics_render(req->buffer_out);
+    sg_metrics_render_backends(req->buffer_out, a->conf, a->health);
     evbuffer_add_printf(req->buffer_out,
                         "# HELP snapgate_config_reloads_total Config reloads by result.\n"
                         "# TYPE snapgate_config_reloads_total counter\n"
@@ -142,4 +147,9 @@ void sg_admin_count_reload(struct sg_admin *a, bool ok)
         a->reloads_ok++;
     else
         a->reloads_failed++;
+}
+
+void sg_admin_set_health(struct sg_admin *a, const struct sg_health *h)
+{
+    a->health = h;
 }

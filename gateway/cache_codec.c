@@ -30,7 +30,8 @@ static uint64_t get_be(const unsigned char *p, int n)
 char *sg_cache_codec_encode(const struct sg_cache_entry *e, size_t *len)
 {
     size_t elen = strlen(e->etag);
-    size_t n = CODEC_FIXED + elen + 4 + e->len;
+    size_t olen = strlen(e->owner);
+    size_t n = CODEC_FIXED + elen + 1 + olen + 8 + 4 + e->len;
     unsigned char *buf = sg_xmalloc(n);
     memcpy(buf, CODEC_MAGIC, 4);
     buf[4] = SG_CACHE_CODEC_VERSION;
@@ -39,9 +40,16 @@ char *sg_cache_codec_encode(const struct sg_cache_entry *e, size_t *len)
     put_be(buf + 9, e->fetched_at_ms, 8);
     put_be(buf + 17, e->expires_at_ms, 8);
     buf[25] = (unsigned char)elen;
-    memcpy(buf + CODEC_FIXED, e->etag, elen);
-    put_be(buf + CODEC_FIXED + elen, e->len, 4);
-    memcpy(buf + CODEC_FIXED + elen + 4, e->body, e->len);
+    unsigned char *p = buf + CODEC_FIXED;
+    memcpy(p, e->etag, elen);
+    p += elen;
+    *p++ = (unsigned char)olen;
+    memcpy(p, e->owner, olen);
+    p += olen;
+    put_be(p, (uint64_t)e->completed, 8);
+    p += 8;
+    put_be(p, e->len, 4);
+    memcpy(p + 4, e->body, e->len);
     *len = n;
     return (char *)buf;
 }
@@ -67,19 +75,36 @@ struct sg_cache_entry *sg_cache_codec_decode(const void *data, size_t len, const
         goto fail;
     }
     size_t elen = p[25];
-    if (elen == 0 || elen >= sizeof(e->etag) || len - CODEC_FIXED < elen + 4) {
+    if (elen == 0 || elen >= sizeof(e->etag) || len - CODEC_FIXED < elen + 1) {
         reason = "bad etag length";
         goto fail;
     }
-    size_t blen = (size_t)get_be(p + CODEC_FIXED + elen, 4);
-    if (len - CODEC_FIXED - elen - 4 != blen) {
-        reason = "bad body length";
+    const unsigned char *q = p + CODEC_FIXED + elen;
+    size_t left = len - CODEC_FIXED - elen;
+    size_t olen = *q++;
+    left--;
+    if (olen > SG_CACHE_OWNER_MAX || left < olen + 8 + 4 || memchr(q, '\0', olen)) {
+        reason = "bad owner";
         goto fail;
     }
-    e = sg_cache_entry_new(http_status, task_status, (const char *)p + CODEC_FIXED + elen + 4, blen,
-                           get_be(p + 9, 8), get_be(p + 17, 8));
+    const unsigned char *owner = q;
+    q += olen;
+    int64_t completed = (int64_t)get_be(q, 8);
+    q += 8;
+    left -= olen + 8;
+    size_t blen = (size_t)get_be(q, 4);
+    if (left - 4 != blen || completed < -1) {
+        reason = completed < -1 ? "completed out of range" : "bad body length";
+        goto fail;
+    }
+    e = sg_cache_entry_new(http_status, task_status, (const char *)q + 4, blen, get_be(p + 9, 8),
+                           get_be(p + 17, 8));
+    memcpy(e->owner, owner, olen);
+    e->owner[olen] = '\0';
+    e->completed = completed;
+    const unsigned char *etag = p + CODEC_FIXED;
     /* The ETag is recomputed from the body: a mismatch is a corrupt value. */
-    if (strlen(e->etag) != elen || memcmp(e->etag, p + CODEC_FIXED, elen) != 0) {
+    if (strlen(e->etag) != elen || memcmp(e->etag, etag, elen) != 0) {
         reason = "etag does not match the body";
         goto fail;
     }

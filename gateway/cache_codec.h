@@ -1,17 +1,20 @@
 /* The byte form of a cache entry in a shared tier (Redis), so replicas built
  * from this tree can read what any other one wrote.
  *
- * Layout, version 1 (integers big-endian):
+ * Layout, version 2 (integers big-endian):
  *   0  4  magic "SGCE"
- *   4  1  version (1)
+ *   4  1  version (2)
  *   5  2  http_status (100..599)
  *   7  2  task_status, signed (-1 for a negative entry, else 0..SG_TASK_FAILED)
  *   9  8  fetched_at_ms (wall clock)
  *  17  8  expires_at_ms (wall clock)
  *  25  1  etag length n (1..31)
  *  26  n  etag, must equal the ETag computed from the body
- *  26+n 4 body length m
- *  30+n m body
+ *  26+n 1 owner length o (0..SG_CACHE_OWNER_MAX): the backend that answered
+ *  27+n o owner, "" when unknown
+ *  27+n+o 8 completed, signed (-1: no progress)
+ *  35+n+o 4 body length m
+ *  39+n+o m body
  * Nothing may follow the body. A reader rejects any other version: a new
  * layout comes with a new key prefix (snapgate:v2:...), never in place. */
 #ifndef SG_CACHE_CODEC_H
@@ -21,13 +24,13 @@
 
 #include "snapgate/cache.h"
 
-#define SG_CACHE_CODEC_VERSION 1
+#define SG_CACHE_CODEC_VERSION 2
 
 /* Serializes e. Returns a malloc'd buffer the caller frees; *len its size. */
 char *sg_cache_codec_encode(const struct sg_cache_entry *e, size_t *len);
 
 /* Parses len bytes of buf. Returns a new entry (one reference, the caller's),
- * or NULL when buf is not exactly a version-1 entry; then *why (when why is not
+ * or NULL when buf is not exactly a version-2 entry; then *why (when why is not
  * NULL) names the first problem found (a static string). Never reads past len. */
 struct sg_cache_entry *sg_cache_codec_decode(const void *buf, size_t len, const char **why);
 

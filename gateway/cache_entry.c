@@ -35,6 +35,8 @@ struct sg_cache_entry *sg_cache_entry_new(int http_status, int task_status, cons
     e->task_status = task_status;
     e->fetched_at_ms = fetched_at_ms;
     e->expires_at_ms = expires_at_ms;
+    e->owner[0] = '\0';
+    e->completed = -1;
     e->len = len;
     memcpy(e->body, body, len);
     e->body[len] = '\0';

@@ -112,6 +112,14 @@ static const struct sg_conf_spec redis_spec[] = {
     {0},
 };
 
+static const char *const routing_strategies[] = {"fanout", "header", NULL};
+
+static const struct sg_conf_spec routing_spec[] = {
+    {.key = "strategy", .kind = SG_SPEC_ENUM, .off = C_OFF(routing), .names = routing_strategies},
+    {.key = "owner_ttl", .kind = SG_SPEC_DURATION, .off = C_OFF(owner_ttl_ms), .min = 1},
+    {0},
+};
+
 static const struct sg_conf_spec top_spec[] = {
     {.key = "listen", .kind = SG_SPEC_CUSTOM, .custom = read_listen},
     {.key = "admin_listen", .kind = SG_SPEC_CUSTOM, .custom = read_admin_listen},
@@ -121,9 +129,7 @@ static const struct sg_conf_spec top_spec[] = {
     {.key = "cache", .kind = SG_SPEC_MAP, .sub = cache_spec},
     {.key = "auth", .kind = SG_SPEC_CUSTOM, .custom = sg_conf_auth_read},
     {.key = "backends", .kind = SG_SPEC_CUSTOM, .custom = sg_conf_backends_read},
-    {.key = "routing",
-     .kind = SG_SPEC_UNSUPPORTED,
-     .reason = "routing is not supported yet (one backend only)"},
+    {.key = "routing", .kind = SG_SPEC_MAP, .sub = routing_spec},
     {.key = "shutdown", .kind = SG_SPEC_MAP, .sub = shutdown_spec},
     {0},
 };
@@ -149,6 +155,8 @@ static struct sg_conf *conf_defaults(const char *path)
     c->redis_on_error = SG_REDIS_BYPASS;
     c->auth_realm = sg_xstrdup("snapgate");
     c->drain_timeout_ms = 20 * 1000;
+    c->routing = SG_ROUTE_FANOUT;
+    c->owner_ttl_ms = 24 * 60 * 60 * 1000;
     return c;
 }
 

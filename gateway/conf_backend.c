@@ -182,9 +182,92 @@ static const struct sg_conf_spec credentials_spec[] = {
     {0},
 };
 
+static void read_server_name(const struct sg_conf_node *n, const char *path,
+                             struct sg_conf_errs *errs, void *target)
+{
+    struct sg_conf_backend *b = target;
+    char q[SG_CONF_QUOTE_MAX];
+    char *name;
+    if (sg_conf_read_string(n, path, errs, &name) != SG_OK)
+        return;
+    size_t len = strlen(name);
+    /* A DNS name (RFC 1123 letters, digits, hyphens, dots), as SNI carries. */
+    if (len > 253 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789-.") != len) {
+        sg_conf_errs_add(errs, n->line, path, "%s is not a DNS name", sg_conf_node_quote(n, q));
+        free(name);
+        return;
+    }
+    free(b->tls_server_name);
+    b->tls_server_name = name;
+}
+
+static void read_health_path(const struct sg_conf_node *n, const char *path,
+                             struct sg_conf_errs *errs, void *target)
+{
+    struct sg_conf_backend *b = target;
+    char q[SG_CONF_QUOTE_MAX];
+    char *p;
+    if (sg_conf_read_string(n, path, errs, &p) != SG_OK)
+        return;
+    bool printable = true;
+    for (const char *c = p; *c; c++)
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+            printable = false;
+    if (p[0] != '/' || !printable) {
+        sg_conf_errs_add(errs, n->line, path,
+                         "%s is not a request path (want /..., no spaces or control characters)",
+                         sg_conf_node_quote(n, q));
+        free(p);
+        return;
+    }
+    free(b->health_path);
+    b->health_path = p;
+}
+
 static const struct sg_conf_spec tls_spec[] = {
     {.key = "ca_file", .kind = SG_SPEC_CUSTOM, .custom = read_ca_file},
     {.key = "verify", .kind = SG_SPEC_BOOL, .off = B_OFF(tls_verify)},
+    {.key = "server_name", .kind = SG_SPEC_CUSTOM, .custom = read_server_name},
+    {0},
+};
+
+static const struct sg_conf_spec pool_spec[] = {
+    {.key = "max_connections",
+     .kind = SG_SPEC_UINT,
+     .off = B_OFF(pool_max_connections),
+     .min = 1,
+     .max = 1024},
+    {0},
+};
+
+static const struct sg_conf_spec retries_spec[] = {
+    {.key = "max", .kind = SG_SPEC_UINT, .off = B_OFF(retries_max), .min = 0, .max = 5},
+    {.key = "budget_percent",
+     .kind = SG_SPEC_UINT,
+     .off = B_OFF(retry_budget_percent),
+     .min = 0,
+     .max = 100},
+    {0},
+};
+
+static const struct sg_conf_spec health_spec[] = {
+    {.key = "enabled", .kind = SG_SPEC_BOOL, .off = B_OFF(health_enabled)},
+    {.key = "path", .kind = SG_SPEC_CUSTOM, .custom = read_health_path},
+    {.key = "interval", .kind = SG_SPEC_DURATION, .off = B_OFF(health_interval_ms), .min = 100},
+    {.key = "timeout", .kind = SG_SPEC_DURATION, .off = B_OFF(health_timeout_ms), .min = 1},
+    {.key = "rise", .kind = SG_SPEC_UINT, .off = B_OFF(health_rise), .min = 1, .max = 100},
+    {.key = "fall", .kind = SG_SPEC_UINT, .off = B_OFF(health_fall), .min = 1, .max = 100},
+    {0},
+};
+
+static const struct sg_conf_spec outlier_spec[] = {
+    {.key = "consecutive_failures",
+     .kind = SG_SPEC_UINT,
+     .off = B_OFF(outlier_failures),
+     .min = 1,
+     .max = 1000},
+    {.key = "ejection", .kind = SG_SPEC_DURATION, .off = B_OFF(outlier_ejection_ms), .min = 1},
     {0},
 };
 
@@ -202,6 +285,10 @@ static const struct sg_conf_spec backend_spec[] = {
     {.key = "credentials", .kind = SG_SPEC_MAP, .sub = credentials_spec},
     {.key = "tls", .kind = SG_SPEC_MAP, .sub = tls_spec},
     {.key = "timeouts", .kind = SG_SPEC_MAP, .sub = timeouts_spec},
+    {.key = "pool", .kind = SG_SPEC_MAP, .sub = pool_spec},
+    {.key = "retries", .kind = SG_SPEC_MAP, .sub = retries_spec},
+    {.key = "health_check", .kind = SG_SPEC_MAP, .sub = health_spec},
+    {.key = "outlier", .kind = SG_SPEC_MAP, .sub = outlier_spec},
     {0},
 };
 
@@ -243,6 +330,38 @@ static void check_entry(const struct sg_conf_node *item, const char *path,
                 sg_conf_node_get(cred, "password_file"), errs);
         free(cpath);
     }
+
+    /* A probe that outlasts its interval would overlap the next one. */
+    if (b->health_enabled && b->health_timeout_ms >= b->health_interval_ms) {
+        const struct sg_conf_node *hc = sg_conf_node_get(item, "health_check");
+        const struct sg_conf_node *t = hc ? sg_conf_node_get(hc, "timeout") : NULL;
+        char *hpath = sg_conf_path_key(path, "health_check.timeout");
+        sg_conf_errs_add(errs, t ? t->line : item->line, hpath,
+                         "must be shorter than health_check.interval (%llu ms)",
+                         (unsigned long long)b->health_interval_ms);
+        free(hpath);
+    }
+}
+
+/* The defaults of one entry, documented in README "Backends". */
+static void backend_defaults(struct sg_conf_backend *b, int line)
+{
+    b->tls_verify = true;
+    b->connect_timeout_ms = 5000;
+    b->request_timeout_ms = 10000;
+    b->pool_max_connections = 32;
+    b->retries_max = 2;
+    b->retry_budget_percent = 20;
+    b->health_enabled = true;
+    b->health_path = sg_xstrdup("/");
+    b->health_interval_ms = 2000;
+    b->health_timeout_ms = 1000;
+    b->health_rise = 2;
+    b->health_fall = 2;
+    b->outlier_failures = 5;
+    b->outlier_ejection_ms = 30000;
+    b->line = line;
+    b->base_path = sg_xstrdup("");
 }
 
 void sg_conf_backends_read(const struct sg_conf_node *n, const char *path,
@@ -260,14 +379,10 @@ void sg_conf_backends_read(const struct sg_conf_node *n, const char *path,
     for (size_t i = 0; i < n->n; i++) {
         const struct sg_conf_node *item = n->items[i];
         struct sg_conf_backend *b = &conf->backends[i];
-        b->tls_verify = true;
-        b->connect_timeout_ms = 5000;
-        b->request_timeout_ms = 10000;
-        b->line = item->line;
-        b->base_path = sg_xstrdup("");
+        backend_defaults(b, item->line);
         char *ipath = sg_conf_path_index(path, i);
-        if (i == 1)
-            sg_conf_errs_add(errs, item->line, path, "more than one backend is not supported yet");
+        if (i == SG_MAX_BACKENDS)
+            sg_conf_errs_add(errs, item->line, path, "more than %d backends", SG_MAX_BACKENDS);
         if (item->type != SG_NODE_MAP) {
             sg_conf_errs_add(errs, item->line, ipath, "want a map, got %s",
                              sg_conf_node_kind(item));
@@ -318,6 +433,8 @@ void sg_conf_backend_clear(struct sg_conf_backend *b)
     }
     free(b->password_file);
     free(b->tls_ca_file);
+    free(b->tls_server_name);
+    free(b->health_path);
     memset(b, 0, sizeof(*b));
 }
 

@@ -7,9 +7,12 @@
  *            (SET NX PX); the replica that gets it fetches, the others poll
  *            the shared tier for the stored answer, and fetch themselves only
  *            when none arrives in time (a holder that died: its lease expires)
- *   fetch    the backend is asked once; its answer is rendered once, stored in
- *            both tiers by status, and every waiter is answered from the same
- *            bytes
+ *   fetch    the backends gateway/backend_route.c picks are asked at once (one
+ *            "leg" each); the first 200 wins and the other legs are
+ *            cancelled, else all legs end and sg_fanout_verdict decides; the
+ *            answer is rendered once, stored in both tiers by status with the
+ *            answering backend as the task's owner, and every waiter is
+ *            answered from the same bytes
  *
  * A flight lives until its last pending operation (lease, poll, fetch) has
  * called back: shutdown answers the waiters, then lets those callbacks free it.
@@ -21,7 +24,10 @@
 #include <string.h>
 
 #include "flight.h"
+#include "health.h"
 #include "metrics.h"
+#include "progress_floor.h"
+#include "backend_route.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
 #include "ttl.h"
@@ -31,12 +37,24 @@
 #define POLL_INTERVAL_MS 25
 #define LEASE_WAIT_MAX_MS 5000
 
+/* One backend's part of a fetch. */
+struct sg_leg {
+    struct sg_flight *f;
+    size_t backend;
+    struct sg_fetch *fetch; /* NULL once it ended or was cancelled */
+    enum sg_outcome outcome;
+};
+
 struct sg_flight {
     struct sg_wstate *ws;
     char *key; /* in ws->flights: the task, or task and caller for a delegated fetch */
     char *task;
     char *session; /* a delegated caller's own session, or NULL (a secret) */
-    struct sg_fetch *fetch;
+    int backend;   /* the one backend to ask, -1: fan out */
+    bool pinned;
+    int64_t completed_floor;
+    struct sg_leg legs[SG_MAX_BACKENDS];
+    size_t nlegs, legs_running;
     struct sg_flight_waiter head; /* sentinel of the waiter ring */
     unsigned nwaiters;
     unsigned pending;    /* lease or poll calls not yet called back */
@@ -64,7 +82,7 @@ void sg_flight_leave(struct sg_flight_waiter *w)
 
 static void flight_free_if_idle(struct sg_flight *f)
 {
-    if (!f->done || f->pending > 0 || f->fetch)
+    if (!f->done || f->pending > 0 || f->legs_running > 0)
         return;
     if (f->poll_timer)
         event_free(f->poll_timer);
@@ -97,9 +115,15 @@ static void finish_flight(struct sg_flight *f, const struct sg_flight_answer *a)
     flight_free_if_idle(f);
 }
 
-static uint64_t keep_for(const struct sg_conf *c, uint64_t fresh)
+/* How long a tier keeps an entry past its freshness: for stale_if_error, and
+ * for a fan-out the owner it names, so the task's next miss asks only that
+ * backend (routing.owner_ttl). */
+static uint64_t keep_for(const struct sg_conf *c, const struct sg_cache_entry *e, uint64_t fresh)
 {
-    return fresh + c->stale_if_error_ms;
+    uint64_t keep = fresh + c->stale_if_error_ms;
+    if (c->routing == SG_ROUTE_FANOUT && c->backends_n > 1 && e->owner[0] && keep < c->owner_ttl_ms)
+        keep = c->owner_ttl_ms;
+    return keep;
 }
 
 /* Local copy of an entry: bounded by local.max_ttl in front of a shared tier. */
@@ -109,7 +133,15 @@ static void store_local(struct sg_wstate *ws, const char *task, struct sg_cache_
     uint64_t remaining = e->expires_at_ms > now ? e->expires_at_ms - now : 0;
     uint64_t fresh =
         sg_ttl_local(ws->conf, ws->shared_ops != NULL, e->http_status, e->task_status, remaining);
-    ws->local_ops->put(ws->local, task, e, fresh, keep_for(ws->conf, remaining));
+    ws->local_ops->put(ws->local, task, e, fresh, keep_for(ws->conf, e, remaining));
+}
+
+bool sg_flight_entry_fits(const struct sg_wstate *ws, const struct sg_cache_entry *e, int backend)
+{
+    /* Header routing names the backend: another backend's answer for the
+     * same id is another task. */
+    return backend < 0 || ws->conf->routing != SG_ROUTE_HEADER ||
+           strcmp(e->owner, ws->conf->backends[backend].name) == 0;
 }
 
 void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e)
@@ -117,16 +149,21 @@ void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct 
     store_local(ws, task, e);
 }
 
-/* Renders and stores what the backend said; returns the entry to answer with
- * (a new reference) or NULL with *err set. */
-static struct sg_cache_entry *store_answer(struct sg_wstate *ws, const char *task,
+/* Renders and stores what the backend said (owner: its name, "" when the
+ * answer is no single backend's); returns the entry to answer with (a new
+ * reference) or NULL with *err set. */
+static struct sg_cache_entry *store_answer(struct sg_flight *f, const char *owner,
                                            struct sg_normalized *n, enum sg_error *err)
 {
+    struct sg_wstate *ws = f->ws;
+    const char *task = f->task;
     const struct sg_conf *c = ws->conf;
     uint64_t now = sg_wall_ms();
     struct sg_cache_entry *e = NULL;
     uint64_t ttl = 0;
+    int64_t completed = -1;
     if (n->outcome == SG_OUT_INFO) {
+        completed = sg_progress_apply_floor(n->info, f->completed_floor);
         size_t len = 0;
         const char *body = json_object_to_json_string_length(
             n->info, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
@@ -141,45 +178,128 @@ static struct sg_cache_entry *store_answer(struct sg_wstate *ws, const char *tas
         *err = sg_error_for_outcome(n->outcome);
         return NULL;
     }
+    snprintf(e->owner, sizeof(e->owner), "%s", owner);
+    e->completed = completed;
     store_local(ws, task, e);
     if (ws->shared_ops)
-        ws->shared_ops->put(ws->shared, task, e, ttl, keep_for(c, ttl));
+        ws->shared_ops->put(ws->shared, task, e, ttl, keep_for(c, e, ttl));
     return e;
 }
 
-static void on_fetch_done(struct sg_fetch_result *res, void *arg)
+static void cancel_legs(struct sg_flight *f)
 {
-    struct sg_flight *f = arg;
-    struct sg_wstate *ws = f->ws;
-    f->fetch = NULL;
+    for (size_t i = 0; i < f->nlegs; i++)
+        if (f->legs[i].fetch) {
+            sg_fetch_cancel(f->legs[i].fetch);
+            f->legs[i].fetch = NULL;
+            f->legs_running--;
+        }
+}
 
-    const char *backend = ws->conf->backends_n ? ws->conf->backends[0].name : "-";
-    sg_metrics_upstream(ws, res->norm.outcome, res->upstream_ms);
-    if (res->norm.outcome != SG_OUT_INFO && res->norm.outcome != SG_OUT_NOT_FOUND)
-        sg_log_warn("upstream", "task fetch from backend %s failed: %s (upstream status %d)",
-                    backend, res->norm.reason, res->upstream_status);
-
+/* Answers the waiters with what the backend(s) said. */
+static void settle(struct sg_flight *f, const char *backend, const char *owner,
+                   struct sg_normalized *n, int upstream_status, uint64_t upstream_ms)
+{
     struct sg_flight_answer a = {
-        .upstream_status = res->upstream_status,
-        .upstream_ms = res->upstream_ms,
+        .upstream_status = upstream_status,
+        .upstream_ms = upstream_ms,
         .backend = backend,
         .error = SG_E_ERROR,
         .cache = f->shared_failed ? "BYPASS" : "MISS",
-        /* The backend failed rather than answered: an older answer beats none. */
-        .stale_ok = res->norm.outcome == SG_OUT_UNAVAILABLE || res->norm.outcome == SG_OUT_ERROR,
-        .outcome = res->norm.outcome,
+        /* The backends failed rather than answered: an older answer beats none. */
+        .stale_ok = n->outcome == SG_OUT_UNAVAILABLE || n->outcome == SG_OUT_ERROR,
+        .outcome = n->outcome,
     };
-    a.entry = store_answer(ws, f->task, &res->norm, &a.error);
-    sg_normalized_clear(&res->norm);
+    a.entry = store_answer(f, owner, n, &a.error);
     finish_flight(f, &a);
     sg_cache_entry_put(a.entry);
+}
+
+static void on_leg_done(struct sg_fetch_result *res, void *arg)
+{
+    struct sg_leg *leg = arg;
+    struct sg_flight *f = leg->f;
+    struct sg_wstate *ws = f->ws;
+    const char *name = ws->conf->backends[leg->backend].name;
+    enum sg_outcome o = res->norm.outcome;
+    leg->fetch = NULL;
+    leg->outcome = o;
+    f->legs_running--;
+
+    sg_metrics_upstream(ws, o, res->upstream_ms);
+    sg_metrics_backend(ws, leg->backend, res->upstream_status, res->upstream_ms, res->retries);
+    sg_health_report(ws->health, leg->backend, o != SG_OUT_UNAVAILABLE && o != SG_OUT_ERROR,
+                     sg_now_ms());
+    if (o != SG_OUT_INFO && o != SG_OUT_NOT_FOUND)
+        sg_log_warn("upstream", "task fetch from backend %s failed: %s (upstream status %d)", name,
+                    res->norm.reason, res->upstream_status);
+
+    if (f->done) {
+        /* Another leg already answered (the same id on two backends: the
+         * first 200 won), or the worker is stopping. */
+        sg_normalized_clear(&res->norm);
+        flight_free_if_idle(f);
+        return;
+    }
+    if (o == SG_OUT_INFO) {
+        cancel_legs(f);
+        settle(f, name, name, &res->norm, res->upstream_status, res->upstream_ms);
+        sg_normalized_clear(&res->norm);
+        return;
+    }
+    if (f->legs_running > 0) {
+        sg_normalized_clear(&res->norm);
+        return;
+    }
+    if (f->nlegs == 1) {
+        /* One backend asked: its answer is the answer, reasons and all. A
+         * 404 from the task's owner is final, so the entry keeps the owner. */
+        settle(f, name, name, &res->norm, res->upstream_status, res->upstream_ms);
+    } else {
+        enum sg_outcome outcomes[SG_MAX_BACKENDS];
+        for (size_t i = 0; i < f->nlegs; i++)
+            outcomes[i] = f->legs[i].outcome;
+        struct sg_normalized verdict = {.outcome = sg_fanout_verdict(outcomes, f->nlegs)};
+        snprintf(verdict.reason, sizeof(verdict.reason), "no backend of %zu had the task",
+                 f->nlegs);
+        settle(f, "*", "", &verdict, res->upstream_status, res->upstream_ms);
+    }
+    sg_normalized_clear(&res->norm);
 }
 
 static void start_fetch(struct sg_flight *f)
 {
     struct sg_wstate *ws = f->ws;
-    f->fetch = sg_fetch_start_as(ws->backends[0], f->task, f->session,
-                                 ws->conf->backends[0].request_timeout_ms, on_fetch_done, f);
+    size_t idx[SG_MAX_BACKENDS];
+    size_t n = sg_backend_candidates(ws->health, f->backend, sg_now_ms(), idx);
+    if (n == 0) {
+        /* The one backend that can answer is down or ejected. */
+        sg_log_debug("upstream", "backend %s is out (down or ejected): not asked",
+                     ws->conf->backends[f->backend].name);
+        const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE,
+                                           .backend = ws->conf->backends[f->backend].name,
+                                           .cache = f->shared_failed ? "BYPASS" : "MISS",
+                                           .stale_ok = true,
+                                           .outcome = SG_OUT_UNAVAILABLE};
+        finish_flight(f, &a);
+        return;
+    }
+    f->nlegs = n;
+    f->legs_running = n;
+    for (size_t i = 0; i < n; i++) {
+        struct sg_leg *leg = &f->legs[i];
+        leg->f = f;
+        leg->backend = idx[i];
+        leg->outcome = SG_OUT_UNAVAILABLE;
+    }
+    /* Callbacks never run from inside sg_fetch_start_as: the legs are all
+     * set before the first can end. */
+    for (size_t i = 0; i < n; i++) {
+        struct sg_leg *leg = &f->legs[i];
+        leg->fetch = sg_fetch_start_as(ws->backends[leg->backend], f->task, f->session,
+                                       ws->conf->backends[leg->backend].request_timeout_ms,
+                                       on_leg_done, leg);
+    }
 }
 
 static void poll_shared(struct sg_flight *f);
@@ -193,6 +313,8 @@ static void on_poll_get(int rc, struct sg_cache_entry *e, void *arg)
         flight_free_if_idle(f);
         return;
     }
+    if (rc == SG_OK && !sg_flight_entry_fits(f->ws, e, f->pinned ? f->backend : -1))
+        rc = SG_DECLINED; /* another backend's task of the same id: not ours */
     if (rc == SG_OK) {
         /* Another replica fetched and stored it: answer from the shared tier. */
         store_local(f->ws, f->task, e);
@@ -272,20 +394,23 @@ uint64_t sg_flight_lease_wait_ms(const struct sg_conf *c)
     return lease < LEASE_WAIT_MAX_MS ? lease : LEASE_WAIT_MAX_MS;
 }
 
-bool sg_flight_join(struct sg_wstate *ws, const char *task, bool shared_failed,
-                    struct sg_flight_waiter *w)
+/* The flight map's key: one fetch per task, per task and named backend under
+ * header routing, per task and caller for a delegated caller. */
+static char *flight_key(const struct sg_wstate *ws, const struct sg_flight_ask *ask)
 {
-    return sg_flight_join_as(ws, task, NULL, NULL, shared_failed, w);
+    if (ask->session)
+        return sg_xasprintf("%s\x1f%s", ask->task, ask->caller);
+    if (ask->pinned)
+        return sg_xasprintf("%s\x1e%s", ask->task, ws->conf->backends[ask->backend].name);
+    return sg_xstrdup(ask->task);
 }
 
-bool sg_flight_join_as(struct sg_wstate *ws, const char *task, const char *caller,
-                       const char *session, bool shared_failed, struct sg_flight_waiter *w)
+bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
+                    struct sg_flight_waiter *w)
 {
     if (ws->stopping)
         return false;
-    /* A delegated caller shares a fetch only with itself: the answer says
-     * what the backend lets that caller see. */
-    char *key = session ? sg_xasprintf("%s\x1f%s", task, caller) : sg_xstrdup(task);
+    char *key = flight_key(ws, ask);
     struct sg_flight *f = sg_strmap_get(&ws->flights, key);
     bool lead = f == NULL;
     if (lead) {
@@ -293,13 +418,18 @@ bool sg_flight_join_as(struct sg_wstate *ws, const char *task, const char *calle
         f->ws = ws;
         f->key = key;
         key = NULL;
-        f->task = sg_xstrdup(task);
-        f->session = session ? sg_xstrdup(session) : NULL;
+        f->task = sg_xstrdup(ask->task);
+        f->session = ask->session ? sg_xstrdup(ask->session) : NULL;
+        f->backend = ask->backend;
+        f->pinned = ask->pinned;
+        f->completed_floor = ask->completed_floor;
         f->head.next = f->head.prev = &f->head;
-        f->shared_failed = shared_failed;
+        f->shared_failed = ask->shared_failed;
         sg_strmap_put(&ws->flights, f->key, f);
     } else {
         sg_metrics_coalesced(ws);
+        if (ask->completed_floor > f->completed_floor)
+            f->completed_floor = ask->completed_floor;
     }
     free(key);
     w->flight = f;
@@ -310,9 +440,10 @@ bool sg_flight_join_as(struct sg_wstate *ws, const char *task, const char *calle
     f->nwaiters++;
     if (!lead)
         return true;
-    if (ws->shared_ops && !shared_failed && !f->session) {
+    if (ws->shared_ops && !ask->shared_failed && !f->session) {
         f->pending++;
-        int rc = ws->shared_ops->lease(ws->shared, task, sg_flight_lease_ms(ws->conf), on_lease, f);
+        int rc =
+            ws->shared_ops->lease(ws->shared, f->task, sg_flight_lease_ms(ws->conf), on_lease, f);
         if (rc != SG_AGAIN)
             on_lease(rc, f);
     } else {
@@ -328,10 +459,7 @@ void sg_flight_cancel_all(struct sg_wstate *ws)
         for (size_t i = 0; i < ws->flights.nbuckets && !f; i++)
             if (ws->flights.buckets[i])
                 f = ws->flights.buckets[i]->value;
-        if (f->fetch) {
-            sg_fetch_cancel(f->fetch);
-            f->fetch = NULL;
-        }
+        cancel_legs(f);
         /* Nobody is left behind: waiters learn the backend did not answer. */
         const struct sg_flight_answer a = {
             .error = SG_E_UNAVAILABLE, .backend = "-", .outcome = SG_OUT_UNAVAILABLE};

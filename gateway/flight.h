@@ -21,7 +21,7 @@ struct sg_flight_answer {
     int outcome;   /* enum sg_outcome of the fetch; -1 when the answer came from a cache */
     int upstream_status;
     uint64_t upstream_ms;
-    const char *backend;
+    const char *backend; /* the backend that answered, "*" for a fan-out verdict, "-" none */
 };
 
 struct sg_flight_waiter {
@@ -32,22 +32,33 @@ struct sg_flight_waiter {
     void (*on_answer)(struct sg_flight_waiter *w, const struct sg_flight_answer *a);
 };
 
-/* Joins the fetch for task, leading a new one when none is in flight
- * (shared_failed: the shared tier already failed this request, skip the
- * lease). The answer always comes later, never from inside this call. Returns
- * false, joining nothing, when the worker is stopping. */
-bool sg_flight_join(struct sg_wstate *ws, const char *task, bool shared_failed,
+/* What a miss asks for. */
+struct sg_flight_ask {
+    const char *task;
+    /* A delegated caller (name and its own upstream session, a secret): its
+     * fetch carries the session and is shared with nobody else. */
+    const char *caller;
+    const char *session;
+    int backend;             /* the one backend to ask (owner, header, delegation); -1: fan out */
+    bool pinned;             /* the request named the backend (header routing): only an
+                              * answer from it will do, and the fetch is keyed by it */
+    bool shared_failed;      /* the shared tier already failed: skip the lease */
+    int64_t completed_floor; /* the highest progress.completed seen for the task, -1 none */
+};
+
+/* Joins the fetch ask describes, leading a new one when none is in flight.
+ * The answer always comes later, never from inside this call. Returns false,
+ * joining nothing, when the worker is stopping. */
+bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
                     struct sg_flight_waiter *w);
+/* Whether entry e may answer a request pinned to backend (-1: any). */
+bool sg_flight_entry_fits(const struct sg_wstate *ws, const struct sg_cache_entry *e, int backend);
 /* The lease outlives the fetch's own timeout, so it never lapses while its
  * holder is still asking: the longest backend request timeout plus a second. */
 uint64_t sg_flight_lease_ms(const struct sg_conf *c);
 /* How long the others poll for the holder's answer before asking the backend
  * themselves (a holder that died): the lease, at most 5 s. */
 uint64_t sg_flight_lease_wait_ms(const struct sg_conf *c);
-/* The same for a delegated caller (name caller) whose own session the fetch
- * carries: it shares a fetch with nobody else and takes no lease. */
-bool sg_flight_join_as(struct sg_wstate *ws, const char *task, const char *caller,
-                       const char *session, bool shared_failed, struct sg_flight_waiter *w);
 /* Keeps a copy of an entry found in the shared tier in the local tier. */
 void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e);
 /* Leaves without an answer (deadline, client gone); no-op when not waiting.

@@ -1,7 +1,10 @@
 #include <event2/buffer.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "health.h"
 #include "metrics.h"
+#include "snapgate/common.h"
 #include "wstate.h"
 
 #define MAX_WORKERS 64
@@ -13,6 +16,8 @@ static const int codes[SG_METRICS_CODES] = {200, 304, 400, 401, 403, 404, 405, 4
                                             413, 414, 431, 499, 500, 503, 0,   0};
 static const double buckets[SG_METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+static const int upstream_codes[SG_METRICS_UPSTREAM_CODES - 2] = {200, 401, 403, 404,
+                                                                  500, 502, 503, 504};
 static const char *const cache_results[SG_METRICS_CACHE_RESULTS] = {"hit", "miss", "stale",
                                                                     "bypass", "error"};
 static const char *const outcomes[SG_METRICS_OUTCOMES] = {
@@ -179,4 +184,99 @@ void sg_metrics_render(struct evbuffer *out)
                         "already in flight.\n# TYPE snapgate_coalesced_waiters_total counter\n"
                         "snapgate_coalesced_waiters_total %llu\n",
                         (unsigned long long)sum(FIELD(coalesced)));
+}
+
+void sg_metrics_backend(struct sg_wstate *ws, size_t i, int status, uint64_t ms, unsigned retries)
+{
+    if (i >= SG_MAX_BACKENDS)
+        return;
+    struct sg_backend_metrics *m = &of(ws)->backends[i];
+    size_t c = SG_METRICS_UPSTREAM_CODES - 1; /* none */
+    if (status > 0) {
+        c = 0;
+        while (c < SG_METRICS_UPSTREAM_CODES - 2 && upstream_codes[c] != status)
+            c++; /* falls on "other" */
+    }
+    bump(&m->codes[c], 1);
+    double s = (double)ms / 1e3;
+    for (size_t b = 0; b < SG_METRICS_BUCKETS; b++)
+        if (s <= buckets[b]) {
+            bump(&m->duration_bucket[b], 1);
+            break;
+        }
+    bump(&m->duration_count, 1);
+    bump(&m->duration_sum_ms, ms);
+    bump(&m->retries, retries);
+}
+
+#define BFIELD(i, f)                                                                               \
+    (offsetof(struct sg_metrics, backends) + (i) * sizeof(struct sg_backend_metrics) +             \
+     offsetof(struct sg_backend_metrics, f))
+
+static const char *code_label(size_t c, char buf[8])
+{
+    if (c < SG_METRICS_UPSTREAM_CODES - 2) {
+        snprintf(buf, 8, "%d", upstream_codes[c]);
+        return buf;
+    }
+    return c == SG_METRICS_UPSTREAM_CODES - 2 ? "other" : "none";
+}
+
+void sg_metrics_render_backends(struct evbuffer *out, const struct sg_conf *conf,
+                                const struct sg_health *health)
+{
+    size_t n = conf->backends_n < SG_MAX_BACKENDS ? conf->backends_n : SG_MAX_BACKENDS;
+    char buf[8];
+    uint64_t now = sg_now_ms();
+    evbuffer_add_printf(out, "# HELP snapgate_upstream_requests_total Task fetches by backend and "
+                             "last HTTP status (none: no answer).\n"
+                             "# TYPE snapgate_upstream_requests_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < SG_METRICS_UPSTREAM_CODES; c++)
+            evbuffer_add_printf(
+                out, "snapgate_upstream_requests_total{backend=\"%s\",code=\"%s\"} %llu\n",
+                conf->backends[i].name, code_label(c, buf),
+                (unsigned long long)sum(BFIELD(i, codes[c])));
+    evbuffer_add_printf(out, "# HELP snapgate_upstream_duration_seconds Time of a task fetch "
+                             "(retries and login included) by backend.\n"
+                             "# TYPE snapgate_upstream_duration_seconds histogram\n");
+    for (size_t i = 0; i < n; i++) {
+        const char *name = conf->backends[i].name;
+        uint64_t cum = 0;
+        for (size_t b = 0; b < SG_METRICS_BUCKETS; b++) {
+            cum += sum(BFIELD(i, duration_bucket[b]));
+            evbuffer_add_printf(
+                out,
+                "snapgate_upstream_duration_seconds_bucket{backend=\"%s\",le=\"%g\"} "
+                "%llu\n",
+                name, buckets[b], (unsigned long long)cum);
+        }
+        uint64_t count = sum(BFIELD(i, duration_count));
+        evbuffer_add_printf(
+            out,
+            "snapgate_upstream_duration_seconds_bucket{backend=\"%s\",le=\"+Inf\"} %llu\n"
+            "snapgate_upstream_duration_seconds_sum{backend=\"%s\"} %.3f\n"
+            "snapgate_upstream_duration_seconds_count{backend=\"%s\"} %llu\n",
+            name, (unsigned long long)count, name, (double)sum(BFIELD(i, duration_sum_ms)) / 1e3,
+            name, (unsigned long long)count);
+    }
+    evbuffer_add_printf(out, "# HELP snapgate_upstream_retries_total Extra tries of task fetches "
+                             "after idempotent failures, by backend.\n"
+                             "# TYPE snapgate_upstream_retries_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        evbuffer_add_printf(out, "snapgate_upstream_retries_total{backend=\"%s\"} %llu\n",
+                            conf->backends[i].name, (unsigned long long)sum(BFIELD(i, retries)));
+    if (!health)
+        return;
+    evbuffer_add_printf(out, "# HELP snapgate_backend_ejections_total Passive outlier ejections "
+                             "by backend.\n# TYPE snapgate_backend_ejections_total counter\n");
+    for (size_t i = 0; i < n && i < health->n; i++)
+        evbuffer_add_printf(out, "snapgate_backend_ejections_total{backend=\"%s\"} %llu\n",
+                            conf->backends[i].name,
+                            (unsigned long long)atomic_load(&health->v[i].ejections_total));
+    evbuffer_add_printf(out, "# HELP snapgate_backend_up Whether a backend is usable (not down "
+                             "by health checks, not ejected).\n# TYPE snapgate_backend_up gauge\n");
+    for (size_t i = 0; i < n && i < health->n; i++)
+        evbuffer_add_printf(out, "snapgate_backend_up{backend=\"%s\"} %d\n", conf->backends[i].name,
+                            sg_health_usable(health, i, now) ? 1 : 0);
 }

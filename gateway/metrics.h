@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snapgate/conf.h"
 #include "snapgate/task.h"
 
 struct sg_wstate;
@@ -16,6 +17,17 @@ struct evbuffer;
 #define SG_METRICS_BUCKETS 14
 #define SG_METRICS_OUTCOMES 7
 #define SG_METRICS_CACHE_RESULTS 5 /* hit miss stale bypass error */
+
+#define SG_METRICS_UPSTREAM_CODES 10 /* 200 401 403 404 500 502 503 504 other none */
+
+/* One backend as seen by one worker. */
+struct sg_backend_metrics {
+    _Atomic uint64_t codes[SG_METRICS_UPSTREAM_CODES];
+    _Atomic uint64_t duration_bucket[SG_METRICS_BUCKETS];
+    _Atomic uint64_t duration_count;
+    _Atomic uint64_t duration_sum_ms;
+    _Atomic uint64_t retries;
+};
 
 struct sg_metrics {
     _Atomic uint64_t requests[SG_METRICS_CODES];
@@ -30,6 +42,7 @@ struct sg_metrics {
     /* copied from the shared tier's own counters once a second */
     _Atomic uint64_t redis_errors, redis_reconnects, redis_connected, redis_circuit_open;
     _Atomic uint64_t redis_configured;
+    struct sg_backend_metrics backends[SG_MAX_BACKENDS];
 };
 
 /* Registers a worker's block so the admin endpoint can sum it. */
@@ -43,6 +56,15 @@ struct sg_cache_stats;
 void sg_metrics_shared_stats(struct sg_wstate *ws, const struct sg_cache_stats *st);
 void sg_metrics_upstream(struct sg_wstate *ws, enum sg_outcome o, uint64_t ms);
 void sg_metrics_coalesced(struct sg_wstate *ws);
+/* One fetch from backend i ended (a cancelled fan-out leg is not counted):
+ * status is the last HTTP status it saw (0: none), retries its extra tries. */
+void sg_metrics_backend(struct sg_wstate *ws, size_t i, int status, uint64_t ms, unsigned retries);
+
+struct sg_health;
+/* The per-backend families: requests by code, latency, retries (summed over
+ * workers), and ejections and up/down from the shared health state. */
+void sg_metrics_render_backends(struct evbuffer *out, const struct sg_conf *conf,
+                                const struct sg_health *health);
 
 /* Prometheus text format 0.0.4 of every registered worker, summed. */
 void sg_metrics_render(struct evbuffer *out);

@@ -14,5 +14,6 @@ void sg_principal_clear(struct sg_principal *p)
         OPENSSL_cleanse(p->upstream_session, strlen(p->upstream_session));
         free(p->upstream_session);
     }
+    free(p->upstream_backend);
     memset(p, 0, sizeof(*p));
 }

@@ -50,6 +50,10 @@ static const struct sg_error_reply replies[SG_E__COUNT] = {
     ENTRY(SG_E_UNAVAILABLE, 503, "Service Unavailable",
           STD_ERROR("SERVICE_UNAVAILABLE", "com.vmware.snapgate.backend.unavailable",
                     "No backend could answer.")),
+    /* Header routing: the header names the backend; the body says which header. */
+    ENTRY(SG_E_BAD_BACKEND, 400, "Bad Request",
+          STD_ERROR("INVALID_ARGUMENT", "com.vmware.snapgate.invalid_backend",
+                    "The X-Snapgate-Backend header must name a configured backend.")),
 };
 
 const struct sg_error_reply *sg_error_reply(enum sg_error e)

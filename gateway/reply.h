@@ -21,6 +21,7 @@ enum sg_error {
     SG_E_ERROR,                /* 500 ERROR: garbage from the backend, internal failure */
     SG_E_INACCESSIBLE,         /* 500 RESOURCE_INACCESSIBLE */
     SG_E_UNAVAILABLE,          /* 503: no backend answered */
+    SG_E_BAD_BACKEND,          /* 400: X-Snapgate-Backend missing or naming no backend */
     SG_E__COUNT
 };
 

@@ -29,6 +29,7 @@
 
 #include "access_log.h"
 #include "conn.h"
+#include "backend_route.h"
 #include "flight.h"
 #include "metrics.h"
 #include "reply.h"
@@ -68,6 +69,8 @@ struct sg_request {
     bool shared_failed;             /* the shared tier failed: answer BYPASS */
     bool pair_unknown;    /* delegated: the backend has not yet said whether this caller may */
     bool reauthenticated; /* delegated: the one fresh exchange after a refused session is used */
+    int backend_index;    /* the backend the request is bound to (header, delegation), -1 none */
+    bool pinned;          /* header routing named it: only its answers fit */
 
     /* what the access log says */
     int status;
@@ -372,8 +375,20 @@ static void fetch(struct sg_request *r)
     go_async(r);
     r->waiter.owner = r;
     r->waiter.on_answer = on_flight_answer;
-    if (!sg_flight_join_as(ws, r->task, r->principal.name, r->principal.upstream_session,
-                           r->shared_failed, &r->waiter)) {
+    struct sg_flight_ask ask = {
+        .task = r->task,
+        .caller = r->principal.name,
+        .session = r->principal.upstream_session,
+        .backend = r->backend_index,
+        .pinned = r->pinned,
+        .shared_failed = r->shared_failed,
+        .completed_floor = r->stale ? r->stale->completed : -1,
+    };
+    /* Fan-out: a task whose owner is known (kept with its expired entry) is
+     * asked of that backend alone. */
+    if (ask.backend < 0 && r->stale && r->stale->owner[0] && ws->conf->backends_n > 1)
+        ask.backend = sg_backend_index(ws->conf, r->stale->owner);
+    if (!sg_flight_join(ws, &ask, &r->waiter)) {
         finish_error(r, SG_E_UNAVAILABLE); /* the worker is stopping */
         return;
     }
@@ -388,6 +403,11 @@ static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry
         sg_cache_entry_put(e);
         finish_error(r, SG_E_UNAVAILABLE);
         return;
+    }
+    if (rc == SG_OK && !sg_flight_entry_fits(ws, e, r->pinned ? r->backend_index : -1)) {
+        sg_cache_entry_put(e); /* another backend's task of the same id */
+        e = NULL;
+        rc = SG_DECLINED;
     }
     if (rc == SG_OK) {
         sg_metrics_cache(ws, "hit");
@@ -430,6 +450,11 @@ static void lookup(struct sg_request *r)
     struct sg_wstate *ws = r->ws;
     struct sg_cache_entry *e = NULL;
     int rc = ws->local_ops->get(ws->local, r->task, &e, NULL, NULL);
+    if (e && !sg_flight_entry_fits(ws, e, r->pinned ? r->backend_index : -1)) {
+        sg_cache_entry_put(e); /* another backend's task of the same id */
+        e = NULL;
+        rc = SG_DECLINED;
+    }
     if (rc == SG_OK) {
         sg_metrics_cache(ws, "hit");
         reply_entry(r, e, "HIT");
@@ -452,6 +477,38 @@ static void lookup(struct sg_request *r)
     shared_looked_up(r, rc, e);
 }
 
+/* Binds the request to a backend where something names one: the header
+ * (routing.strategy header) or the provider that vouched for a delegated
+ * caller. Answers the request and returns false when it cannot be bound. */
+static bool bind_backend(struct sg_request *r)
+{
+    const struct sg_conf *c = r->ws->conf;
+    r->backend_index = -1;
+    r->pinned = false;
+    if (c->routing == SG_ROUTE_HEADER) {
+        const char *name =
+            r->ev ? evhtp_header_find(r->ev->headers_in, "X-Snapgate-Backend") : NULL;
+        r->backend_index = name ? sg_backend_index(c, name) : -1;
+        if (r->backend_index < 0) {
+            sg_log_debug("request", "request %s: X-Snapgate-Backend %s", r->id,
+                         name ? "names no configured backend" : "is missing");
+            finish_error(r, SG_E_BAD_BACKEND);
+            return false;
+        }
+        r->pinned = true;
+    }
+    if (r->principal.upstream_backend) {
+        int own = sg_backend_index(c, r->principal.upstream_backend);
+        /* The caller's session is good on its own backend only. */
+        if (own < 0 || (r->pinned && own != r->backend_index)) {
+            finish_error(r, SG_E_UNAUTHORIZED);
+            return false;
+        }
+        r->backend_index = own;
+    }
+    return true;
+}
+
 static void authenticated(struct sg_request *r)
 {
     r->authenticated = true;
@@ -459,6 +516,8 @@ static void authenticated(struct sg_request *r)
         finish_error(r, SG_E_UNAUTHORIZED);
         return;
     }
+    if (!bind_backend(r))
+        return;
     if (r->principal.upstream_session) {
         /* Delegated: a cached answer is this caller's only once the backend
          * has let this caller read this task. */
@@ -638,6 +697,7 @@ void sg_request_on_http(evhtp_request_t *ev, void *arg)
     r->started_us = now_us();
     r->cache = NULL;
     r->backend = "-";
+    r->backend_index = -1;
     evhtp_request_set_hook(ev, evhtp_hook_on_request_fini, (evhtp_hook)on_evhtp_request_fini, r);
     sg_conn_request_started(ev);
 

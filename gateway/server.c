@@ -18,6 +18,8 @@
 #include "admin.h"
 #include "conn.h"
 #include "flight.h"
+#include "health.h"
+#include "health_check.h"
 #include "listen.h"
 #include "pairs.h"
 #include "throttle.h"
@@ -52,6 +54,8 @@ struct sg_server {
     struct event *signals[3];
     struct event *reap_timer;
     struct event *drain_deadline;
+    struct sg_health *health;                 /* every backend's, shared by the workers */
+    struct sg_health_checker *health_checker; /* probes on this (the main) thread */
 };
 
 /* ---- per-worker setup --------------------------------------------------- */
@@ -113,6 +117,7 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
     ws->worker = sg_worker_new(id, ws->base);
     ws->worker->server = ws;
     ws->conf = conf;
+    ws->health = s->health;
     ws->metrics = sg_metrics_register(id);
     ws->mq = sg_wmsg_queue_new(ws->base);
     sg_strmap_init(&ws->flights);
@@ -377,6 +382,7 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
     s->nworkers = conf->workers;
     s->workers = sg_xcalloc(s->nworkers, sizeof(*s->workers));
     s->threads = sg_xcalloc(s->nworkers, sizeof(*s->threads));
+    s->health = sg_health_new(conf);
 
     unsigned created = 0;
     for (; created < s->nworkers; created++) {
@@ -395,6 +401,9 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
                      conf->admin_listen);
         goto fail;
     }
+    sg_admin_set_health(s->admin, s->health);
+    /* Before the workers run: health is being learned as traffic arrives. */
+    s->health_checker = sg_health_checker_start(s->base, s->health);
 
     signal(SIGPIPE, SIG_IGN);
     int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
@@ -419,9 +428,11 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
     rc = 0;
 
 fail:
+    sg_health_checker_stop(s->health_checker);
     for (unsigned i = 0; i < created; i++)
         worker_destroy(s->workers[i]);
     sg_admin_destroy(s->admin);
+    sg_health_free(s->health);
     for (int i = 0; i < 3; i++)
         if (s->signals[i])
             event_free(s->signals[i]);

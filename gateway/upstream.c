@@ -16,6 +16,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/util.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
@@ -35,8 +36,9 @@ struct sg_fetch {
     sg_fetch_cb cb;
     void *arg;
     enum sg_fetch_state state;
-    bool retried; /* the one retry after UNAUTHENTICATED was used */
-    bool waiting; /* in bw->login_waiters */
+    bool retried;     /* the one retry after UNAUTHENTICATED was used */
+    unsigned retries; /* tries after the first for idempotent failures */
+    bool waiting;     /* in bw->login_waiters */
     bool in_cb;
     uint64_t started_ms;
     uint64_t timeout_ms;
@@ -44,6 +46,7 @@ struct sg_fetch {
     char *as_session;     /* a delegated caller's own session, or NULL: the service account */
     struct event *deadline;
     struct event *ev_done;
+    struct event *backoff; /* the pause before the next try */
     struct sg_exchange ex;
     struct sg_fetch_result res;
     TAILQ_ENTRY(sg_fetch) link;  /* bw->fetches */
@@ -72,6 +75,7 @@ static void drop_session(struct sg_backend_worker *bw)
 static void fetch_stop(struct sg_fetch *f)
 {
     event_del(f->deadline);
+    event_del(f->backoff);
     if (f->waiting) {
         TAILQ_REMOVE(&f->bw->login_waiters, f, wlink);
         f->waiting = false;
@@ -88,6 +92,7 @@ static void fetch_finish(struct sg_fetch *f, struct sg_normalized *norm)
     f->res.norm = *norm;
     norm->info = NULL;
     f->res.upstream_ms = sg_now_ms() - f->started_ms;
+    f->res.retries = f->retries;
     f->state = SG_FETCH_DONE;
     if (f->res.norm.outcome != SG_OUT_INFO)
         sg_log_debug(MOD, "backend %s: task fetch ended: %s", f->bw->b->name, f->res.norm.reason);
@@ -107,9 +112,57 @@ static void fetch_fail(struct sg_fetch *f, enum sg_outcome outcome, const char *
     fetch_finish(f, &n);
 }
 
+/* Starts the fetch over after its backoff: the session may have changed. */
+static void fetch_begin(struct sg_fetch *f)
+{
+    struct sg_backend_worker *bw = f->bw;
+    if (f->as_session || !has_service_account(bw) || bw->session)
+        fetch_send_task(f);
+    else
+        fetch_need_login(f);
+}
+
+static void on_fetch_backoff(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    fetch_begin(arg);
+}
+
+/* An idempotent failure: another try after a full-jitter pause when the
+ * backend's retries, the deadline and the retry budget all allow it, else
+ * the fetch ends UNAVAILABLE with reason. */
+static void fetch_retry_or_fail(struct sg_fetch *f, const char *reason)
+{
+    struct sg_backend_worker *bw = f->bw;
+    uint32_t r = 0;
+    evutil_secure_rng_get_bytes(&r, sizeof(r));
+    uint64_t pause = sg_retry_backoff_ms(f->retries, r);
+    uint64_t now = sg_now_ms();
+    bool in_time = now + pause < f->started_ms + f->timeout_ms;
+    if (f->retries >= bw->b->retries_max || !in_time ||
+        !sg_retry_budget_withdraw(&bw->retry_budget)) {
+        fetch_fail(f, SG_OUT_UNAVAILABLE, "%s%s", reason, f->retries ? " (after retries)" : "");
+        return;
+    }
+    f->retries++;
+    sg_log_debug(MOD, "backend %s: %s; try %u in %llu ms", bw->b->name, reason, f->retries + 1,
+                 (unsigned long long)pause);
+    sg_ex_abort(&f->ex);
+    f->state = SG_FETCH_TASK;
+    struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)pause * 1000};
+    evtimer_add(f->backoff, &tv);
+}
+
+static bool exchange_retryable(enum sg_ex_err err)
+{
+    return err == SG_EXERR_CONNECT || err == SG_EXERR_CLOSED;
+}
+
 static void fetch_free(struct sg_fetch *f)
 {
     sg_ex_fini(&f->ex);
+    event_free(f->backoff);
     event_free(f->deadline);
     event_free(f->ev_done);
     free(f->task_id);
@@ -163,13 +216,21 @@ static void on_login_answer(struct sg_exchange *ex, struct evhttp_request *hreq)
     }
 }
 
-static void login_fail_waiters(struct sg_backend_worker *bw, int status, const char *reason)
+static void login_fail_waiters(struct sg_backend_worker *bw, int status, const char *reason,
+                               bool retryable)
 {
     struct sg_fetch *f;
+    char why[240];
+    snprintf(why, sizeof(why), "login failed: %s", reason);
     while ((f = TAILQ_FIRST(&bw->login_waiters)) != NULL) {
+        TAILQ_REMOVE(&bw->login_waiters, f, wlink);
+        f->waiting = false;
         if (status)
             f->res.upstream_status = status;
-        fetch_fail(f, SG_OUT_UNAVAILABLE, "login failed: %s", reason);
+        if (retryable)
+            fetch_retry_or_fail(f, why);
+        else
+            fetch_fail(f, SG_OUT_UNAVAILABLE, "%s", why);
     }
 }
 
@@ -212,8 +273,11 @@ static void on_login_done(struct sg_exchange *ex)
     else
         sg_log_info(MOD, "backend %s: login failed: %s", bw->b->name, reason);
     int status = ex->status;
+    bool retryable =
+        exchange_retryable(ex->err) || (ex->err == SG_EXERR_NONE && ex->login_rc != SG_DENIED &&
+                                        (status == 502 || status == 503 || status == 504));
     sg_ex_abort(ex);
-    login_fail_waiters(bw, status, reason);
+    login_fail_waiters(bw, status, reason, retryable);
 }
 
 static void login_start(struct sg_backend_worker *bw)
@@ -221,7 +285,7 @@ static void login_start(struct sg_backend_worker *bw)
     sg_ex_abort(&bw->login);
     if (bw->ops->build_login(bw->dpriv, bw->b, &bw->login.req) != SG_OK) {
         sg_http_req_clear(&bw->login.req);
-        login_fail_waiters(bw, 0, "the dialect could not build the login request");
+        login_fail_waiters(bw, 0, "the dialect could not build the login request", false);
         return;
     }
     bw->login_busy = true;
@@ -262,7 +326,16 @@ static void on_task_done(struct sg_exchange *ex)
         fetch_fail(f, SG_OUT_ERROR, "%s", ex->reason);
         return;
     default:
-        fetch_fail(f, SG_OUT_UNAVAILABLE, "%s", ex->reason);
+        if (exchange_retryable(ex->err))
+            fetch_retry_or_fail(f, ex->reason);
+        else
+            fetch_fail(f, SG_OUT_UNAVAILABLE, "%s", ex->reason);
+        return;
+    }
+    if (ex->status == 502 || ex->status == 503 || ex->status == 504) {
+        char why[64];
+        snprintf(why, sizeof(why), "backend answered HTTP %d", ex->status);
+        fetch_retry_or_fail(f, why);
         return;
     }
     struct sg_normalized n = {0};
@@ -332,18 +405,17 @@ struct sg_fetch *sg_fetch_start_as(struct sg_backend_worker *bw, const char *tas
     f->timeout_ms = timeout_ms;
     f->deadline = evtimer_new(bw->base, on_fetch_deadline, f);
     f->ev_done = event_new(bw->base, -1, 0, on_fetch_done, f);
-    if (!f->deadline || !f->ev_done)
+    f->backoff = evtimer_new(bw->base, on_fetch_backoff, f);
+    if (!f->deadline || !f->ev_done || !f->backoff)
         abort();
+    sg_retry_budget_deposit(&bw->retry_budget);
     sg_ex_init(&f->ex, bw, on_task_done);
     TAILQ_INSERT_TAIL(&bw->fetches, f, link);
     struct timeval tv = {.tv_sec = (time_t)(timeout_ms / 1000),
                          .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
     evtimer_add(f->deadline, &tv);
     /* Failures from here on are delivered by ev_done, never from this call. */
-    if (f->as_session || !has_service_account(bw) || bw->session)
-        fetch_send_task(f);
-    else
-        fetch_need_login(f);
+    fetch_begin(f);
     return f;
 }
 
@@ -382,6 +454,7 @@ struct sg_backend_worker *sg_backend_worker_create(struct event_base *base,
     TAILQ_INIT(&bw->calls);
     sg_pool_init(bw);
     sg_ex_init(&bw->login, bw, on_login_done);
+    sg_retry_budget_init(&bw->retry_budget, (unsigned)b->retry_budget_percent);
 
     bool v6 = strchr(b->host, ':') != NULL;
     bool default_port = b->port == (tls ? 443 : 80);

@@ -18,8 +18,6 @@ struct sg_conf_backend;
 struct sg_backend_worker;
 struct sg_fetch;
 
-/* Connections kept per backend-worker: beyond this, requests queue. */
-#define SG_UPSTREAM_MAX_CONNS 32
 /* Answers larger than this are refused (SG_OUT_ERROR) rather than buffered. */
 #define SG_UPSTREAM_MAX_BODY (4u * 1024u * 1024u)
 #define SG_UPSTREAM_MAX_HEADERS (64u * 1024u)
@@ -44,6 +42,7 @@ struct sg_fetch_result {
     struct sg_normalized norm; /* the outcome; norm.info belongs to the callback */
     int upstream_status;       /* last HTTP status seen from the backend, 0 when none */
     uint64_t upstream_ms;      /* time from sg_fetch_start to the result */
+    unsigned retries;          /* tries after the first (retries in the backend's config) */
 };
 
 /* res is borrowed for the call, except res->norm.info (SG_OUT_INFO only), which
@@ -52,8 +51,13 @@ typedef void (*sg_fetch_cb)(struct sg_fetch_result *res, void *arg);
 
 /* Starts fetching task_id (raw, not encoded; copied). cb runs exactly once,
  * from the loop, never from inside this call. timeout_ms bounds the whole
- * fetch, waiting for a connection or a login and the one retry included; on
- * expiry the result is SG_OUT_UNAVAILABLE. Returns the handle for
+ * fetch, waiting for a connection or a login, the one re-login and the
+ * retries included; on expiry the result is SG_OUT_UNAVAILABLE.
+ *
+ * Idempotent failures (could not connect, connection closed before an answer,
+ * 502/503/504) are tried again up to the backend's retries.max times, after a
+ * full-jitter backoff (gateway/retry.h), while the deadline leaves room and
+ * the backend-worker's retry budget allows. Returns the handle for
  * sg_fetch_cancel; never NULL. */
 struct sg_fetch *sg_fetch_start(struct sg_backend_worker *bw, const char *task_id,
                                 uint64_t timeout_ms, sg_fetch_cb cb, void *arg);

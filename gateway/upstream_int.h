@@ -11,6 +11,7 @@
 
 #include <openssl/ssl.h>
 
+#include "retry.h"
 #include "snapgate/dialect.h"
 #include "upstream.h"
 
@@ -113,6 +114,7 @@ struct sg_backend_worker {
     uint64_t login_holdoff_until;
     char login_holdoff_reason[200];
 
+    struct sg_retry_budget retry_budget;
     struct sg_fetch_list fetches; /* every live fetch, for destroy */
     struct sg_call_list calls;    /* every live call, for destroy */
     int cb_depth;

@@ -1,5 +1,5 @@
 /* The connection pool and exchanges: one request at a time per keep-alive
- * connection, up to SG_UPSTREAM_MAX_CONNS per backend-worker, queueing beyond.
+ * connection, up to the backend's pool.max_connections per backend-worker, queueing beyond.
  *
  * evhttp rules this file lives by (libevent 2.1):
  * - every evhttp callback gets the sg_conn, never the exchange: an exchange can
@@ -422,7 +422,7 @@ static void pool_pump(struct sg_backend_worker *bw)
         struct sg_conn *c = TAILQ_FIRST(&bw->idle);
         if (c) {
             conn_set_state(c, SG_CONN_BUSY);
-        } else if (bw->nconns < SG_UPSTREAM_MAX_CONNS) {
+        } else if (bw->nconns < bw->b->pool_max_connections) {
             c = conn_new(bw);
         } else {
             return;
@@ -473,7 +473,7 @@ static void on_ex_done(evutil_socket_t fd, short what, void *arg)
         ex->stale_retried = true;
         ex_clear_result(ex);
         /* On a fresh connection, which is the point; an idle one if at the cap. */
-        if (ex->bw->nconns < SG_UPSTREAM_MAX_CONNS) {
+        if (ex->bw->nconns < ex->bw->b->pool_max_connections) {
             ex_send(ex, conn_new(ex->bw));
         } else {
             ex->state = SG_EX_QUEUED;

@@ -63,12 +63,20 @@ SSL *sg_upstream_tls_ssl_new(const struct sg_backend_worker *bw)
     SSL *ssl = SSL_new(bw->ssl_ctx);
     if (!ssl)
         abort(); /* only allocation fails here */
+    /* tls.server_name: a backend reached by address (or through a tunnel)
+     * whose certificate names it otherwise; it is then also the name verified. */
+    const char *name = b->tls_server_name;
     /* RFC 6066: SNI carries host names only, never address literals. */
-    if (!bw->host_is_ip)
+    if (name)
+        SSL_set_tlsext_host_name(ssl, name);
+    else if (!bw->host_is_ip)
         SSL_set_tlsext_host_name(ssl, b->host);
     if (b->tls_verify) {
         X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
-        if (bw->host_is_ip) {
+        if (name) {
+            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            X509_VERIFY_PARAM_set1_host(param, name, 0);
+        } else if (bw->host_is_ip) {
             X509_VERIFY_PARAM_set1_ip_asc(param, b->host);
         } else {
             X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

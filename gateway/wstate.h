@@ -18,6 +18,7 @@ struct sg_backend_worker;
 struct sg_wmsg_queue;
 struct sg_metrics;
 struct sg_server;
+struct sg_health;
 
 struct sg_wstate {
     struct sg_worker *worker;
@@ -41,6 +42,7 @@ struct sg_wstate {
 
     struct sg_backend_worker **backends;
     size_t nbackends;
+    struct sg_health *health; /* the process's, shared by every worker (gateway/health.h) */
 
     struct sg_strmap flights;  /* task key -> struct sg_flight */
     struct sg_strmap pairs;    /* delegated caller x task -> what the backend said (pairs.c) */

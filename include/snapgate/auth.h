@@ -16,6 +16,9 @@ struct sg_principal {
      * caller's own backend session, which task fetches for this caller carry
      * instead of the service account's. A secret: owned, wiped on clear. */
     char *upstream_session;
+    /* With upstream_session: the backend (by name) the session belongs to;
+     * this caller's fetches go there only. Owned, freed on clear. */
+    char *upstream_backend;
 };
 
 void sg_principal_clear(struct sg_principal *p);

@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Longest backend name (conf_backend.c enforces it). */
+#define SG_CACHE_OWNER_MAX 64
+
 /* An immutable, refcounted answer. Refcounts are per worker (share-nothing):
  * an entry never crosses threads. */
 struct sg_cache_entry {
@@ -14,11 +17,17 @@ struct sg_cache_entry {
     uint64_t fetched_at_ms; /* wall clock, when the backend answered */
     uint64_t expires_at_ms; /* wall clock, end of freshness */
     char etag[32];          /* strong ETag with its quotes: "\"...\"" */
+    /* The backend that answered ("" unknown): a later miss for the task asks
+     * only this one (routing.strategy fanout). */
+    char owner[SG_CACHE_OWNER_MAX + 1];
+    /* progress.completed as served (-1 none): a later fetch never serves less. */
+    int64_t completed;
     size_t len;
     char body[];
 };
 
-/* body is copied; etag is computed from it. */
+/* body is copied; etag is computed from it; owner starts "" and completed -1
+ * (set them before the entry is shared). */
 struct sg_cache_entry *sg_cache_entry_new(int http_status, int task_status, const char *body,
                                           size_t len, uint64_t fetched_at_ms,
                                           uint64_t expires_at_ms);

@@ -89,10 +89,29 @@ struct sg_conf_backend {
     char *password_file;
     char *tls_ca_file; /* NULL: the system store */
     bool tls_verify;
+    char *tls_server_name; /* SNI and the name verified; NULL: the url's host */
     uint64_t connect_timeout_ms;
     uint64_t request_timeout_ms;
+    uint64_t pool_max_connections; /* per worker; beyond it fetches queue */
+    /* retries: idempotent failures (connect, reset, 502/503/504) are tried
+     * again with full-jitter backoff inside the request timeout */
+    uint64_t retries_max;          /* attempts after the first; 0: none */
+    uint64_t retry_budget_percent; /* retries at most this share of requests (plus a reserve) */
+    /* health_check: active probes from the main thread */
+    bool health_enabled;
+    char *health_path; /* GET target, relative to the host (not the url's path) */
+    uint64_t health_interval_ms, health_timeout_ms;
+    uint64_t health_rise, health_fall;
+    /* outlier: passive ejection after consecutive failures */
+    uint64_t outlier_failures;    /* consecutive failed fetches that eject */
+    uint64_t outlier_ejection_ms; /* base time out; n-th ejection in a row: n times this */
     int line;
 };
+
+enum sg_routing { SG_ROUTE_FANOUT = 0, SG_ROUTE_HEADER = 1 };
+
+/* At most this many backends: per-backend metrics live in fixed per-worker blocks. */
+#define SG_MAX_BACKENDS 32
 
 struct sg_conf {
     char *path; /* the file loaded, NULL when none */
@@ -125,6 +144,8 @@ struct sg_conf {
 
     struct sg_conf_backend *backends;
     size_t backends_n;
+    int routing;           /* enum sg_routing */
+    uint64_t owner_ttl_ms; /* how long a task's owner is remembered (fanout) */
 
     uint64_t drain_timeout_ms;
 };

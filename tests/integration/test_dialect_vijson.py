@@ -85,7 +85,8 @@ class ViJsonMock:
         self.server.server_close()
 
     def task_requests(self):
-        return [r for r in self.requests if r[0] == "GET"]
+        # The API's GETs; the gateway's health probes (GET /) are not task requests.
+        return [r for r in self.requests if r[0] == "GET" and r[1].startswith(PREFIX)]
 
 
 @h.requires_gateway

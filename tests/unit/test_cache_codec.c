@@ -10,7 +10,17 @@
 static struct sg_cache_entry *sample(void)
 {
     static const char body[] = "{\"status\":\"RUNNING\",\"bin\":\"\x01\x00\xff\"}";
-    return sg_cache_entry_new(200, 1, body, sizeof(body) - 1, 1700000000123ULL, 1700000001123ULL);
+    struct sg_cache_entry *e =
+        sg_cache_entry_new(200, 1, body, sizeof(body) - 1, 1700000000123ULL, 1700000001123ULL);
+    strcpy(e->owner, "vc-1");
+    e->completed = 42;
+    return e;
+}
+
+/* Offsets past the etag in sample()'s encoding. */
+static long after_etag(const struct sg_cache_entry *e)
+{
+    return 26 + (long)strlen(e->etag);
 }
 
 START_TEST(test_round_trip_keeps_every_field)
@@ -21,7 +31,7 @@ START_TEST(test_round_trip_keeps_every_field)
     for (size_t i = 0; i < SG_ARRAY_LEN(in); i++) {
         size_t len;
         char *buf = sg_cache_codec_encode(in[i], &len);
-        ck_assert_mem_eq(buf, "SGCE\x01", 5);
+        ck_assert_mem_eq(buf, "SGCE\x02", 5);
         const char *why = NULL;
         struct sg_cache_entry *out = sg_cache_codec_decode(buf, len, &why);
         ck_assert_ptr_nonnull(out);
@@ -31,6 +41,8 @@ START_TEST(test_round_trip_keeps_every_field)
         ck_assert_uint_eq(out->fetched_at_ms, in[i]->fetched_at_ms);
         ck_assert_uint_eq(out->expires_at_ms, in[i]->expires_at_ms);
         ck_assert_str_eq(out->etag, in[i]->etag);
+        ck_assert_str_eq(out->owner, in[i]->owner);
+        ck_assert_int_eq(out->completed, in[i]->completed);
         ck_assert_uint_eq(out->len, in[i]->len);
         ck_assert(memcmp(out->body, in[i]->body, out->len) == 0);
         sg_cache_entry_put(out);
@@ -50,7 +62,7 @@ static const struct {
     const char *why;
 } damage[] = {
     {"bad magic", 0, 'X', 0, "bad magic"},
-    {"version 2", 4, 2, 0, "unknown version"},
+    {"version 1", 4, 1, 0, "unknown version"},
     {"status 0", 6, 0, 0, "status out of range"},
     {"task status 9", 8, 9, 0, "status out of range"},
     {"etag length 0", 25, 0, 0, "bad etag length"},
@@ -59,6 +71,10 @@ static const struct {
     {"etag byte", 27, 'z', 0, "etag does not match the body"},
     {"body byte", -2, 'Q', 0, "etag does not match the body"},
     {"body length", -3, 0x7f, 0, "bad body length"},
+    {"owner length 65", -4, 65, 0, "bad owner"},
+    {"owner length past the end", -4, 200, 0, "bad owner"},
+    {"owner with a NUL", -5, 0, 0, "bad owner"},
+    {"completed negative", -6, 0x80, 0, "completed out of range"},
     {"truncated", -1, 0, -1, "bad body length"},
     {"trailing byte", -1, 0, 1, "bad body length"},
     {"header only", -1, 0, -1000, "bad magic"},
@@ -75,7 +91,13 @@ START_TEST(test_damage_is_rejected)
     if (off == -2)
         off = (long)len - 1; /* last body byte */
     else if (off == -3)
-        off = 26 + (long)strlen(e->etag); /* high byte of the body length */
+        off = after_etag(e) + 1 + 4 + 8; /* high byte of the body length ("vc-1": 4) */
+    else if (off == -4)
+        off = after_etag(e); /* owner length */
+    else if (off == -5)
+        off = after_etag(e) + 2; /* an owner byte */
+    else if (off == -6)
+        off = after_etag(e) + 1 + 4; /* high byte of completed: 0x80 makes it negative */
     if (off >= 0)
         buf[off] = (char)damage[_i].val;
     long n = (long)len + damage[_i].delta;

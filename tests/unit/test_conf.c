@@ -318,7 +318,6 @@ static const struct {
       "WWW-Authenticate)",
       "17: auth.allow[0]: \"group:\" names no group (want group:NAME)",
       "17: auth.allow[1]: must not be empty"}},
-    {"conf/unsupported.yaml", {"2: routing: routing is not supported yet (one backend only)"}},
 };
 
 START_TEST(test_fixture_errors)
@@ -460,11 +459,112 @@ static const struct {
     {BACKEND_HEAD "    url: http://vc1\n    dialect: @D@\n" GOOD_CRED
                   "  - name: vc1\n    url: http://vc2\n    dialect: @D@\n" GOOD_CRED,
      {"4: backends[0].dialect: \"@D@\" is not supported yet",
-      "8: backends: more than one backend is not supported yet",
       "10: backends[1].dialect: \"@D@\" is not supported yet",
       "8: backends[1]: name \"vc1\" is already used by backends[0]"}},
     {"backends:\n  - 5\n", {"2: backends[0]: want a map, got a scalar"}},
 };
+
+/* ---- several backends, routing, resilience keys ---- */
+
+#define CIS_BACKEND(name)                                                                          \
+    "  - name: " name "\n    url: http://" name "\n    dialect: cis\n" GOOD_CRED
+
+START_TEST(test_several_backends_and_routing)
+{
+    if (!sg_module_find(SG_MOD_DIALECT, "cis"))
+        return;
+    char *path;
+    struct sg_conf *c =
+        load_yaml("backends:\n" CIS_BACKEND("vc1")
+                      CIS_BACKEND("vc2") "    pool: {max_connections: 4}\n"
+                                         "    retries: {max: 0, budget_percent: 50}\n"
+                                         "    tls: {server_name: vc2.example.com}\n"
+                                         "    health_check: {enabled: false, path: /healthz, "
+                                         "interval: 10s, timeout: 3s, rise: 3, fall: 4}\n"
+                                         "    outlier: {consecutive_failures: 2, ejection: 5s}\n"
+                                         "routing:\n  strategy: header\n  owner_ttl: 1h\n",
+                  &path);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->backends_n, 2);
+    ck_assert_int_eq(c->routing, SG_ROUTE_HEADER);
+    ck_assert_uint_eq(c->owner_ttl_ms, 3600000);
+    /* The defaults of an entry that sets nothing. */
+    const struct sg_conf_backend *b = &c->backends[0];
+    ck_assert_uint_eq(b->pool_max_connections, 32);
+    ck_assert_uint_eq(b->retries_max, 2);
+    ck_assert_uint_eq(b->retry_budget_percent, 20);
+    ck_assert(b->health_enabled);
+    ck_assert_str_eq(b->health_path, "/");
+    ck_assert_uint_eq(b->health_interval_ms, 2000);
+    ck_assert_uint_eq(b->health_timeout_ms, 1000);
+    ck_assert_uint_eq(b->health_rise, 2);
+    ck_assert_uint_eq(b->health_fall, 2);
+    ck_assert_uint_eq(b->outlier_failures, 5);
+    ck_assert_uint_eq(b->outlier_ejection_ms, 30000);
+    ck_assert_ptr_null(b->tls_server_name);
+    b = &c->backends[1];
+    ck_assert_uint_eq(b->pool_max_connections, 4);
+    ck_assert_uint_eq(b->retries_max, 0);
+    ck_assert_uint_eq(b->retry_budget_percent, 50);
+    ck_assert_str_eq(b->tls_server_name, "vc2.example.com");
+    ck_assert(!b->health_enabled);
+    ck_assert_str_eq(b->health_path, "/healthz");
+    ck_assert_uint_eq(b->health_interval_ms, 10000);
+    ck_assert_uint_eq(b->health_timeout_ms, 3000);
+    ck_assert_uint_eq(b->health_rise, 3);
+    ck_assert_uint_eq(b->health_fall, 4);
+    ck_assert_uint_eq(b->outlier_failures, 2);
+    ck_assert_uint_eq(b->outlier_ejection_ms, 5000);
+    sg_conf_free(c);
+    free(path);
+
+    /* Fan-out is the default. */
+    c = load_yaml("backends:\n" CIS_BACKEND("vc1"), &path);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->routing, SG_ROUTE_FANOUT);
+    ck_assert_uint_eq(c->owner_ttl_ms, 24u * 3600 * 1000);
+    sg_conf_free(c);
+    free(path);
+}
+END_TEST
+
+static const struct {
+    const char *yaml;
+    const char *want[8];
+} resilience_cases[] = {
+    {"backends:\n" CIS_BACKEND("vc1") "routing:\n  strategy: random\n  owner_ttl: 0s\n  x: 1\n",
+     {"9: routing.strategy: \"random\" is not one of fanout, header",
+      "10: routing.owner_ttl: duration \"0s\" must be greater than zero",
+      "11: routing.x: unknown key"}},
+    {"backends:\n" CIS_BACKEND("vc1") "    pool: {max_connections: 0}\n"
+                                      "    retries: {max: 6, budget_percent: 101}\n"
+                                      "    tls: {server_name: \"a b\"}\n",
+     {"8: backends[0].pool.max_connections: \"0\" is out of range (want 1..1024)",
+      "9: backends[0].retries.max: \"6\" is out of range (want 0..5)",
+      "9: backends[0].retries.budget_percent: \"101\" is out of range (want 0..100)",
+      "10: backends[0].tls.server_name: \"a b\" is not a DNS name"}},
+    {"backends:\n" CIS_BACKEND("vc1") "    health_check:\n      path: healthz\n"
+                                      "      interval: 1s\n      timeout: 1s\n      rise: 0\n"
+                                      "    outlier: {consecutive_failures: 0, ejection: 0s}\n",
+     {"9: backends[0].health_check.path: \"healthz\" is not a request path (want /..., no "
+      "spaces or control characters)",
+      "12: backends[0].health_check.rise: \"0\" is out of range (want 1..100)",
+      "13: backends[0].outlier.consecutive_failures: \"0\" is out of range (want 1..1000)",
+      "13: backends[0].outlier.ejection: duration \"0s\" must be greater than zero",
+      "11: backends[0].health_check.timeout: must be shorter than health_check.interval (1000 "
+      "ms)"}},
+};
+
+START_TEST(test_resilience_errors)
+{
+    if (!sg_module_find(SG_MOD_DIALECT, "cis"))
+        return;
+    char *path;
+    ck_assert_ptr_null(load_yaml(resilience_cases[_i].yaml, &path));
+    assert_msgs(path, resilience_cases[_i].want);
+    free(path);
+}
+END_TEST
 
 START_TEST(test_backend_errors)
 {
@@ -856,6 +956,8 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_duplicate_key_in_load);
     tcase_add_test(tc, test_listen_and_admin_must_differ);
     tcase_add_loop_test(tc, test_backend_errors, 0, SG_ARRAY_LEN(backend_cases));
+    tcase_add_test(tc, test_several_backends_and_routing);
+    tcase_add_loop_test(tc, test_resilience_errors, 0, SG_ARRAY_LEN(resilience_cases));
     tcase_add_loop_test(tc, test_provider_errors, 0, SG_ARRAY_LEN(provider_cases));
     tcase_add_test(tc, test_every_contract_provider_key_is_known);
     tcase_add_test(tc, test_vcenter_provider_names_a_backend);

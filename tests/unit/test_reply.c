@@ -27,6 +27,7 @@ static const struct err_case err_cases[] = {
     {SG_E_ERROR, 500, "ERROR"},
     {SG_E_INACCESSIBLE, 500, "RESOURCE_INACCESSIBLE"},
     {SG_E_UNAVAILABLE, 503, "SERVICE_UNAVAILABLE"},
+    {SG_E_BAD_BACKEND, 400, "INVALID_ARGUMENT"},
 };
 
 START_TEST(test_error_bodies)

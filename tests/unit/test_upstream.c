@@ -456,6 +456,7 @@ struct got {
     enum sg_task_status status;
     bool had_info;
     int upstream_status;
+    unsigned retries;
     char reason[200];
 };
 
@@ -472,6 +473,7 @@ static void on_fetched(struct sg_fetch_result *res, void *arg)
     g->status = res->norm.status;
     g->had_info = res->norm.info != NULL;
     g->upstream_status = res->upstream_status;
+    g->retries = res->retries;
     snprintf(g->reason, sizeof(g->reason), "%s", res->norm.reason);
     if (res->norm.info)
         json_object_put(res->norm.info);
@@ -513,6 +515,7 @@ static void backend_init(struct sg_conf_backend *b, const char *scheme, const ch
     b->tls_verify = true;
     b->connect_timeout_ms = 1000;
     b->request_timeout_ms = 2000;
+    b->pool_max_connections = 32;
 }
 
 static void setup_with(X509 *cert)
@@ -777,6 +780,103 @@ START_TEST(test_connect_timeout)
 }
 END_TEST
 
+/* ---- retries, pool cap ---------------------------------------------------- */
+
+START_TEST(test_idempotent_failures_are_retried)
+{
+    backend.retries_max = 2;
+    srv.task_script[0] = (struct act){.kind = ACT_STATUS, .status = 503, .body = "{}"};
+    srv.task_script[1] = (struct act){.kind = ACT_STATUS, .status = 502, .body = ""};
+    srv.ntask_script = 2;
+    struct got g = fetch_one("task-retry", 3000);
+    ck_assert_msg(g.outcome == SG_OUT_INFO, "%s", g.reason);
+    ck_assert_int_eq(g.retries, 2);
+    ck_assert_int_eq(srv.tasks, 3);
+    ck_assert_int_eq(srv.logins, 1);
+}
+END_TEST
+
+START_TEST(test_retries_stop_at_max)
+{
+    backend.retries_max = 1;
+    srv.task_default = (struct act){.kind = ACT_STATUS, .status = 504, .body = ""};
+    struct got g = fetch_one("task-retry", 3000);
+    ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
+    ck_assert_int_eq(g.retries, 1);
+    ck_assert_int_eq(g.upstream_status, 504);
+    ck_assert_int_eq(srv.tasks, 2);
+    ck_assert_msg(strstr(g.reason, "after retries"), "%s", g.reason);
+}
+END_TEST
+
+START_TEST(test_answers_are_not_retried)
+{
+    /* 500 and 404 are answers, not outages: asking again changes nothing. */
+    backend.retries_max = 2;
+    srv.task_default = (struct act){.kind = ACT_STATUS, .status = 500, .body = "{}"};
+    struct got g = fetch_one("task-500", 3000);
+    ck_assert_int_eq(g.outcome, SG_OUT_ERROR);
+    ck_assert_int_eq(g.retries, 0);
+    ck_assert_int_eq(srv.tasks, 1);
+}
+END_TEST
+
+START_TEST(test_retries_stay_inside_the_deadline)
+{
+    backend.retries_max = 5;
+    srv.task_default = (struct act){.kind = ACT_DELAY, .delay_ms = 600};
+    srv.task_script[0] = (struct act){.kind = ACT_STATUS, .status = 503, .body = "{}"};
+    srv.ntask_script = 1;
+    uint64_t t0 = sg_now_ms();
+    struct got g = fetch_one("task-slow", 300);
+    ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
+    ck_assert_msg(strstr(g.reason, "timeout"), "%s", g.reason);
+    ck_assert_int_lt(sg_now_ms() - t0, 450);
+    ck_assert_int_eq(g.calls, 1);
+}
+END_TEST
+
+START_TEST(test_refused_connection_is_retried_then_fails)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sin);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    getsockname(fd, (struct sockaddr *)&sin, &len);
+    close(fd);
+    backend.port = ntohs(sin.sin_port);
+    backend.retries_max = 2;
+    uint64_t t0 = sg_now_ms();
+    struct got g = fetch_one("task-n", 3000);
+    ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
+    ck_assert_int_eq(g.retries, 2);
+    ck_assert_msg(strstr(g.reason, "cannot connect"), "%s", g.reason);
+    /* Two pauses of at most 25 and 50 ms. */
+    ck_assert_int_lt(sg_now_ms() - t0, 600);
+}
+END_TEST
+
+START_TEST(test_pool_cap_queues_beyond_it)
+{
+    backend.pool_max_connections = 1;
+    srv.task_default = (struct act){.kind = ACT_DELAY, .delay_ms = 50};
+    struct got g[4] = {{0}};
+    for (int i = 0; i < 4; i++)
+        sg_fetch_start(bw, "task-q", 3000, on_fetched, &g[i]);
+    int done = 0;
+    uint64_t end = sg_now_ms() + 4000;
+    while (done < 4 && sg_now_ms() < end) {
+        run_until(NULL, 0, 10);
+        done = g[0].calls + g[1].calls + g[2].calls + g[3].calls;
+    }
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(g[i].outcome, SG_OUT_INFO);
+    /* Login and four tasks, one after another on the one connection. */
+    ck_assert_int_eq(srv.conns, 1);
+    ck_assert_int_eq(srv.tasks, 4);
+}
+END_TEST
+
 START_TEST(test_oversized_answer_is_error)
 {
     srv.task_default = (struct act){.kind = ACT_BIG};
@@ -903,6 +1003,30 @@ START_TEST(test_tls_by_name_sends_sni)
 }
 END_TEST
 
+START_TEST(test_tls_server_name_overrides_the_host)
+{
+    /* Reached by address, the certificate names localhost: server_name says so. */
+    setup_with(pki.leaf_ok);
+    backend.tls_ca_file = pki.ca_file;
+    backend.tls_server_name = "localhost";
+    bw = sg_backend_worker_create(base, &backend, 0);
+    struct got g = fetch_one("task-tls", 3000);
+    ck_assert_msg(g.outcome == SG_OUT_INFO, "%s", g.reason);
+    /* An address alone would send no SNI at all. */
+    ck_assert_str_eq(srv.sni, "localhost");
+    teardown();
+    /* And it is the name verified. */
+    setup_with(pki.leaf_ok);
+    backend.tls_ca_file = pki.ca_file;
+    backend.tls_server_name = "other.example";
+    bw = sg_backend_worker_create(base, &backend, 0);
+    g = fetch_one("task-tls", 3000);
+    ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
+    ck_assert_msg(strstr(g.reason, "hostname mismatch"), "%s", g.reason);
+    teardown();
+}
+END_TEST
+
 START_TEST(test_tls_wrong_ca_fails_verification)
 {
     tls_check(pki.leaf_ok, "127.0.0.1", pki.ca2_file, true, SG_OUT_UNAVAILABLE,
@@ -982,6 +1106,12 @@ static Suite *upstream_suite(void)
     tcase_add_test(tc, test_connection_refused_is_unavailable);
     tcase_add_test(tc, test_connect_timeout);
     tcase_add_test(tc, test_oversized_answer_is_error);
+    tcase_add_test(tc, test_idempotent_failures_are_retried);
+    tcase_add_test(tc, test_retries_stop_at_max);
+    tcase_add_test(tc, test_answers_are_not_retried);
+    tcase_add_test(tc, test_retries_stay_inside_the_deadline);
+    tcase_add_test(tc, test_refused_connection_is_retried_then_fails);
+    tcase_add_test(tc, test_pool_cap_queues_beyond_it);
     tcase_add_test(tc, test_no_service_account_sends_no_session);
     tcase_add_test(tc, test_cancel_before_completion);
     tcase_add_test(tc, test_cancel_after_result_before_callback);
@@ -993,6 +1123,7 @@ static Suite *upstream_suite(void)
     tcase_set_timeout(tls, 30);
     tcase_add_test(tls, test_tls_with_ca_file);
     tcase_add_test(tls, test_tls_by_name_sends_sni);
+    tcase_add_test(tls, test_tls_server_name_overrides_the_host);
     tcase_add_test(tls, test_tls_wrong_ca_fails_verification);
     tcase_add_test(tls, test_tls_system_store_fails_verification);
     tcase_add_test(tls, test_tls_verify_off_accepts_any);

@@ -123,6 +123,7 @@ static void fill(const struct vc_entry *e, struct sg_principal *out)
 {
     snprintf(out->name, sizeof(out->name), "%s", e->name);
     out->upstream_session = sg_xstrdup(e->session);
+    out->upstream_backend = sg_xstrdup(e->inst->backend);
 }
 
 /* Ends an exchange: remembers its outcome (unless the backend could not be

@@ -2,11 +2,11 @@
  * the unit tests the pieces they drive directly.
  *
  * Key layout (version 1; a new layout takes a new prefix, never reuses this):
- *   snapgate:v1:task:<key>   string: an entry as gateway/cache_codec.h writes
+ *   snapgate:v2:task:<key>   string: an entry as gateway/cache_codec.h writes
  *                            it, with a Redis TTL of keep_ms (PX)
- *   snapgate:v1:lease:<key>  string: the holder's random per-worker token, PX
+ *   snapgate:v2:lease:<key>  string: the holder's random per-worker token, PX
  *                            the lease TTL; set with NX
- *   snapgate:v1:purge        pub/sub channel; a message is the raw <key>
+ *   snapgate:v2:purge        pub/sub channel; a message is the raw <key>
  * <key> is the core's cache key (the task id), byte for byte.
  *
  * Per worker: two async connections on the worker's event base, one for
@@ -25,9 +25,9 @@
 
 extern const struct sg_module sg_module_cache_redis;
 
-#define SG_REDIS_TASK_PREFIX "snapgate:v1:task:"
-#define SG_REDIS_LEASE_PREFIX "snapgate:v1:lease:"
-#define SG_REDIS_PURGE_CHANNEL "snapgate:v1:purge"
+#define SG_REDIS_TASK_PREFIX "snapgate:v2:task:"
+#define SG_REDIS_LEASE_PREFIX "snapgate:v2:lease:"
+#define SG_REDIS_PURGE_CHANNEL "snapgate:v2:purge"
 
 #define SG_REDIS_DEFAULT_PORT 6379
 #define SG_REDIS_DEFAULT_TIMEOUT_MS 250
