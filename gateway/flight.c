@@ -49,8 +49,9 @@ struct sg_flight {
     struct sg_wstate *ws;
     char *key; /* in ws->flights: the task, or task and caller for a delegated fetch */
     char *task;
-    char *session; /* a delegated caller's own session, or NULL (a secret) */
-    int backend;   /* the one backend to ask, -1: fan out */
+    char *cache_key; /* where its answer is stored and leased */
+    char *session;   /* a delegated caller's own session, or NULL (a secret) */
+    int backend;     /* the one backend to ask, -1: fan out */
     bool pinned;
     int64_t completed_floor;
     struct sg_leg legs[SG_MAX_BACKENDS];
@@ -92,6 +93,7 @@ static void flight_free_if_idle(struct sg_flight *f)
     }
     free(f->key);
     free(f->task);
+    free(f->cache_key);
     free(f);
 }
 
@@ -105,7 +107,7 @@ static void finish_flight(struct sg_flight *f, const struct sg_flight_answer *a)
     if (f->poll_timer)
         event_del(f->poll_timer);
     if (f->leased && ws->shared_ops && !ws->stopping)
-        ws->shared_ops->release(ws->shared, f->task);
+        ws->shared_ops->release(ws->shared, f->cache_key);
     f->leased = false;
     while (f->head.next != &f->head) {
         struct sg_flight_waiter *w = f->head.next;
@@ -136,12 +138,23 @@ static void store_local(struct sg_wstate *ws, const char *task, struct sg_cache_
     ws->local_ops->put(ws->local, task, e, fresh, keep_for(ws->conf, e, remaining));
 }
 
-bool sg_flight_entry_fits(const struct sg_wstate *ws, const struct sg_cache_entry *e, int backend)
+char *sg_flight_cache_key(const struct sg_conf *c, const char *task, int backend, char *out,
+                          size_t cap)
 {
-    /* Header routing names the backend: another backend's answer for the
-     * same id is another task. */
-    return backend < 0 || ws->conf->routing != SG_ROUTE_HEADER ||
-           strcmp(e->owner, ws->conf->backends[backend].name) == 0;
+    if (c->routing == SG_ROUTE_HEADER && backend >= 0)
+        snprintf(out, cap, "%s\x1e%s", task, c->backends[backend].name);
+    else
+        snprintf(out, cap, "%s", task);
+    return out;
+}
+
+void sg_flight_cache_keys(const struct sg_conf *c, const char *task,
+                          void (*fn)(const char *key, void *arg), void *arg)
+{
+    char key[SG_FLIGHT_KEY_MAX + 1];
+    fn(task, arg);
+    for (size_t i = 0; c->routing == SG_ROUTE_HEADER && i < c->backends_n; i++)
+        fn(sg_flight_cache_key(c, task, (int)i, key, sizeof(key)), arg);
 }
 
 void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e)
@@ -156,7 +169,7 @@ static struct sg_cache_entry *store_answer(struct sg_flight *f, const char *owne
                                            struct sg_normalized *n, enum sg_error *err)
 {
     struct sg_wstate *ws = f->ws;
-    const char *task = f->task;
+    const char *task = f->cache_key;
     const struct sg_conf *c = ws->conf;
     uint64_t now = sg_wall_ms();
     struct sg_cache_entry *e = NULL;
@@ -313,11 +326,9 @@ static void on_poll_get(int rc, struct sg_cache_entry *e, void *arg)
         flight_free_if_idle(f);
         return;
     }
-    if (rc == SG_OK && !sg_flight_entry_fits(f->ws, e, f->pinned ? f->backend : -1))
-        rc = SG_DECLINED; /* another backend's task of the same id: not ours */
     if (rc == SG_OK) {
         /* Another replica fetched and stored it: answer from the shared tier. */
-        store_local(f->ws, f->task, e);
+        store_local(f->ws, f->cache_key, e);
         struct sg_flight_answer a = {.entry = e, .cache = "HIT", .backend = "-", .outcome = -1};
         finish_flight(f, &a);
         sg_cache_entry_put(e);
@@ -348,7 +359,7 @@ static void poll_shared(struct sg_flight *f)
     struct sg_wstate *ws = f->ws;
     struct sg_cache_entry *e = NULL;
     f->pending++;
-    int rc = ws->shared_ops->get(ws->shared, f->task, &e, on_poll_get, f);
+    int rc = ws->shared_ops->get(ws->shared, f->cache_key, &e, on_poll_get, f);
     if (rc != SG_AGAIN)
         on_poll_get(rc, e, f);
 }
@@ -394,15 +405,14 @@ uint64_t sg_flight_lease_wait_ms(const struct sg_conf *c)
     return lease < LEASE_WAIT_MAX_MS ? lease : LEASE_WAIT_MAX_MS;
 }
 
-/* The flight map's key: one fetch per task, per task and named backend under
- * header routing, per task and caller for a delegated caller. */
-static char *flight_key(const struct sg_wstate *ws, const struct sg_flight_ask *ask)
+/* The flight map's key: one fetch per cache key (the task, or the task and
+ * the named backend under header routing), per task and caller for a
+ * delegated caller. */
+static char *flight_key(const struct sg_flight_ask *ask)
 {
     if (ask->session)
         return sg_xasprintf("%s\x1f%s", ask->task, ask->caller);
-    if (ask->pinned)
-        return sg_xasprintf("%s\x1e%s", ask->task, ws->conf->backends[ask->backend].name);
-    return sg_xstrdup(ask->task);
+    return sg_xstrdup(ask->cache_key);
 }
 
 bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
@@ -410,7 +420,7 @@ bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
 {
     if (ws->stopping)
         return false;
-    char *key = flight_key(ws, ask);
+    char *key = flight_key(ask);
     struct sg_flight *f = sg_strmap_get(&ws->flights, key);
     bool lead = f == NULL;
     if (lead) {
@@ -419,6 +429,7 @@ bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
         f->key = key;
         key = NULL;
         f->task = sg_xstrdup(ask->task);
+        f->cache_key = sg_xstrdup(ask->cache_key);
         f->session = ask->session ? sg_xstrdup(ask->session) : NULL;
         f->backend = ask->backend;
         f->pinned = ask->pinned;
@@ -442,8 +453,8 @@ bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
         return true;
     if (ws->shared_ops && !ask->shared_failed && !f->session) {
         f->pending++;
-        int rc =
-            ws->shared_ops->lease(ws->shared, f->task, sg_flight_lease_ms(ws->conf), on_lease, f);
+        int rc = ws->shared_ops->lease(ws->shared, f->cache_key, sg_flight_lease_ms(ws->conf),
+                                       on_lease, f);
         if (rc != SG_AGAIN)
             on_lease(rc, f);
     } else {

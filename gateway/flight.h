@@ -7,8 +7,10 @@
 #include <stdint.h>
 
 #include "reply.h"
+#include "router.h"
 #include "snapgate/cache.h"
 #include "snapgate/conf.h"
+#include "snapgate/task.h"
 
 struct sg_wstate;
 struct sg_flight;
@@ -35,6 +37,7 @@ struct sg_flight_waiter {
 /* What a miss asks for. */
 struct sg_flight_ask {
     const char *task;
+    const char *cache_key; /* where the answer is stored (sg_flight_cache_key) */
     /* A delegated caller (name and its own upstream session, a secret): its
      * fetch carries the session and is shared with nobody else. */
     const char *caller;
@@ -51,8 +54,16 @@ struct sg_flight_ask {
  * joining nothing, when the worker is stopping. */
 bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
                     struct sg_flight_waiter *w);
-/* Whether entry e may answer a request pinned to backend (-1: any). */
-bool sg_flight_entry_fits(const struct sg_wstate *ws, const struct sg_cache_entry *e, int backend);
+/* The cache key of task for a request bound by header routing to backend
+ * (-1: not bound): the task id, or under header routing the task id and the
+ * backend's name (the same id on two backends is two tasks). Writes at most
+ * cap bytes to out and returns out. */
+#define SG_FLIGHT_KEY_MAX (SG_TASK_ID_MAX + 2 + SG_CACHE_OWNER_MAX)
+char *sg_flight_cache_key(const struct sg_conf *c, const char *task, int backend, char *out,
+                          size_t cap);
+/* Calls fn with every cache key task may be stored under (purges). */
+void sg_flight_cache_keys(const struct sg_conf *c, const char *task,
+                          void (*fn)(const char *key, void *arg), void *arg);
 /* The lease outlives the fetch's own timeout, so it never lapses while its
  * holder is still asking: the longest backend request timeout plus a second. */
 uint64_t sg_flight_lease_ms(const struct sg_conf *c);

@@ -62,7 +62,8 @@ struct sg_request {
     char method[8];
     char id[80];
     char task[SG_TASK_ID_MAX + 1];
-    char *path; /* as received, for the access log */
+    char cache_key[SG_FLIGHT_KEY_MAX + 1]; /* the task, or task and backend (header routing) */
+    char *path;                            /* as received, for the access log */
 
     struct sg_flight_waiter waiter; /* membership in a flight while fetching */
     struct sg_cache_entry *stale;   /* newest expired entry seen, for stale_if_error */
@@ -377,6 +378,7 @@ static void fetch(struct sg_request *r)
     r->waiter.on_answer = on_flight_answer;
     struct sg_flight_ask ask = {
         .task = r->task,
+        .cache_key = r->cache_key,
         .caller = r->principal.name,
         .session = r->principal.upstream_session,
         .backend = r->backend_index,
@@ -404,14 +406,9 @@ static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry
         finish_error(r, SG_E_UNAVAILABLE);
         return;
     }
-    if (rc == SG_OK && !sg_flight_entry_fits(ws, e, r->pinned ? r->backend_index : -1)) {
-        sg_cache_entry_put(e); /* another backend's task of the same id */
-        e = NULL;
-        rc = SG_DECLINED;
-    }
     if (rc == SG_OK) {
         sg_metrics_cache(ws, "hit");
-        sg_flight_store_from_shared(ws, r->task, e);
+        sg_flight_store_from_shared(ws, r->cache_key, e);
         reply_entry(r, e, "HIT");
         sg_cache_entry_put(e);
         return;
@@ -449,12 +446,7 @@ static void lookup(struct sg_request *r)
 {
     struct sg_wstate *ws = r->ws;
     struct sg_cache_entry *e = NULL;
-    int rc = ws->local_ops->get(ws->local, r->task, &e, NULL, NULL);
-    if (e && !sg_flight_entry_fits(ws, e, r->pinned ? r->backend_index : -1)) {
-        sg_cache_entry_put(e); /* another backend's task of the same id */
-        e = NULL;
-        rc = SG_DECLINED;
-    }
+    int rc = ws->local_ops->get(ws->local, r->cache_key, &e, NULL, NULL);
     if (rc == SG_OK) {
         sg_metrics_cache(ws, "hit");
         reply_entry(r, e, "HIT");
@@ -468,7 +460,7 @@ static void lookup(struct sg_request *r)
         return;
     }
     e = NULL;
-    rc = ws->shared_ops->get(ws->shared, r->task, &e, on_shared_get, r);
+    rc = ws->shared_ops->get(ws->shared, r->cache_key, &e, on_shared_get, r);
     if (rc == SG_AGAIN) {
         go_async(r);
         r->refs++;
@@ -506,6 +498,8 @@ static bool bind_backend(struct sg_request *r)
         }
         r->backend_index = own;
     }
+    sg_flight_cache_key(c, r->task, r->pinned ? r->backend_index : -1, r->cache_key,
+                        sizeof(r->cache_key));
     return true;
 }
 

@@ -338,13 +338,20 @@ struct purge {
     bool shared;
 };
 
+static void purge_key(const char *key, void *arg)
+{
+    struct purge *p = arg;
+    sg_request_purge_local(p->ws, key);
+    /* One worker tells the shared tier, which tells every replica. */
+    if (p->shared && p->ws->shared_ops && p->ws->shared_ops->purge(p->ws->shared, key) != SG_OK)
+        sg_log_warn("cache", "purge of a task could not reach the shared tier");
+}
+
 static void on_worker_purge(void *arg)
 {
     struct purge *p = arg;
-    sg_request_purge_local(p->ws, p->task);
-    /* One worker tells the shared tier, which tells every replica. */
-    if (p->shared && p->ws->shared_ops && p->ws->shared_ops->purge(p->ws->shared, p->task) != SG_OK)
-        sg_log_warn("cache", "purge of a task could not reach the shared tier");
+    /* Under header routing the task is cached once per backend. */
+    sg_flight_cache_keys(p->ws->conf, p->task, purge_key, p);
     if (atomic_fetch_sub(p->left, 1) == 1) {
         sg_wmsg_post(p->s->mq, p->done, p->done_arg);
         free(p->left);

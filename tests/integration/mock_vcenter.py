@@ -503,6 +503,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "MockVCenter/1.0"
     timeout = 120  # idle keep-alive connections end after this
+    # Headers and body leave in separate writes: without TCP_NODELAY the body waits for
+    # the client's delayed ACK (40 ms on Linux), which latency measurements would include.
+    disable_nagle_algorithm = True
 
     def setup(self):
         super().setup()
