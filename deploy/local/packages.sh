@@ -5,7 +5,7 @@
 SNAPGATE_RUN_PACKAGES=(build-essential cmake pkg-config python3 openssl curl
                        libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev
                        libcrypt-dev libhiredis-dev check redis-server
-                       libxml2-dev libxmlsec1-dev zlib1g-dev)
+                       libxml2-dev libxmlsec1-dev zlib1g-dev libsystemd-dev)
 # What the test suite and its static checks need on top.
 SNAPGATE_TEST_PACKAGES=(cppcheck clang-format xmlsec1 golang-go golang-github-vmware-govmomi-dev)
 
