@@ -24,6 +24,7 @@
 #include "pairs.h"
 #include "throttle.h"
 #include "metrics.h"
+#include "notify.h"
 #include "request.h"
 #include "server.h"
 #include "snapgate/common.h"
@@ -247,6 +248,7 @@ static void start_drain(struct sg_server *s)
 {
     if (atomic_exchange(&s->draining, 1))
         return;
+    sg_notify_stopping();
     sg_log_info("server", "draining: readiness fails, in-flight requests finish");
     sg_admin_set_draining(s->admin);
     for (unsigned i = 0; i < s->nworkers; i++)
@@ -320,9 +322,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     struct sg_server *s = arg;
-    if (sig == SIGHUP)
+    if (sig == SIGHUP) {
+        /* The manager hears the reload end whatever its outcome: a refused
+         * file leaves the old config serving. */
+        sg_notify_reloading();
         reload(s);
-    else
+        sg_notify_ready();
+    } else
         start_drain(s);
 }
 
@@ -427,6 +433,7 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
     sg_admin_set_ready(s->admin);
     if (on_ready)
         on_ready();
+    sg_notify_ready();
 
     event_base_dispatch(s->base);
     for (unsigned i = 0; i < s->nworkers; i++)

@@ -9,6 +9,7 @@ cd "$here"
 
 . deploy/local/packages.sh
 ensure_packages "${SNAPGATE_RUN_PACKAGES[@]}" "${SNAPGATE_TEST_PACKAGES[@]}"
+ensure_node
 
 jobs=$(nproc 2>/dev/null || echo 2)
 

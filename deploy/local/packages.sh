@@ -5,9 +5,14 @@
 SNAPGATE_RUN_PACKAGES=(build-essential cmake pkg-config python3 openssl curl
                        libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev
                        libcrypt-dev libhiredis-dev check redis-server
-                       libxml2-dev libxmlsec1-dev zlib1g-dev)
+                       libxml2-dev libxmlsec1-dev zlib1g-dev libsystemd-dev)
 # What the test suite and its static checks need on top.
-SNAPGATE_TEST_PACKAGES=(cppcheck clang-format xmlsec1 golang-go golang-github-vmware-govmomi-dev)
+SNAPGATE_TEST_PACKAGES=(cppcheck clang-format xmlsec1 golang-go golang-github-vmware-govmomi-dev
+                        systemd)
+# The Kubernetes schema check runs on Node.js with npm (tests/deploy/). The
+# machine image may ship them from elsewhere (nodejs with npm inside), so Debian's
+# are installed only when no npm is on PATH: see ensure_node.
+SNAPGATE_NODE_PACKAGES=(nodejs npm)
 
 # ensure_packages PKG...: installs those not installed yet (apt-get update first).
 ensure_packages() {
@@ -23,4 +28,10 @@ ensure_packages() {
     "${sudo_cmd[@]}" apt-get update
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends \
         "${missing[@]}"
+}
+
+# ensure_node: Node.js and npm from Debian unless an npm is already on PATH.
+ensure_node() {
+    command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 && return 0
+    ensure_packages "${SNAPGATE_NODE_PACKAGES[@]}"
 }
