@@ -489,5 +489,33 @@ class TestDelegationWithRedis(DelegationTestCase):
         self.assertTaskFetchesOnlyBy("alice", other.task)
 
 
+@h.requires_gateway
+class TestDelegationWithSeveralBackends(DelegationTestCase):
+    """vc1 (cis, delegated) beside rest1 (legacy rest, service account): a delegated
+    caller's session is good on vc1 only, so its fetches never go to rest1, even under
+    fan-out and for a task rest1 has."""
+
+    def test_delegated_caller_is_fetched_from_its_own_backend_only(self):
+        import mock_dialects
+        fx = h.fixture(RUNNING)
+        rest = mock_dialects.MockDialects(user=self.SVC_USER, password=self.SVC_PASSWORD).start()
+        try:
+            rest.set_task("t-only-on-rest", {"status": 200, "body": fx.expected})
+            cfg = self.delegated_config()
+            cfg["backends"].append({"name": "rest1", "url": rest.url, "dialect": "rest",
+                                    "credentials": {"username": self.SVC_USER,
+                                                    "password_file": self.password_file}})
+            with h.Gateway(cfg) as gw:
+                ok = self.get(gw, fx.task, self.auth("alice"))
+                missing = self.get(gw, "t-only-on-rest", self.auth("alice"))
+            self.assertOk(ok, fx)
+            # vc1 does not have it, and vc1 is the only backend alice may be asked on.
+            self.assertEqual(missing.status, 404, missing.body)
+            self.assertEqual(rest.stats()["tasks"], {})
+            self.assertEqual(self.fetches_by("alice", fx.task), 1)
+        finally:
+            rest.stop()
+
+
 if __name__ == "__main__":
     unittest.main()

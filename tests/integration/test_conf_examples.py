@@ -20,8 +20,6 @@ import sg_harness as h
 
 EXAMPLES = sorted(glob.glob(os.path.join(h.REPO, "conf", "*.example.yaml")) +
                   glob.glob(os.path.join(h.REPO, "deploy", "k8s", "*", "snapgate.yaml")))
-MULTI_BACKEND = {os.path.join(h.REPO, "conf", "multi-backend.example.yaml"),
-                 os.path.join(h.REPO, "deploy", "k8s", "multi-backend", "snapgate.yaml")}
 FILE_KEY = re.compile(r"^(\s*(?:-\s+)?(\w+_file):\s*)(\"?)(/[^\s\"#]+)\3", re.M)
 REDIS_URL = re.compile(r"(url:\s*\"?redis://(?::[^@]*@)?)([A-Za-z][\w.-]*)(:\d+)")
 
@@ -71,10 +69,4 @@ class TestConfExamples(unittest.TestCase):
             with self.subTest(example=os.path.relpath(path, h.REPO)):
                 p = h.run_snapgate(["-t", "-c", self.localized(path)])
                 out = p.stdout + p.stderr
-                if path in MULTI_BACKEND and p.returncode != 0:
-                    problems = [ln for ln in out.splitlines() if re.search(r":\d+: ", ln)]
-                    self.assertTrue(problems, out)
-                    for ln in problems:
-                        self.assertIn("not supported yet", ln, out)
-                    continue
                 self.assertEqual(p.returncode, 0, out)
