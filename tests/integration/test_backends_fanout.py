@@ -163,8 +163,8 @@ class TestFanout(h.GatewayTestCase):
 
 @h.requires_gateway
 class TestFanoutWithSimulator(h.GatewayTestCase):
-    """cis (the mock) and vim25 (the real vCenter simulator): the simulator's seeded tasks
-    are found by fan-out, and their next miss skips the mock."""
+    """cis (the mock), rest (MockDialects) and vim25 (the real vCenter simulator): the
+    simulator's seeded tasks are found by fan-out, and their next miss skips the others."""
 
     @classmethod
     def setUpClass(cls):
@@ -172,30 +172,45 @@ class TestFanoutWithSimulator(h.GatewayTestCase):
         h.vcsim_build()
 
     def test_simulator_tasks_found_then_asked_directly(self):
-        with h.VCSim() as sim:
-            cfg = self.config()
-            cfg["backends"].append({
-                "name": "sim", "url": sim.base_url, "dialect": "vim25",
-                "credentials": {"username": "user", "password_file":
-                                h.write_file(self.tmp, "sim-password", "pass")},
-                "timeouts": {"connect": "2s", "request": "5s"}})
-            with h.Gateway(cfg) as gw:
-                task = sim.tasks["RUNNING"]
-                first = gw.http("GET", h.task_path(task), self.auth())
-                asked_mock = self.mock.stats()["tasks"].get(task, 0)
-                time.sleep(PAST_RUNNING_TTL)
-                second = gw.http("GET", h.task_path(task), self.auth())
-                samples = h.parse_metrics(gw.admin("GET", "/metrics").body.decode())
-        self.assertEqual(first.status, 200, first.body)
-        self.assertEqual(first.json()["progress"]["completed"], 42)
+        rest = mock_dialects.MockDialects(user=self.SVC_USER, password=self.SVC_PASSWORD).start()
+        try:
+            with h.VCSim() as sim:
+                cfg = self.config()
+                cfg["backends"] += [
+                    {"name": "rest1", "url": rest.url, "dialect": "rest",
+                     "credentials": {"username": self.SVC_USER,
+                                     "password_file": self.password_file}},
+                    {"name": "sim", "url": sim.base_url, "dialect": "vim25",
+                     "credentials": {"username": "user", "password_file":
+                                     h.write_file(self.tmp, "sim-password", "pass")},
+                     "timeouts": {"connect": "2s", "request": "5s"}}]
+                with h.Gateway(cfg) as gw:
+                    first, asked = {}, {}
+                    for state in ("RUNNING", "SUCCESS"):
+                        task = sim.tasks[state]
+                        first[state] = gw.http("GET", h.task_path(task), self.auth())
+                        asked[state] = (self.mock.stats()["tasks"].get(task, 0),
+                                        rest.stats()["tasks"].get(task, 0))
+                    time.sleep(PAST_RUNNING_TTL)
+                    task = sim.tasks["RUNNING"]
+                    second = gw.http("GET", h.task_path(task), self.auth())
+                    samples = h.parse_metrics(gw.admin("GET", "/metrics").body.decode())
+                    after = (self.mock.stats()["tasks"].get(task, 0),
+                             rest.stats()["tasks"].get(task, 0))
+        finally:
+            rest.stop()
+        self.assertEqual(first["RUNNING"].status, 200, first["RUNNING"].body)
+        self.assertEqual(first["RUNNING"].json()["progress"]["completed"], 42)
+        self.assertEqual(first["SUCCESS"].json()["status"], "SUCCEEDED")
         self.assertEqual(second.status, 200, second.body)
+        self.assertEqual(second.headers["x-cache"], "MISS")
         self.assertEqual(second.json()["progress"]["completed"], 42)
-        # The fan-out asked the mock too (unless the simulator's 200 came first and the
-        # mock's leg was cancelled before it arrived); the second miss did not.
-        self.assertLessEqual(asked_mock, 1)
-        self.assertEqual(self.mock.stats()["tasks"].get(task, 0), asked_mock)
+        # The fan-out asked the others too (unless the simulator's 200 came first and their
+        # requests were cancelled before they arrived); the second miss did not.
+        self.assertLessEqual(max(asked["RUNNING"]), 1)
+        self.assertEqual(after, asked["RUNNING"])
         self.assertEqual(h.metric_value(samples, "snapgate_upstream_requests_total",
-                                        backend="sim", code="200"), 2)
+                                        backend="sim", code="200"), 3)
 
 
 if __name__ == "__main__":
