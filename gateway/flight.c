@@ -37,11 +37,15 @@
 #define POLL_INTERVAL_MS 25
 #define LEASE_WAIT_MAX_MS 5000
 
-/* One backend's part of a fetch. */
+/* One backend's part of a fetch. What it asks is captured when it starts: a
+ * reload may replace the worker's backends (and config) while it runs. */
 struct sg_leg {
     struct sg_flight *f;
-    size_t backend;
-    struct sg_fetch *fetch; /* NULL once it ended or was cancelled */
+    size_t backend;                  /* index in conf */
+    const struct sg_conf *conf;      /* the config the index is of */
+    const struct sg_conf_backend *b; /* conf->backends[backend] */
+    struct sg_health *health;        /* the health set b belongs to */
+    struct sg_fetch *fetch;          /* NULL once it ended or was cancelled */
     enum sg_outcome outcome;
 };
 
@@ -49,9 +53,10 @@ struct sg_flight {
     struct sg_wstate *ws;
     char *key; /* in ws->flights: the task, or task and caller for a delegated fetch */
     char *task;
-    char *cache_key; /* where its answer is stored and leased */
-    char *session;   /* a delegated caller's own session, or NULL (a secret) */
-    int backend;     /* the one backend to ask, -1: fan out */
+    char *cache_key;            /* where its answer is stored and leased */
+    char *session;              /* a delegated caller's own session, or NULL (a secret) */
+    int backend;                /* the one backend to ask (an index in conf), -1: fan out */
+    const struct sg_conf *conf; /* the config that index is of */
     bool pinned;
     int64_t completed_floor;
     struct sg_leg legs[SG_MAX_BACKENDS];
@@ -233,15 +238,18 @@ static void on_leg_done(struct sg_fetch_result *res, void *arg)
     struct sg_leg *leg = arg;
     struct sg_flight *f = leg->f;
     struct sg_wstate *ws = f->ws;
-    const char *name = ws->conf->backends[leg->backend].name;
+    const char *name = leg->b->name;
     enum sg_outcome o = res->norm.outcome;
     leg->fetch = NULL;
     leg->outcome = o;
     f->legs_running--;
 
     sg_metrics_upstream(ws, o, res->upstream_ms);
-    sg_metrics_backend(ws, leg->backend, res->upstream_status, res->upstream_ms, res->retries);
-    sg_health_report(ws->health, leg->backend, o != SG_OUT_UNAVAILABLE && o != SG_OUT_ERROR,
+    /* Counters are by position in the current config: a leg of a replaced
+     * backend set is not counted against whichever backend took its place. */
+    if (leg->conf == ws->conf)
+        sg_metrics_backend(ws, leg->backend, res->upstream_status, res->upstream_ms, res->retries);
+    sg_health_report(leg->health, leg->backend, o != SG_OUT_UNAVAILABLE && o != SG_OUT_ERROR,
                      sg_now_ms());
     if (o != SG_OUT_INFO && o != SG_OUT_NOT_FOUND)
         sg_log_warn("upstream", "task fetch from backend %s failed: %s (upstream status %d)", name,
@@ -280,17 +288,45 @@ static void on_leg_done(struct sg_fetch_result *res, void *arg)
     sg_normalized_clear(&res->norm);
 }
 
+/* The flight's backend in the worker's current config: a reload between the
+ * join and now may have moved, added or removed backends. Returns false when
+ * the backend the flight is bound to is gone. */
+static bool rebase(struct sg_flight *f)
+{
+    const struct sg_conf *now = f->ws->conf;
+    if (f->conf == now)
+        return true;
+    if (f->backend >= 0) {
+        f->backend = sg_backend_index(now, f->conf->backends[f->backend].name);
+        if (f->backend < 0 && (f->pinned || f->session))
+            return false; /* named by the request or the caller's session: nowhere else */
+    }
+    f->conf = now;
+    return true;
+}
+
 static void start_fetch(struct sg_flight *f)
 {
     struct sg_wstate *ws = f->ws;
     size_t idx[SG_MAX_BACKENDS];
+    if (!rebase(f)) {
+        sg_log_warn("upstream", "the backend of a fetch was removed by a reload");
+        const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE,
+                                           .backend = "-",
+                                           .cache = f->shared_failed ? "BYPASS" : "MISS",
+                                           .stale_ok = true,
+                                           .outcome = SG_OUT_UNAVAILABLE};
+        finish_flight(f, &a);
+        return;
+    }
     size_t n = sg_backend_candidates(ws->health, f->backend, sg_now_ms(), idx);
     if (n == 0) {
-        /* The one backend that can answer is down or ejected. */
-        sg_log_debug("upstream", "backend %s is out (down or ejected): not asked",
-                     ws->conf->backends[f->backend].name);
+        /* The one backend that can answer is down or ejected (or a reload
+         * left no backend at all). */
+        const char *name = f->backend >= 0 ? ws->conf->backends[f->backend].name : "-";
+        sg_log_debug("upstream", "backend %s is out (down or ejected): not asked", name);
         const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE,
-                                           .backend = ws->conf->backends[f->backend].name,
+                                           .backend = name,
                                            .cache = f->shared_failed ? "BYPASS" : "MISS",
                                            .stale_ok = true,
                                            .outcome = SG_OUT_UNAVAILABLE};
@@ -303,6 +339,9 @@ static void start_fetch(struct sg_flight *f)
         struct sg_leg *leg = &f->legs[i];
         leg->f = f;
         leg->backend = idx[i];
+        leg->conf = ws->conf;
+        leg->b = &ws->conf->backends[idx[i]];
+        leg->health = ws->health;
         leg->outcome = SG_OUT_UNAVAILABLE;
     }
     /* Callbacks never run from inside sg_fetch_start_as: the legs are all
@@ -310,8 +349,7 @@ static void start_fetch(struct sg_flight *f)
     for (size_t i = 0; i < n; i++) {
         struct sg_leg *leg = &f->legs[i];
         leg->fetch = sg_fetch_start_as(ws->backends[leg->backend], f->task, f->session,
-                                       ws->conf->backends[leg->backend].request_timeout_ms,
-                                       on_leg_done, leg);
+                                       leg->b->request_timeout_ms, on_leg_done, leg);
     }
 }
 
@@ -432,6 +470,7 @@ bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
         f->cache_key = sg_xstrdup(ask->cache_key);
         f->session = ask->session ? sg_xstrdup(ask->session) : NULL;
         f->backend = ask->backend;
+        f->conf = ws->conf;
         f->pinned = ask->pinned;
         f->completed_floor = ask->completed_floor;
         f->head.next = f->head.prev = &f->head;

@@ -29,6 +29,27 @@ void sg_health_free(struct sg_health *h)
     free(h);
 }
 
+void sg_health_carry_over(struct sg_health *h, const struct sg_health *old,
+                          bool (*same)(const struct sg_conf_backend *a,
+                                       const struct sg_conf_backend *b))
+{
+    for (size_t i = 0; i < h->n; i++)
+        for (size_t j = 0; j < old->n; j++) {
+            const struct sg_backend_health *o = &old->v[j];
+            if (!same(o->b, h->v[i].b))
+                continue;
+            struct sg_backend_health *n = &h->v[i];
+            atomic_store(&n->state, atomic_load(&o->state));
+            atomic_store(&n->ejected_until_ms, atomic_load(&o->ejected_until_ms));
+            atomic_store(&n->failures, atomic_load(&o->failures));
+            atomic_store(&n->ejections_in_row, atomic_load(&o->ejections_in_row));
+            atomic_store(&n->ejections_total, atomic_load(&o->ejections_total));
+            n->good_in_row = o->good_in_row;
+            n->bad_in_row = o->bad_in_row;
+            break;
+        }
+}
+
 static bool ejected(const struct sg_backend_health *bh, uint64_t now)
 {
     return now < atomic_load_explicit(&bh->ejected_until_ms, memory_order_relaxed);

@@ -49,6 +49,13 @@ struct sg_health {
 struct sg_health *sg_health_new(const struct sg_conf *conf);
 void sg_health_free(struct sg_health *h);
 
+/* A reload built h for a new backend set: every backend of it that `same`
+ * finds in old (equal settings) starts with what old knew of it (state,
+ * ejection, failures) instead of UNKNOWN. */
+void sg_health_carry_over(struct sg_health *h, const struct sg_health *old,
+                          bool (*same)(const struct sg_conf_backend *a,
+                                       const struct sg_conf_backend *b));
+
 /* Not DOWN and not ejected at now (monotonic ms). */
 bool sg_health_usable(const struct sg_health *h, size_t i, uint64_t now);
 /* Any backend usable: else routing ignores health (a guess beats a certain 503). */

@@ -209,6 +209,21 @@ void sg_metrics_backend(struct sg_wstate *ws, size_t i, int status, uint64_t ms,
     bump(&m->retries, retries);
 }
 
+void sg_metrics_backends_reset(struct sg_wstate *ws)
+{
+    struct sg_metrics *m = of(ws);
+    for (size_t i = 0; i < SG_MAX_BACKENDS; i++) {
+        struct sg_backend_metrics *b = &m->backends[i];
+        for (size_t c = 0; c < SG_METRICS_UPSTREAM_CODES; c++)
+            atomic_store_explicit(&b->codes[c], 0, memory_order_relaxed);
+        for (size_t k = 0; k < SG_METRICS_BUCKETS; k++)
+            atomic_store_explicit(&b->duration_bucket[k], 0, memory_order_relaxed);
+        atomic_store_explicit(&b->duration_count, 0, memory_order_relaxed);
+        atomic_store_explicit(&b->duration_sum_ms, 0, memory_order_relaxed);
+        atomic_store_explicit(&b->retries, 0, memory_order_relaxed);
+    }
+}
+
 #define BFIELD(i, f)                                                                               \
     (offsetof(struct sg_metrics, backends) + (i) * sizeof(struct sg_backend_metrics) +             \
      offsetof(struct sg_backend_metrics, f))

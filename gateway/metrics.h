@@ -60,6 +60,10 @@ void sg_metrics_coalesced(struct sg_wstate *ws);
  * status is the last HTTP status it saw (0: none), retries its extra tries. */
 void sg_metrics_backend(struct sg_wstate *ws, size_t i, int status, uint64_t ms, unsigned retries);
 
+/* Zeroes this worker's per-backend counters (a reload changed the backends;
+ * runs on the worker, the blocks' only writer). */
+void sg_metrics_backends_reset(struct sg_wstate *ws);
+
 struct sg_health;
 /* The per-backend families: requests by code, latency, retries (summed over
  * workers), and ejections and up/down from the shared health state. */

@@ -44,6 +44,8 @@ struct sg_server {
     struct sg_conf *conf;
     struct sg_conf **retired; /* older configs: workers' backends may point into them */
     size_t nretired;
+    struct sg_health **retired_health; /* replaced by a backend reload; flights may still report */
+    size_t nretired_health;
     struct event_base *base;
     struct sg_wmsg_queue *mq;
     struct sg_admin *admin;
@@ -181,6 +183,12 @@ static void worker_destroy(struct sg_wstate *ws)
     for (size_t i = 0; i < ws->nbackends; i++)
         sg_backend_worker_destroy(ws->backends[i]);
     free(ws->backends);
+    for (size_t r = 0; r < ws->nretired_backends; r++) {
+        for (size_t i = 0; i < ws->retired_backends[r].n; i++)
+            sg_backend_worker_destroy(ws->retired_backends[r].v[i]);
+        free(ws->retired_backends[r].v);
+    }
+    free(ws->retired_backends);
     ws->local_module->worker_fini(ws->local);
     ws->local_module->free_conf(ws->local_priv);
     evhtp_unbind_socket(ws->htp);
@@ -267,7 +275,40 @@ static void start_drain(struct sg_server *s)
 struct swap {
     struct sg_wstate *ws;
     const struct sg_conf *conf;
+    struct sg_health *health; /* with new backends: their health; NULL: backends kept */
 };
+
+/* Backend clients for ws's (new) conf: a backend whose settings did not
+ * change keeps its client (connections, session); the others get new ones.
+ * Replaced clients are retired, not freed: fetches, calls and auth sets that
+ * started before the swap still hold them, and they are few (one set per
+ * backend reload); worker_destroy frees them. */
+static void worker_swap_backends(struct sg_wstate *ws, const struct sg_conf *old,
+                                 struct sg_health *health)
+{
+    struct sg_backend_worker **prev = ws->backends;
+    size_t nprev = ws->nbackends;
+    ws->nbackends = ws->conf->backends_n;
+    ws->backends = sg_xcalloc(ws->nbackends ? ws->nbackends : 1, sizeof(*ws->backends));
+    for (size_t i = 0; i < ws->nbackends; i++) {
+        const struct sg_conf_backend *b = &ws->conf->backends[i];
+        for (size_t j = 0; j < nprev && !ws->backends[i]; j++)
+            if (prev[j] && sg_conf_backend_equal(&old->backends[j], b)) {
+                ws->backends[i] = prev[j];
+                prev[j] = NULL;
+            }
+        if (!ws->backends[i])
+            ws->backends[i] = sg_backend_worker_create(ws->base, b, sg_worker_id(ws->worker));
+    }
+    ws->retired_backends = sg_xrealloc(ws->retired_backends,
+                                       (ws->nretired_backends + 1) * sizeof(*ws->retired_backends));
+    ws->retired_backends[ws->nretired_backends].v = prev;
+    ws->retired_backends[ws->nretired_backends].n = nprev;
+    ws->nretired_backends++;
+    ws->health = health;
+    /* The per-backend counters are by position: a new set starts them over. */
+    sg_metrics_backends_reset(ws);
+}
 
 static void on_worker_swap(void *arg)
 {
@@ -275,7 +316,12 @@ static void on_worker_swap(void *arg)
     struct sg_wstate *ws = sw->ws;
     /* Requests in the middle of a check keep the old set until they finish. */
     sg_auth_set_put(ws->auth);
+    const struct sg_conf *old = ws->conf;
     ws->conf = sw->conf;
+    ws->deadline_ms = deadline_for(sw->conf);
+    if (sw->health)
+        worker_swap_backends(ws, old, sw->health);
+    /* After the backends: a delegating provider talks to its backend. */
     ws->auth = sg_auth_set_create(sw->conf, ws->worker);
     free(sw);
 }
@@ -302,6 +348,20 @@ static void reload(struct sg_server *s)
         return;
     }
     sg_conf_errs_clear(&errs);
+    struct sg_health *health = NULL;
+    if (!sg_conf_backends_equal(s->conf, next)) {
+        /* New clients, new health: probes start over for the new set. */
+        health = sg_health_new(next);
+        sg_health_carry_over(health, s->health, sg_conf_backend_equal);
+        sg_health_checker_stop(s->health_checker);
+        s->retired_health =
+            sg_xrealloc(s->retired_health, (s->nretired_health + 1) * sizeof(*s->retired_health));
+        s->retired_health[s->nretired_health++] = s->health;
+        s->health = health;
+        s->health_checker = sg_health_checker_start(s->base, health);
+        sg_admin_set_health(s->admin, health);
+        sg_log_info("config", "backends changed: %zu backend(s) now", next->backends_n);
+    }
     /* Backends keep pointing into the old object: retire it, never free it early. */
     s->retired = sg_xrealloc(s->retired, (s->nretired + 1) * sizeof(*s->retired));
     s->retired[s->nretired++] = s->conf;
@@ -311,6 +371,7 @@ static void reload(struct sg_server *s)
         struct swap *sw = sg_xcalloc(1, sizeof(*sw));
         sw->ws = s->workers[i];
         sw->conf = next;
+        sw->health = health;
         sg_wmsg_post(s->workers[i]->mq, on_worker_swap, sw);
     }
     sg_admin_set_conf(s->admin, next);
@@ -447,6 +508,9 @@ fail:
         worker_destroy(s->workers[i]);
     sg_admin_destroy(s->admin);
     sg_health_free(s->health);
+    for (size_t i = 0; i < s->nretired_health; i++)
+        sg_health_free(s->retired_health[i]);
+    free(s->retired_health);
     for (int i = 0; i < 3; i++)
         if (s->signals[i])
             event_free(s->signals[i]);

@@ -2,6 +2,8 @@
 #ifndef SG_SERVER_H
 #define SG_SERVER_H
 
+#include <stdbool.h>
+
 #include "snapgate/conf.h"
 
 struct sg_server;
@@ -21,5 +23,10 @@ void sg_server_purge(struct sg_server *s, const char *task, void (*done)(void *)
 
 /* Why next cannot be applied by a reload (a key that needs a restart), or NULL. */
 const char *sg_conf_restart_needed(const struct sg_conf *cur, const struct sg_conf *next);
+/* Whether next's backends are cur's, every setting alike: then a reload keeps
+ * the running clients (connections, sessions, health); else it builds new ones. */
+bool sg_conf_backends_equal(const struct sg_conf *cur, const struct sg_conf *next);
+/* One backend's settings alike (name included). */
+bool sg_conf_backend_equal(const struct sg_conf_backend *a, const struct sg_conf_backend *b);
 
 #endif

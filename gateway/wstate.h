@@ -43,6 +43,11 @@ struct sg_wstate {
     struct sg_backend_worker **backends;
     size_t nbackends;
     struct sg_health *health; /* the process's, shared by every worker (gateway/health.h) */
+    struct {
+        struct sg_backend_worker **v;
+        size_t n;
+    } * retired_backends; /* replaced by reloads, freed when the worker ends */
+    size_t nretired_backends;
 
     struct sg_strmap flights;  /* task key -> struct sg_flight */
     struct sg_strmap pairs;    /* delegated caller x task -> what the backend said (pairs.c) */

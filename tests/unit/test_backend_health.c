@@ -3,6 +3,7 @@
  * what routing and /readyz make of them. Time is passed in, never read. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend_route.h"
 #include "health.h"
@@ -169,6 +170,32 @@ START_TEST(test_candidates)
 }
 END_TEST
 
+static bool same_name(const struct sg_conf_backend *a, const struct sg_conf_backend *b)
+{
+    return strcmp(a->name, b->name) == 0;
+}
+
+START_TEST(test_reload_carries_over_what_is_known)
+{
+    sg_health_probe_result(h, 0, true);
+    fail_n(1, 5, 0);
+    /* The new set: vc2 and a new vc4 (vc1 and vc3 gone). */
+    static char *names[] = {"vc2", "vc4"};
+    struct sg_conf_backend nb[2];
+    for (size_t i = 0; i < 2; i++) {
+        nb[i] = backends[0];
+        nb[i].name = names[i];
+    }
+    struct sg_conf nc = {.backends = nb, .backends_n = 2};
+    struct sg_health *h2 = sg_health_new(&nc);
+    sg_health_carry_over(h2, h, same_name);
+    ck_assert(!sg_health_usable(h2, 0, 1)); /* vc2 is still ejected */
+    ck_assert_uint_eq(atomic_load(&h2->v[0].ejections_total), 1);
+    ck_assert_int_eq(atomic_load(&h2->v[1].state), SG_HEALTH_UNKNOWN); /* vc4 is new */
+    sg_health_free(h2);
+}
+END_TEST
+
 static const struct {
     enum sg_outcome in[3];
     size_t n;
@@ -203,6 +230,7 @@ int main(void)
     tcase_add_test(tc, test_rise_and_fall);
     tcase_add_test(tc, test_ready_needs_an_up_backend_not_ejected);
     tcase_add_test(tc, test_candidates);
+    tcase_add_test(tc, test_reload_carries_over_what_is_known);
     tcase_add_loop_test(tc, test_fanout_verdict, 0, (int)SG_ARRAY_LEN(verdicts));
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
