@@ -146,10 +146,14 @@ static void store_local(struct sg_wstate *ws, const char *task, struct sg_cache_
 char *sg_flight_cache_key(const struct sg_conf *c, const char *task, int backend, char *out,
                           size_t cap)
 {
-    if (c->routing == SG_ROUTE_HEADER && backend >= 0)
+    if (c->routing == SG_ROUTE_HEADER && backend >= 0) {
         snprintf(out, cap, "%s\x1e%s", task, c->backends[backend].name);
-    else
-        snprintf(out, cap, "%s", task);
+    } else {
+        /* Every request, hits included: a copy, no formatting. */
+        size_t len = strnlen(task, cap - 1);
+        memcpy(out, task, len);
+        out[len] = '\0';
+    }
     return out;
 }
 
