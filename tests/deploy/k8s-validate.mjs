@@ -1,8 +1,11 @@
-// k8s-validate.mjs FILE... [--parse-only FILE...]: parses every YAML document of each FILE (strictly:
-// duplicate keys and syntax errors fail) and checks every Kubernetes object
-// against the schema of its apiVersion/kind from the kubernetes-models package
-// (generated from the Kubernetes OpenAPI). Kustomization files, and the files
-// after --parse-only (kustomize patches: partial objects), are only parsed. Prints one JSON object on stdout:
+// k8s-validate.mjs FILE... [--parse-only FILE...] [--kustomize-input FILE...]: parses every YAML
+// document of each FILE (strictly: duplicate keys and syntax errors fail) and checks every
+// Kubernetes object against the schema of its apiVersion/kind from the kubernetes-models package
+// (generated from the Kubernetes OpenAPI). Kustomization files, and the files after --parse-only
+// (kustomize patches: partial objects), are only parsed. The files after --kustomize-input are
+// only parsed too, and read as kustomize (Go's YAML) reads them: a plain scalar of a leading 0
+// and octal digits is an octal int (defaultMode: 0440 is 288), not YAML 1.2's decimal.
+// Prints one JSON object on stdout:
 //   {"files": {FILE: [doc, ...]}, "configs": {"NS/NAME/KEY": parsed YAML of a
 //    ConfigMap's *.yaml key}, "validated": ["Kind/name", ...], "errors": [...]}
 // Exit status 1 when errors is not empty. Run with NODE_PATH (or from a
@@ -16,9 +19,20 @@ const modulesDir = process.env.SG_NODE_MODULES;
 const require = createRequire(path.join(modulesDir || process.cwd(), "noop.js"));
 const YAML = require("yaml");
 
-function parseAll(text, where, errors) {
+// Go's YAML (strconv.ParseInt base 0) reads 0440 as octal; YAML 1.2 core would say 440.
+const goLegacyOctal = {
+  identify: (value) => typeof value === "number",
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  test: /^[-+]?0[0-7]+$/,
+  resolve: (str) => parseInt(str, 8),
+};
+
+function parseAll(text, where, errors, goInts = false) {
   const docs = [];
-  for (const d of YAML.parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true })) {
+  const options = { uniqueKeys: true, prettyErrors: true };
+  if (goInts) options.customTags = (tags) => [goLegacyOctal, ...tags];
+  for (const d of YAML.parseAllDocuments(text, options)) {
     for (const e of d.errors) errors.push(`${where}: ${e.message}`);
     if (d.errors.length === 0 && d.contents !== null) docs.push(d.toJS());
   }
@@ -41,9 +55,11 @@ async function modelFor(apiVersion, kind) {
 
 const out = { files: {}, configs: {}, validated: [], errors: [] };
 let parseOnly = false;
+let kustomizeInput = false;
 for (const file of process.argv.slice(2)) {
-  if (file === "--parse-only") {
+  if (file === "--parse-only" || file === "--kustomize-input") {
     parseOnly = true;
+    kustomizeInput = file === "--kustomize-input";
     continue;
   }
   let text;
@@ -53,7 +69,7 @@ for (const file of process.argv.slice(2)) {
     out.errors.push(`${file}: ${e.message}`);
     continue;
   }
-  const docs = parseAll(text, file, out.errors);
+  const docs = parseAll(text, file, out.errors, kustomizeInput);
   out.files[file] = docs;
   for (const doc of docs) {
     if (parseOnly || typeof doc !== "object" || !doc.apiVersion || !doc.kind) continue;

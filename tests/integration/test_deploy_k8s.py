@@ -1,20 +1,28 @@
-"""deploy/: every YAML file parses, every kustomize overlay renders (`kubectl kustomize`) and
-each rendered object passes the Kubernetes schema of its kind (the npm package
-kubernetes-models, installed pinned into the build tree at test time, never committed), and
-the fields the README promises are there: the native sidecar, probes on the admin port, the
-preStop pause, resources, non-root read-only containers, the tier's Service, PDB, HPA and
-Redis, the multi-backend config, secrets only as mounted files."""
+"""deploy/: every YAML file parses, every kustomize overlay renders and each rendered object
+passes the Kubernetes schema of its kind (the npm package kubernetes-models, installed pinned
+into the build tree at test time, never committed), and the fields the README promises are
+there: the native sidecar, probes on the admin port, the preStop pause, resources, non-root
+read-only containers, the tier's Service, PDB, HPA and Redis, the multi-backend config,
+secrets only as mounted files.
 
+The overlays are rendered by sg_kustomize (no kubectl needed: CI's Debian 12 has none that can
+render them). Where a kubectl with kustomize v4 or later is on PATH, `kubectl kustomize` renders
+them too and both renderings must be equal object for object, so sg_kustomize cannot drift;
+SNAPGATE_TEST_NO_KUBECTL=1 skips that cross-check (as on a machine without kubectl)."""
+
+import difflib
 import glob
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
 import sg_harness as h
+import sg_kustomize
 
 DEPLOY = os.path.join(h.REPO, "deploy")
 K8S = os.path.join(DEPLOY, "k8s")
@@ -59,11 +67,13 @@ def ensure_npm_packages():
     return os.path.join(prefix, "node_modules")
 
 
-def validate(paths, parse_only=()):
+def validate(paths, parse_only=(), kustomize_input=()):
     """The validator's JSON answer for the YAML files at paths (and parse_only: files only
-    parsed, not schema-checked); fails on its errors."""
+    parsed, not schema-checked; kustomize_input: only parsed, as kustomize reads YAML); fails
+    on its errors."""
     modules = ensure_npm_packages()
     args = list(paths) + (["--parse-only"] + list(parse_only) if parse_only else [])
+    args += ["--kustomize-input"] + list(kustomize_input) if kustomize_input else []
     proc = subprocess.run(["node", VALIDATOR] + args, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, env=dict(os.environ, SG_NODE_MODULES=modules),
                           timeout=120)
@@ -78,34 +88,95 @@ def validate(paths, parse_only=()):
 
 
 _rendered = {}
+_parsed = {}
+_kubectl = {}
+
+
+def load_kustomize_input(paths):
+    """{path: [document, ...]} of YAML files read as kustomize reads them (for sg_kustomize)."""
+    missing = [p for p in paths if p not in _parsed]
+    if missing:
+        _parsed.update(validate([], kustomize_input=missing)["files"])
+    return {p: _parsed[p] for p in paths}
+
+
+def kubectl_kustomize():
+    """The kubectl to cross-check sg_kustomize against, or None: none on PATH,
+    SNAPGATE_TEST_NO_KUBECTL=1, or one whose kustomize is older than v4 (Debian 12's
+    kubernetes-client 1.20 cannot render these overlays)."""
+    if "kubectl" in _kubectl:
+        return _kubectl["kubectl"]
+    kubectl = shutil.which("kubectl")
+    if os.environ.get("SNAPGATE_TEST_NO_KUBECTL") == "1":
+        kubectl, why = None, "SNAPGATE_TEST_NO_KUBECTL=1"
+    elif kubectl is None:
+        why = "no kubectl on PATH"
+    else:
+        proc = subprocess.run([kubectl, "version", "--client"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=60)
+        m = re.search(r"Kustomize Version: (v(\d+)\S*)", proc.stdout.decode())
+        why = "%s, kustomize %s" % (kubectl, m.group(1) if m else "unknown")
+        if not m or int(m.group(2)) < 4:
+            kubectl, why = None, why + ": too old to render deploy/k8s"
+    sys.stderr.write("deploy/k8s rendered by sg_kustomize, %s (%s)\n"
+                     % ("cross-checked against kubectl kustomize" if kubectl else
+                        "not cross-checked", why))
+    _kubectl["kubectl"] = kubectl
+    return kubectl
+
+
+def object_order(o):
+    return (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
 
 
 def render(overlay):
-    """(objects, configs) of `kubectl kustomize deploy/k8s/OVERLAY`, schema-checked."""
-    if overlay in _rendered:
-        return _rendered[overlay]
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        raise AssertionError("kubectl (kustomize v4 or later) is required to render "
-                             "deploy/k8s; the machine image ships it")
-    proc = subprocess.run([kubectl, "kustomize", os.path.join(K8S, overlay)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-    if proc.returncode != 0:
-        raise AssertionError("kubectl kustomize %s failed:\n%s" % (overlay, proc.stderr.decode()))
+    """render_dir() of deploy/k8s/OVERLAY, once per run."""
+    if overlay not in _rendered:
+        _rendered[overlay] = render_dir(os.path.join(K8S, overlay))
+    return _rendered[overlay]
+
+
+def render_dir(directory):
+    """(objects, configs) of the kustomization in directory rendered by sg_kustomize,
+    schema-checked, and equal to `kubectl kustomize`'s rendering where kubectl_kustomize() has
+    a kubectl."""
+    overlay = os.path.basename(directory)
+    objects = sg_kustomize.build(directory, load_kustomize_input)
     d = tempfile.mkdtemp(prefix="sg-k8s-")
     try:
         path = os.path.join(d, overlay + ".yaml")
-        with open(path, "wb") as f:
-            f.write(proc.stdout)
-        out = validate([path])
-        objects = out["files"][path]
+        with open(path, "w", encoding="utf-8") as f:
+            # JSON is YAML: one document per object
+            f.write("---\n".join(json.dumps(o) + "\n" for o in objects))
+        paths = [path]
+        kubectl = kubectl_kustomize()
+        if kubectl is not None:
+            proc = subprocess.run([kubectl, "kustomize", directory],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+            if proc.returncode != 0:
+                raise AssertionError("kubectl kustomize %s failed:\n%s"
+                                     % (overlay, proc.stderr.decode()))
+            paths.append(os.path.join(d, overlay + ".kubectl.yaml"))
+            with open(paths[1], "wb") as f:
+                f.write(proc.stdout)
+        out = validate(paths)
+        rendered = out["files"][path]
+        if kubectl is not None:
+            theirs = sorted(out["files"][paths[1]], key=object_order)
+            mine = sorted(rendered, key=object_order)
+            if theirs != mine:
+                diff = difflib.unified_diff(
+                    json.dumps(theirs, indent=1, sort_keys=True).splitlines(),
+                    json.dumps(mine, indent=1, sort_keys=True).splitlines(),
+                    "kubectl kustomize", "sg_kustomize", lineterm="")
+                raise AssertionError("sg_kustomize renders %s unlike kubectl kustomize:\n%s"
+                                     % (overlay, "\n".join(diff)))
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    if len(out["validated"]) != len(objects):
+    if len(out["validated"]) != len(rendered) * len(paths):
         raise AssertionError("not every object of %s was schema-checked: %s"
                              % (overlay, out["validated"]))
-    _rendered[overlay] = (objects, out["configs"])
-    return _rendered[overlay]
+    return rendered, out["configs"]
 
 
 def find(objects, kind, name):
@@ -168,6 +239,130 @@ class TestDeployYaml(unittest.TestCase):
                     "    spec: {containers: [{name: c, image: i}]}\n")
         with self.assertRaisesRegex(AssertionError, "replicas"):
             validate([path])
+
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  selector: {matchLabels: {app: x}}
+  template:
+    metadata: {labels: {app: x}}
+    spec:
+      containers:
+        - name: app
+          image: app:1
+          args: ["a", "b"]
+          envFrom: [{configMapRef: {name: env}}]
+          volumeMounts:
+            - {name: a, mountPath: /a}
+            - {name: b, mountPath: /b}
+            - {name: c, mountPath: /c}
+            - {name: f, mountPath: /f}
+      volumes:
+        - {name: a, configMap: {name: cfg}}
+        - {name: b, emptyDir: {}}
+        - {name: c, projected: {sources: [{configMap: {name: cfg}}]}}
+        - {name: f, secret: {secretName: s, defaultMode: 0440}}
+"""
+
+
+class TestRenderer(unittest.TestCase):
+    """sg_kustomize on small kustomizations: each behaviour the overlays rely on, asserted
+    against what kubectl kustomize (kustomize v5.5.0) rendered, and cross-checked with it
+    again where kubectl_kustomize() has one; and the refusals."""
+
+    def tree(self, files):
+        d = tempfile.mkdtemp(prefix="sg-kustomize-")
+        self.addCleanup(shutil.rmtree, d, True)
+        for name, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(d, name)), exist_ok=True)
+            with open(os.path.join(d, name), "w", encoding="utf-8") as f:
+                f.write(text)
+        return d
+
+    def test_config_map_hash_is_kustomizes(self):
+        # kubectl kustomize of configMapGenerator [{name: demo, literals: [a=b]}]: demo-4h2mbtbbt6
+        self.assertEqual(sg_kustomize.config_map_hash({"a": "b"}), "4h2mbtbbt6")
+
+    def test_generator_patch_namespace_images(self):
+        d = self.tree({
+            "base/kustomization.yaml": "namespace: one\nresources: [app.yaml]\n"
+                                       "configMapGenerator:\n"
+                                       "- name: cfg\n  files: [x.yaml, y.yaml]\n"
+                                       "- name: env\n  files: [x.yaml]\n"
+                                       "images:\n- {name: app, newName: reg.example:5000/app}\n",
+            "base/app.yaml": DEPLOYMENT,
+            "base/x.yaml": "x: 1\n",
+            "base/y.yaml": "y: <&>\n",
+            "top/kustomization.yaml": "namespace: two\nresources: [../base]\n"
+                                      "configMapGenerator:\n- name: cfg\n  behavior: merge\n"
+                                      "  files: [y.yaml]\n- name: env\n  behavior: replace\n"
+                                      "  files: [z.yaml]\npatches:\n- path: patch.yaml\n"
+                                      "images:\n- {name: reg.example:5000/app, newTag: '2'}\n",
+            "top/y.yaml": "y: 2\n",
+            "top/z.yaml": "z: 3\n",
+            "top/patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\n"
+                              "spec:\n  template:\n    spec:\n      containers:\n"
+                              "        - name: app\n          args: [c]\n          volumeMounts:\n"
+                              "            - {name: c2, mountPath: /c, readOnly: true}\n"
+                              "            - {name: d, mountPath: /d}\n"
+                              "            - {mountPath: /b, $patch: delete}\n"
+                              "            - {name: e, mountPath: /e}\n"
+                              "      volumes:\n        - {name: b, $patch: delete}\n"
+                              "        - {name: d, emptyDir: {}}\n"
+                              "        - {name: e, emptyDir: {}}\n",
+        })
+        objects, _ = render_dir(os.path.join(d, "top"))
+        cms = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ConfigMap"}
+        self.assertEqual(sorted(cms), ["cfg-8bd966h966", "env-5b25762m65"])
+        self.assertEqual(cms["cfg-8bd966h966"]["data"], {"x.yaml": "x: 1\n", "y.yaml": "y: 2\n"})
+        self.assertEqual(cms["env-5b25762m65"]["data"], {"z.yaml": "z: 3\n"})
+        dep = find(objects, "Deployment", "app")
+        self.assertEqual({o["metadata"]["namespace"] for o in objects}, {"two"})
+        pod = dep["spec"]["template"]["spec"]
+        c = pod["containers"][0]
+        self.assertEqual(c["image"], "reg.example:5000/app:2")
+        self.assertEqual(c["args"], ["c"])
+        self.assertEqual(c["envFrom"], [{"configMapRef": {"name": "env-5b25762m65"}}])
+        # kustomize's order: the patch's elements, then the ones it does not name
+        self.assertEqual([(m["mountPath"], m["name"]) for m in c["volumeMounts"]],
+                         [("/c", "c2"), ("/d", "d"), ("/e", "e"), ("/a", "a"), ("/f", "f")])
+        self.assertTrue(c["volumeMounts"][0]["readOnly"])
+        self.assertEqual([v["name"] for v in pod["volumes"]], ["d", "e", "a", "c", "f"])
+        self.assertEqual(pod["volumes"][2]["configMap"]["name"], "cfg-8bd966h966")
+        self.assertEqual(pod["volumes"][3]["projected"]["sources"][0]["configMap"]["name"],
+                         "cfg-8bd966h966")
+        self.assertEqual(pod["volumes"][4]["secret"]["defaultMode"], 0o440)  # Go reads 0440
+
+    def test_refuses_what_it_does_not_know(self):
+        patch = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\n"
+                 "spec:\n  template:\n    spec:\n%s")
+        cases = {
+            "commonLabels": ("resources: [app.yaml]\ncommonLabels: {a: b}\n", {}),
+            "behavior create": ("resources: [app.yaml]\nconfigMapGenerator:\n- name: c\n"
+                                "  files: [app.yaml]\n- name: c\n  files: [app.yaml]\n", {}),
+            "options": ("configMapGenerator:\n- name: c\n  options: {disableNameSuffixHash: true}\n"
+                        "  files: [app.yaml]\n", {}),
+            "kind Secret": ("resources: [s.yaml]\n",
+                            {"s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"}),
+            "tolerations": ("resources: [app.yaml]\npatches:\n- path: p.yaml\n",
+                            {"p.yaml": patch % "      tolerations: [{key: k}]\n"}),
+            "patch: replace": ("resources: [app.yaml]\npatches:\n- path: p.yaml\n",
+                               {"p.yaml": patch % ("      volumes:\n"
+                                                   "        - {name: a, $patch: replace}\n")}),
+            "target": ("resources: [app.yaml]\npatches:\n"
+                       "- path: p.yaml\n  target: {kind: Deployment}\n",
+                       {"p.yaml": patch % "      hostNetwork: true\n"}),
+            "digest": ("resources: [app.yaml]\nimages:\n- {name: app, digest: 'sha256:0'}\n", {}),
+        }
+        for what, (kustomization, extra) in cases.items():
+            with self.subTest(what):
+                d = self.tree(dict({"kustomization.yaml": kustomization, "app.yaml": DEPLOYMENT},
+                                   **extra))
+                with self.assertRaisesRegex(sg_kustomize.KustomizeError,
+                                            re.escape(what) + ".*extend it"):
+                    sg_kustomize.build(d, load_kustomize_input)
 
 
 class K8sShape:
