@@ -63,12 +63,14 @@ static void conn_free(struct sg_conn *sc)
 /* ---- graceful close of a taken-over connection ---------------------------- */
 
 struct lingerer {
+    struct sg_wstate *ws;
     struct bufferevent *bev;
     struct event *timer;
 };
 
 static void linger_end(struct lingerer *l)
 {
+    sg_metrics_conn_close(l->ws);
     bufferevent_free(l->bev);
     event_free(l->timer);
     free(l);
@@ -109,6 +111,7 @@ static void reject_on_bev(struct sg_wstate *ws, struct bufferevent *bev, enum sg
     size_t len = 0;
     char *raw = sg_error_reply_raw(e, id, &len);
     struct lingerer *l = sg_xcalloc(1, sizeof(*l));
+    l->ws = ws;
     l->bev = bev;
     l->timer = evtimer_new(ws->base, on_linger_timeout, l);
     struct timeval tv = {.tv_sec = LINGER_S, .tv_usec = 0};
@@ -222,8 +225,10 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
     /* evhtp frees the request after this hook: its fini must not find us. */
     evhtp_connection_unset_hook(c, evhtp_hook_on_connection_fini);
     conn_free(sc);
-    if (err == htparse_error_none || err == htparse_error_user || !c->bev)
+    if (err == htparse_error_none || err == htparse_error_user || !c->bev) {
+        sg_metrics_conn_close(ws); /* evhtp closes the socket after this hook */
         return EVHTP_RES_OK;
+    }
     enum sg_error e = SG_E_INVALID_ARGUMENT;
     if (err == htparse_error_too_big)
         e = (!c->request || !c->request->uri) ? SG_E_URI_TOO_LONG : SG_E_HEADERS_TOO_LARGE;
@@ -240,6 +245,8 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
     struct sg_conn *sc = sg_xcalloc(1, sizeof(*sc));
     sc->ws = ws;
     sc->c = c;
+    /* Closed again in on_conn_fini, or in linger_end after an error answer. */
+    sg_metrics_conn_open(ws);
     sc->timer = evtimer_new(ws->base, on_conn_timer, sc);
     arm(sc, PHASE_HEAD, HEAD_DEADLINE_S);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers_start, (evhtp_hook)on_headers_start, sc);

@@ -30,6 +30,8 @@ struct sg_metrics {
     /* copied from the shared tier's own counters once a second */
     _Atomic uint64_t redis_errors, redis_reconnects, redis_connected, redis_circuit_open;
     _Atomic uint64_t redis_configured;
+    /* client connections: accepted ever, and open now (this worker's count) */
+    _Atomic uint64_t conns_accepted, conns_open;
 };
 
 /* Registers a worker's block so the admin endpoint can sum it. */
@@ -43,6 +45,11 @@ struct sg_cache_stats;
 void sg_metrics_shared_stats(struct sg_wstate *ws, const struct sg_cache_stats *st);
 void sg_metrics_upstream(struct sg_wstate *ws, enum sg_outcome o, uint64_t ms);
 void sg_metrics_coalesced(struct sg_wstate *ws);
+/* A client connection was accepted / closed on ws (the socket itself: a
+ * connection lingering after an error answer is still open). Called from ws's
+ * own thread only: each worker is the single writer of its block. */
+void sg_metrics_conn_open(struct sg_wstate *ws);
+void sg_metrics_conn_close(struct sg_wstate *ws);
 
 /* Prometheus text format 0.0.4 of every registered worker, summed. */
 void sg_metrics_render(struct evbuffer *out);
