@@ -174,6 +174,9 @@ static void worker_destroy(struct sg_wstate *ws)
         event_free(ws->stats_timer);
     event_free(ws->log_timer);
     sg_flight_cancel_all(ws);
+    /* Only after a drain timeout are requests left: free them and their
+     * connections while the modules they hold on to still exist. */
+    sg_conn_close_all(ws);
     if (ws->shared)
         ws->shared_module->worker_fini(ws->shared);
     sg_strmap_destroy(&ws->flights);
