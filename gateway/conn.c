@@ -34,6 +34,7 @@
 enum conn_phase { PHASE_HEAD, PHASE_BUSY, PHASE_IDLE };
 
 struct sg_conn {
+    struct sg_conn *prev, *next; /* in ws->conns */
     struct sg_wstate *ws;
     evhtp_connection_t *c;
     struct event *timer;
@@ -56,19 +57,34 @@ static void arm(struct sg_conn *sc, enum conn_phase phase, int seconds)
 
 static void conn_free(struct sg_conn *sc)
 {
+    if (sc->prev)
+        sc->prev->next = sc->next;
+    else
+        sc->ws->conns = sc->next;
+    if (sc->next)
+        sc->next->prev = sc->prev;
     event_free(sc->timer);
     free(sc);
 }
 
 /* ---- graceful close of a taken-over connection ---------------------------- */
 
-struct lingerer {
+struct sg_linger {
+    struct sg_linger *prev, *next; /* in ws->lingerers */
+    struct sg_wstate *ws;
     struct bufferevent *bev;
     struct event *timer;
 };
 
-static void linger_end(struct lingerer *l)
+static void linger_end(struct sg_linger *l)
 {
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        l->ws->lingerers = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    sg_metrics_conn_close(l->ws);
     bufferevent_free(l->bev);
     event_free(l->timer);
     free(l);
@@ -108,7 +124,12 @@ static void reject_on_bev(struct sg_wstate *ws, struct bufferevent *bev, enum sg
     sg_request_id_new(ws, id, sizeof(id));
     size_t len = 0;
     char *raw = sg_error_reply_raw(e, id, &len);
-    struct lingerer *l = sg_xcalloc(1, sizeof(*l));
+    struct sg_linger *l = sg_xcalloc(1, sizeof(*l));
+    l->ws = ws;
+    l->next = ws->lingerers;
+    if (l->next)
+        l->next->prev = l;
+    ws->lingerers = l;
     l->bev = bev;
     l->timer = evtimer_new(ws->base, on_linger_timeout, l);
     struct timeval tv = {.tv_sec = LINGER_S, .tv_usec = 0};
@@ -222,8 +243,10 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
     /* evhtp frees the request after this hook: its fini must not find us. */
     evhtp_connection_unset_hook(c, evhtp_hook_on_connection_fini);
     conn_free(sc);
-    if (err == htparse_error_none || err == htparse_error_user || !c->bev)
+    if (err == htparse_error_none || err == htparse_error_user || !c->bev) {
+        sg_metrics_conn_close(ws); /* evhtp closes the socket after this hook */
         return EVHTP_RES_OK;
+    }
     enum sg_error e = SG_E_INVALID_ARGUMENT;
     if (err == htparse_error_too_big)
         e = (!c->request || !c->request->uri) ? SG_E_URI_TOO_LONG : SG_E_HEADERS_TOO_LARGE;
@@ -240,6 +263,12 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
     struct sg_conn *sc = sg_xcalloc(1, sizeof(*sc));
     sc->ws = ws;
     sc->c = c;
+    sc->next = ws->conns;
+    if (sc->next)
+        sc->next->prev = sc;
+    ws->conns = sc;
+    /* Closed again in on_conn_fini, or in linger_end after an error answer. */
+    sg_metrics_conn_open(ws);
     sc->timer = evtimer_new(ws->base, on_conn_timer, sc);
     arm(sc, PHASE_HEAD, HEAD_DEADLINE_S);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers_start, (evhtp_hook)on_headers_start, sc);
@@ -271,4 +300,15 @@ void sg_conn_request_done(evhtp_request_t *req)
     struct sg_conn *sc = conn_of(req);
     if (sc)
         arm(sc, PHASE_IDLE, KEEPALIVE_IDLE_S);
+}
+
+void sg_conn_close_all(struct sg_wstate *ws)
+{
+    /* Freeing a connection runs on_conn_fini (which unlinks it) and frees its
+     * request, whose fini hook drops the request's evhtp reference. A parser
+     * error at that moment may still turn it into a lingerer: those go last. */
+    while (ws->conns)
+        evhtp_connection_free(ws->conns->c);
+    while (ws->lingerers)
+        linger_end(ws->lingerers);
 }

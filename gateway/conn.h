@@ -12,6 +12,9 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg);
 void sg_conn_request_started(evhtp_request_t *req);
 /* The reply went out: the keep-alive idle limit starts. */
 void sg_conn_request_done(evhtp_request_t *req);
+/* Closes every client connection ws still has (a drain that ran out of time
+ * stopped the loop under them): their requests are freed, nothing is sent. */
+void sg_conn_close_all(struct sg_wstate *ws);
 /* A request id for this worker: unique across workers and processes. */
 void sg_request_id_new(struct sg_wstate *ws, char *out, size_t cap);
 

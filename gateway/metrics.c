@@ -106,6 +106,19 @@ void sg_metrics_coalesced(struct sg_wstate *ws)
     bump(&of(ws)->coalesced, 1);
 }
 
+void sg_metrics_conn_open(struct sg_wstate *ws)
+{
+    bump(&of(ws)->conns_accepted, 1);
+    bump(&of(ws)->conns_open, 1);
+}
+
+void sg_metrics_conn_close(struct sg_wstate *ws)
+{
+    /* A connection closes on the worker that accepted it, so this block's
+     * count never goes below zero. */
+    bump(&of(ws)->conns_open, (uint64_t)-1);
+}
+
 #define FIELD(f) offsetof(struct sg_metrics, f)
 
 void sg_metrics_render(struct evbuffer *out)
@@ -184,6 +197,15 @@ void sg_metrics_render(struct evbuffer *out)
                         "already in flight.\n# TYPE snapgate_coalesced_waiters_total counter\n"
                         "snapgate_coalesced_waiters_total %llu\n",
                         (unsigned long long)sum(FIELD(coalesced)));
+    evbuffer_add_printf(out,
+                        "# HELP snapgate_connections_accepted_total Client connections "
+                        "accepted.\n# TYPE snapgate_connections_accepted_total counter\n"
+                        "snapgate_connections_accepted_total %llu\n"
+                        "# HELP snapgate_connections_open Client connections open now.\n"
+                        "# TYPE snapgate_connections_open gauge\n"
+                        "snapgate_connections_open %llu\n",
+                        (unsigned long long)sum(FIELD(conns_accepted)),
+                        (unsigned long long)sum(FIELD(conns_open)));
 }
 
 void sg_metrics_backend(struct sg_wstate *ws, size_t i, int status, uint64_t ms, unsigned retries)

@@ -43,6 +43,8 @@ struct sg_metrics {
     _Atomic uint64_t redis_errors, redis_reconnects, redis_connected, redis_circuit_open;
     _Atomic uint64_t redis_configured;
     struct sg_backend_metrics backends[SG_MAX_BACKENDS];
+    /* client connections: accepted ever, and open now (this worker's count) */
+    _Atomic uint64_t conns_accepted, conns_open;
 };
 
 /* Registers a worker's block so the admin endpoint can sum it. */
@@ -69,6 +71,11 @@ struct sg_health;
  * workers), and ejections and up/down from the shared health state. */
 void sg_metrics_render_backends(struct evbuffer *out, const struct sg_conf *conf,
                                 const struct sg_health *health);
+/* A client connection was accepted / closed on ws (the socket itself: a
+ * connection lingering after an error answer is still open). Called from ws's
+ * own thread only: each worker is the single writer of its block. */
+void sg_metrics_conn_open(struct sg_wstate *ws);
+void sg_metrics_conn_close(struct sg_wstate *ws);
 
 /* Prometheus text format 0.0.4 of every registered worker, summed. */
 void sg_metrics_render(struct evbuffer *out);

@@ -73,6 +73,8 @@ struct sg_request {
     int backend_index;    /* the backend the request is bound to (header, delegation), -1 none */
     bool pinned;          /* header routing named it: only its answers fit */
 
+    const char *why; /* why a 5xx answer, for its error line; NULL: the backend failed */
+
     /* what the access log says */
     int status;
     const char *cache;
@@ -176,11 +178,25 @@ static void stage_common_headers(struct sg_request *r)
     add_header(r->ev, "X-Request-Id", r->id, true);
 }
 
+/* A 5xx is the gateway's or a backend's failure, not the caller's: one line
+ * that carries the request id, to be found next to its access line. */
+static void log_failure(const struct sg_request *r, int status)
+{
+    if (r->why)
+        sg_log_req(SG_LOG_WARN, "request", r->id, "answered %d: %s", status, r->why);
+    else
+        sg_log_req(SG_LOG_WARN, "request", r->id,
+                   "answered %d: backend %s failed (upstream status %d)", status, r->backend,
+                   r->upstream_status);
+}
+
 static void finish_error(struct sg_request *r, enum sg_error e)
 {
     if (r->finished)
         return;
     const struct sg_error_reply *er = sg_error_reply(e);
+    if (er->status >= 500)
+        log_failure(r, er->status);
     if (r->ev) {
         stage_common_headers(r);
         add_header(r->ev, "Content-Type", "application/json", false);
@@ -261,7 +277,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct sg_request *r = arg;
-    sg_log_warn("request", "request %s: deadline passed before an answer", r->id);
+    r->why = "the request deadline passed before an answer";
     if (!r->cache)
         r->cache = "MISS";
     finish_error(r, SG_E_UNAVAILABLE);
@@ -345,6 +361,8 @@ static void on_flight_answer(struct sg_flight_waiter *w, const struct sg_flight_
         sg_metrics_cache(r->ws, "stale");
         reply_entry(r, r->stale, "STALE");
     } else {
+        if (strcmp(a->backend, "-") == 0)
+            r->why = "the fetch was cancelled (the worker is stopping)";
         finish_error(r, a->error);
     }
     request_put(r);
@@ -369,7 +387,7 @@ static void fetch(struct sg_request *r)
     if (!r->cache)
         r->cache = "MISS";
     if (ws->nbackends == 0) {
-        sg_log_warn("request", "request %s: no backend is configured", r->id);
+        r->why = "no backend is configured";
         finish_error(r, SG_E_UNAVAILABLE);
         return;
     }
@@ -391,7 +409,8 @@ static void fetch(struct sg_request *r)
     if (ask.backend < 0 && r->stale && r->stale->owner[0] && ws->conf->backends_n > 1)
         ask.backend = sg_backend_index(ws->conf, r->stale->owner);
     if (!sg_flight_join(ws, &ask, &r->waiter)) {
-        finish_error(r, SG_E_UNAVAILABLE); /* the worker is stopping */
+        r->why = "the worker is stopping";
+        finish_error(r, SG_E_UNAVAILABLE);
         return;
     }
     r->refs++;
@@ -403,6 +422,7 @@ static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry
     struct sg_wstate *ws = r->ws;
     if (ws->stopping) {
         sg_cache_entry_put(e);
+        r->why = "the worker is stopping";
         finish_error(r, SG_E_UNAVAILABLE);
         return;
     }
@@ -424,6 +444,7 @@ static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry
     sg_metrics_cache(ws, "error");
     if (ws->conf->redis_on_error == SG_REDIS_REJECT) {
         r->cache = "BYPASS";
+        r->why = "the shared cache failed (redis.on_error: reject)";
         finish_error(r, SG_E_UNAVAILABLE);
         return;
     }
@@ -621,6 +642,7 @@ static void on_auth_done(int rc, struct sg_principal *p, void *arg)
             r->auth_next++;
             auth_continue(r);
         } else if (rc == SG_ERR) {
+            r->why = "an auth provider could not check the credentials";
             finish_error(r, SG_E_UNAVAILABLE);
         } else {
             auth_failed(r);
@@ -655,6 +677,7 @@ static void auth_continue(struct sg_request *r)
         if (rc == SG_ERR) {
             /* The provider could not decide (overload): fail closed, but say
              * it is us, not the caller's credentials. */
+            r->why = "an auth provider could not check the credentials";
             finish_error(r, SG_E_UNAVAILABLE);
             return;
         }
@@ -711,7 +734,8 @@ void sg_request_on_http(evhtp_request_t *ev, void *arg)
         finish_error(r, SG_E_BAD_METHOD);
         return;
     case SG_ROUTE_BAD_ID:
-        sg_log_debug("request", "request %s: %s", r->id, why);
+        if (sg_log_get_level() >= SG_LOG_DEBUG)
+            sg_log_req(SG_LOG_DEBUG, "request", r->id, "malformed task id: %s", why);
         finish_error(r, SG_E_INVALID_ARGUMENT);
         return;
     case SG_ROUTE_TASK:

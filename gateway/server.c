@@ -38,6 +38,14 @@
 #define LISTEN_BACKLOG 1024
 #define REAP_INTERVAL_MS 20
 #define DRAIN_GRACE_MS 100
+/* Drain timing (README "Drain"): the listeners stay open for
+ * min(LISTEN_GRACE_MAX_MS, drain_timeout / 4) after the signal, so a load
+ * balancer polling /readyz sees the 503 and stops sending before connections
+ * are refused; the worker loops are stopped at drain_timeout minus
+ * min(TEARDOWN_RESERVE_MAX_MS, drain_timeout / 10), which leaves the time to
+ * close Redis and the backends and still exit within drain_timeout. */
+#define LISTEN_GRACE_MAX_MS 1000
+#define TEARDOWN_RESERVE_MAX_MS 250
 #define ACCESS_LOG_FLUSH_MS 100
 
 struct sg_server {
@@ -56,6 +64,7 @@ struct sg_server {
     _Atomic int draining;
     struct event *signals[3];
     struct event *reap_timer;
+    struct event *listen_grace;
     struct event *drain_deadline;
     struct sg_health *health;                 /* every backend's, shared by the workers */
     struct sg_health_checker *health_checker; /* probes on this (the main) thread */
@@ -173,6 +182,9 @@ static void worker_destroy(struct sg_wstate *ws)
         event_free(ws->stats_timer);
     event_free(ws->log_timer);
     sg_flight_cancel_all(ws);
+    /* Only after a drain timeout are requests left: free them and their
+     * connections while the modules they hold on to still exist. */
+    sg_conn_close_all(ws);
     if (ws->shared)
         ws->shared_module->worker_fini(ws->shared);
     sg_strmap_destroy(&ws->flights);
@@ -252,17 +264,52 @@ static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(s->workers[i]->base);
 }
 
+static void on_listen_grace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sg_server *s = arg;
+    sg_log_info("server", "draining: listeners closed, waiting for in-flight requests");
+    for (unsigned i = 0; i < s->nworkers; i++)
+        sg_wmsg_post(s->workers[i]->mq, on_worker_drain, s->workers[i]);
+}
+
+static struct timeval tv_ms(uint64_t ms)
+{
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    return tv;
+}
+
+uint64_t sg_server_listen_grace_ms(uint64_t drain_timeout_ms)
+{
+    uint64_t g = drain_timeout_ms / 4;
+    return g < LISTEN_GRACE_MAX_MS ? g : LISTEN_GRACE_MAX_MS;
+}
+
+uint64_t sg_server_stop_after_ms(uint64_t drain_timeout_ms)
+{
+    uint64_t reserve = drain_timeout_ms / 10;
+    if (reserve > TEARDOWN_RESERVE_MAX_MS)
+        reserve = TEARDOWN_RESERVE_MAX_MS;
+    return drain_timeout_ms - reserve;
+}
+
 static void start_drain(struct sg_server *s)
 {
     if (atomic_exchange(&s->draining, 1))
         return;
     sg_notify_stopping();
-    sg_log_info("server", "draining: readiness fails, in-flight requests finish");
+    uint64_t timeout = s->conf->drain_timeout_ms;
+    sg_log_info("server",
+                "draining: readiness fails now, listeners close in %llu ms, in-flight requests "
+                "have until %llu ms",
+                (unsigned long long)sg_server_listen_grace_ms(timeout),
+                (unsigned long long)sg_server_stop_after_ms(timeout));
     sg_admin_set_draining(s->admin);
-    for (unsigned i = 0; i < s->nworkers; i++)
-        sg_wmsg_post(s->workers[i]->mq, on_worker_drain, s->workers[i]);
-    struct timeval tv = {.tv_sec = (time_t)(s->conf->drain_timeout_ms / 1000),
-                         .tv_usec = (suseconds_t)(s->conf->drain_timeout_ms % 1000) * 1000};
+    struct timeval grace = tv_ms(sg_server_listen_grace_ms(timeout));
+    s->listen_grace = evtimer_new(s->base, on_listen_grace, s);
+    evtimer_add(s->listen_grace, &grace);
+    struct timeval tv = tv_ms(sg_server_stop_after_ms(timeout));
     s->drain_deadline = evtimer_new(s->base, on_drain_deadline, s);
     evtimer_add(s->drain_deadline, &tv);
     struct timeval reap = {.tv_sec = 0, .tv_usec = REAP_INTERVAL_MS * 1000};
@@ -330,6 +377,11 @@ static void reload(struct sg_server *s)
 {
     if (!s->conf->path) {
         sg_log_warn("server", "SIGHUP: no config file to reload (started without -c)");
+        return;
+    }
+    if (atomic_load(&s->draining)) {
+        /* The workers may have stopped reading their queues. */
+        sg_log_warn("server", "SIGHUP while draining: not reloaded");
         return;
     }
     struct sg_conf_errs errs = {.file = s->conf->path};
@@ -499,7 +551,7 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
     event_base_dispatch(s->base);
     for (unsigned i = 0; i < s->nworkers; i++)
         pthread_join(s->threads[i], NULL);
-    sg_log_info("server", "stopped");
+    sg_log_info("server", "drained: closing the cache and backend connections");
     rc = 0;
 
 fail:
@@ -516,6 +568,8 @@ fail:
             event_free(s->signals[i]);
     if (s->reap_timer)
         event_free(s->reap_timer);
+    if (s->listen_grace)
+        event_free(s->listen_grace);
     if (s->drain_deadline)
         event_free(s->drain_deadline);
     sg_wmsg_queue_free(s->mq);
@@ -524,6 +578,8 @@ fail:
         sg_conf_free(s->retired[i]);
     free(s->retired);
     sg_conf_free(s->conf);
+    if (rc == 0)
+        sg_log_info("server", "stopped");
     sg_access_log_flush(); /* lines of requests answered while workers stopped */
     free(s->workers);
     free(s->threads);

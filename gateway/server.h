@@ -3,6 +3,7 @@
 #define SG_SERVER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "snapgate/conf.h"
 
@@ -13,6 +14,12 @@ struct sg_wstate;
  * once every listener is bound. Returns the process exit code: 0 after a clean
  * drain, 2 when a listener cannot be bound. */
 int sg_server_run(struct sg_conf *conf, void (*on_ready)(void));
+
+/* Drain timing for a shutdown.drain_timeout: how long the listeners stay open
+ * after SIGTERM (min(1 s, timeout / 4)), and when the worker loops are stopped
+ * with whatever is still in flight (timeout - min(250 ms, timeout / 10)). */
+uint64_t sg_server_listen_grace_ms(uint64_t drain_timeout_ms);
+uint64_t sg_server_stop_after_ms(uint64_t drain_timeout_ms);
 
 /* A worker finished a paused request: while draining, the last one ends the worker. */
 void sg_server_request_finished(struct sg_wstate *ws);

@@ -19,6 +19,8 @@ struct sg_wmsg_queue;
 struct sg_metrics;
 struct sg_server;
 struct sg_health;
+struct sg_conn;
+struct sg_linger;
 
 struct sg_wstate {
     struct sg_worker *worker;
@@ -61,6 +63,8 @@ struct sg_wstate {
     struct sg_wmsg_queue *mq;
     struct sg_metrics *metrics;
     struct sg_server *server_ctx;
+    struct sg_conn *conns;       /* open client connections (gateway/conn.c) */
+    struct sg_linger *lingerers; /* connections closing after an error answer */
 };
 
 #endif

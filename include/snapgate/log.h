@@ -13,6 +13,12 @@ enum sg_log_format sg_log_get_format(void);
 void sg_log(enum sg_log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The same for a line about one request: request_id (may be NULL: then as
+ * sg_log) goes into the line as its own field, "request_id" in JSON and
+ * "id=..." in text, so a line can be joined with the request's access line. */
+void sg_log_req(enum sg_log_level level, const char *module, const char *request_id,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 #define sg_log_error(mod, ...) sg_log(SG_LOG_ERROR, (mod), __VA_ARGS__)
 #define sg_log_warn(mod, ...) sg_log(SG_LOG_WARN, (mod), __VA_ARGS__)
 #define sg_log_info(mod, ...)                                                                      \
