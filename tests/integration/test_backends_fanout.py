@@ -9,6 +9,7 @@ import time
 import unittest
 
 import mock_dialects
+import prom_strict
 import sg_harness as h
 
 PAST_RUNNING_TTL = 1.3
@@ -70,7 +71,9 @@ class TestFanout(h.GatewayTestCase):
             time.sleep(PAST_RUNNING_TTL)
             second = {task: self.get(gw, task) for task in owners}
             after_second = {task: self.counts(task) for task in owners}
-            samples = h.parse_metrics(gw.admin("GET", "/metrics").body.decode())
+            text = gw.admin("GET", "/metrics").body.decode()
+            prom_strict.parse(text)  # three backends' label sets, strictly well-formed
+            samples = h.parse_metrics(text)
         for task, owner in owners.items():
             self.assertEqual(first[task].status, 200, (task, first[task].body))
             self.assertEqual(first[task].json(), running(10), task)
