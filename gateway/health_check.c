@@ -29,7 +29,7 @@ struct sg_health_checker {
 
 static void schedule(struct probe *p, uint64_t ms)
 {
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = sg_timeval_ms(ms);
     evtimer_add(p->tick, &tv);
 }
 
@@ -73,7 +73,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     sg_http_req_add_header(&req, "Accept", "*/*");
     p->started_ms = sg_now_ms();
     uint64_t ms = b->health_timeout_ms;
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = sg_timeval_ms(ms);
     evtimer_add(p->timeout, &tv);
     p->call = sg_call_start(p->bw, &req, on_probe_answer, p);
 }

@@ -293,8 +293,7 @@ static void go_async(struct sg_request *r)
     r->ws->requests_in_flight++;
     evhtp_request_pause(r->ev);
     r->deadline = evtimer_new(r->ws->base, on_deadline, r);
-    struct timeval tv = {.tv_sec = (time_t)(r->ws->deadline_ms / 1000),
-                         .tv_usec = (suseconds_t)(r->ws->deadline_ms % 1000) * 1000};
+    struct timeval tv = sg_timeval_ms(r->ws->deadline_ms);
     evtimer_add(r->deadline, &tv);
 }
 
@@ -624,8 +623,7 @@ static void auth_failed(struct sg_request *r)
     event_del(r->deadline);
     r->refs++;
     r->delay_timer = evtimer_new(ws->base, on_auth_delay, r);
-    struct timeval tv = {.tv_sec = (time_t)(delay / 1000),
-                         .tv_usec = (suseconds_t)(delay % 1000) * 1000};
+    struct timeval tv = sg_timeval_ms(delay);
     evtimer_add(r->delay_timer, &tv);
 }
 

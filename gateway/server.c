@@ -274,12 +274,6 @@ static void on_listen_grace(evutil_socket_t fd, short what, void *arg)
         sg_wmsg_post(s->workers[i]->mq, on_worker_drain, s->workers[i]);
 }
 
-static struct timeval tv_ms(uint64_t ms)
-{
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
-    return tv;
-}
-
 uint64_t sg_server_listen_grace_ms(uint64_t drain_timeout_ms)
 {
     uint64_t g = drain_timeout_ms / 4;
@@ -306,10 +300,10 @@ static void start_drain(struct sg_server *s)
                 (unsigned long long)sg_server_listen_grace_ms(timeout),
                 (unsigned long long)sg_server_stop_after_ms(timeout));
     sg_admin_set_draining(s->admin);
-    struct timeval grace = tv_ms(sg_server_listen_grace_ms(timeout));
+    struct timeval grace = sg_timeval_ms(sg_server_listen_grace_ms(timeout));
     s->listen_grace = evtimer_new(s->base, on_listen_grace, s);
     evtimer_add(s->listen_grace, &grace);
-    struct timeval tv = tv_ms(sg_server_stop_after_ms(timeout));
+    struct timeval tv = sg_timeval_ms(sg_server_stop_after_ms(timeout));
     s->drain_deadline = evtimer_new(s->base, on_drain_deadline, s);
     evtimer_add(s->drain_deadline, &tv);
     struct timeval reap = {.tv_sec = 0, .tv_usec = REAP_INTERVAL_MS * 1000};

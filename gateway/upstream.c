@@ -150,7 +150,7 @@ static void fetch_retry_or_fail(struct sg_fetch *f, const char *reason)
                  (unsigned long long)pause);
     sg_ex_abort(&f->ex);
     f->state = SG_FETCH_TASK;
-    struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)pause * 1000};
+    struct timeval tv = sg_timeval_ms(pause);
     evtimer_add(f->backoff, &tv);
 }
 
@@ -411,8 +411,7 @@ struct sg_fetch *sg_fetch_start_as(struct sg_backend_worker *bw, const char *tas
     sg_retry_budget_deposit(&bw->retry_budget);
     sg_ex_init(&f->ex, bw, on_task_done);
     TAILQ_INSERT_TAIL(&bw->fetches, f, link);
-    struct timeval tv = {.tv_sec = (time_t)(timeout_ms / 1000),
-                         .tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000};
+    struct timeval tv = sg_timeval_ms(timeout_ms);
     evtimer_add(f->deadline, &tv);
     /* Failures from here on are delivered by ev_done, never from this call. */
     fetch_begin(f);

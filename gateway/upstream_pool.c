@@ -46,7 +46,7 @@ static void pool_pump(struct sg_backend_worker *bw);
 
 static struct timeval ms_tv(uint64_t ms)
 {
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = sg_timeval_ms(ms);
     return tv;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 /* Plain int return codes used across the module ABI. Modules never pick HTTP
  * status codes; only gateway/reply maps outcomes to answers. */
@@ -33,5 +34,11 @@ char *sg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t sg_now_ms(void);
 /* Milliseconds since the Unix epoch (for values shared across processes). */
 uint64_t sg_wall_ms(void);
+/* A duration in milliseconds as the struct timeval libevent timers take. */
+static inline struct timeval sg_timeval_ms(uint64_t ms)
+{
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    return tv;
+}
 
 #endif

@@ -190,8 +190,7 @@ static struct rcmd *cmd_send(struct sg_redis_inst *r, const struct cmd_args *a)
     }
     c->in_hiredis = true;
     c->timer = evtimer_new(r->base, on_cmd_timeout, c);
-    struct timeval tv = {.tv_sec = (time_t)(r->timeout_ms / 1000),
-                         .tv_usec = (suseconds_t)(r->timeout_ms % 1000) * 1000};
+    struct timeval tv = sg_timeval_ms(r->timeout_ms);
     evtimer_add(c->timer, &tv);
     return c;
 }

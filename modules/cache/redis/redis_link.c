@@ -211,8 +211,7 @@ static void link_connect(struct sg_redis_link *l)
             redisAsyncCommand(ac, on_setup_reply, l, "SELECT %d", r->db);
         redisAsyncCommand(ac, on_ping_reply, l, "PING");
     }
-    struct timeval tv = {.tv_sec = (time_t)(r->timeout_ms / 1000),
-                         .tv_usec = (suseconds_t)(r->timeout_ms % 1000) * 1000};
+    struct timeval tv = sg_timeval_ms(r->timeout_ms);
     evtimer_add(l->handshake_timer, &tv);
 }
 
@@ -245,7 +244,7 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
         ceil = SG_REDIS_BACKOFF_CAP_MS;
     uint64_t ms = sg_redis_rand(l->r, ceil);
     l->attempt++;
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    struct timeval tv = sg_timeval_ms(ms);
     evtimer_add(l->retry_timer, &tv);
 }
 
