@@ -34,7 +34,7 @@
 enum conn_phase { PHASE_HEAD, PHASE_BUSY, PHASE_IDLE };
 
 struct sg_conn {
-    struct sg_conn *prev, *next; /* in ws->conns */
+    LIST_ENTRY(sg_conn) link; /* in ws->conns */
     struct sg_wstate *ws;
     evhtp_connection_t *c;
     struct event *timer;
@@ -57,12 +57,7 @@ static void arm(struct sg_conn *sc, enum conn_phase phase, int seconds)
 
 static void conn_free(struct sg_conn *sc)
 {
-    if (sc->prev)
-        sc->prev->next = sc->next;
-    else
-        sc->ws->conns = sc->next;
-    if (sc->next)
-        sc->next->prev = sc->prev;
+    LIST_REMOVE(sc, link);
     event_free(sc->timer);
     free(sc);
 }
@@ -70,7 +65,7 @@ static void conn_free(struct sg_conn *sc)
 /* ---- graceful close of a taken-over connection ---------------------------- */
 
 struct sg_linger {
-    struct sg_linger *prev, *next; /* in ws->lingerers */
+    LIST_ENTRY(sg_linger) link; /* in ws->lingerers */
     struct sg_wstate *ws;
     struct bufferevent *bev;
     struct event *timer;
@@ -78,12 +73,7 @@ struct sg_linger {
 
 static void linger_end(struct sg_linger *l)
 {
-    if (l->prev)
-        l->prev->next = l->next;
-    else
-        l->ws->lingerers = l->next;
-    if (l->next)
-        l->next->prev = l->prev;
+    LIST_REMOVE(l, link);
     sg_metrics_conn_close(l->ws);
     bufferevent_free(l->bev);
     event_free(l->timer);
@@ -126,10 +116,7 @@ static void reject_on_bev(struct sg_wstate *ws, struct bufferevent *bev, enum sg
     char *raw = sg_error_reply_raw(e, id, &len);
     struct sg_linger *l = sg_xcalloc(1, sizeof(*l));
     l->ws = ws;
-    l->next = ws->lingerers;
-    if (l->next)
-        l->next->prev = l;
-    ws->lingerers = l;
+    LIST_INSERT_HEAD(&ws->lingerers, l, link);
     l->bev = bev;
     l->timer = evtimer_new(ws->base, on_linger_timeout, l);
     struct timeval tv = {.tv_sec = LINGER_S, .tv_usec = 0};
@@ -263,10 +250,7 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
     struct sg_conn *sc = sg_xcalloc(1, sizeof(*sc));
     sc->ws = ws;
     sc->c = c;
-    sc->next = ws->conns;
-    if (sc->next)
-        sc->next->prev = sc;
-    ws->conns = sc;
+    LIST_INSERT_HEAD(&ws->conns, sc, link);
     /* Closed again in on_conn_fini, or in linger_end after an error answer. */
     sg_metrics_conn_open(ws);
     sc->timer = evtimer_new(ws->base, on_conn_timer, sc);
@@ -307,8 +291,8 @@ void sg_conn_close_all(struct sg_wstate *ws)
     /* Freeing a connection runs on_conn_fini (which unlinks it) and frees its
      * request, whose fini hook drops the request's evhtp reference. A parser
      * error at that moment may still turn it into a lingerer: those go last. */
-    while (ws->conns)
-        evhtp_connection_free(ws->conns->c);
-    while (ws->lingerers)
-        linger_end(ws->lingerers);
+    while (!LIST_EMPTY(&ws->conns))
+        evhtp_connection_free(LIST_FIRST(&ws->conns)->c);
+    while (!LIST_EMPTY(&ws->lingerers))
+        linger_end(LIST_FIRST(&ws->lingerers));
 }

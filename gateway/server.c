@@ -118,6 +118,8 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
 {
     const struct sg_conf *conf = s->conf;
     struct sg_wstate *ws = sg_xcalloc(1, sizeof(*ws));
+    LIST_INIT(&ws->conns);
+    LIST_INIT(&ws->lingerers);
     /* The changelist folds the enable/disable pairs bufferevents make in one
      * loop turn into one epoll_ctl (or none): a hit costs fewer syscalls. */
     struct event_config *cfg = event_config_new();

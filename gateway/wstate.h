@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "auth_set.h"
 #include "snapgate/cache.h"
@@ -63,8 +64,8 @@ struct sg_wstate {
     struct sg_wmsg_queue *mq;
     struct sg_metrics *metrics;
     struct sg_server *server_ctx;
-    struct sg_conn *conns;       /* open client connections (gateway/conn.c) */
-    struct sg_linger *lingerers; /* connections closing after an error answer */
+    LIST_HEAD(sg_client_conns, sg_conn) conns;    /* open client connections (gateway/conn.c) */
+    LIST_HEAD(sg_lingerers, sg_linger) lingerers; /* connections closing after an error answer */
 };
 
 #endif
