@@ -41,11 +41,10 @@
  * reload may replace the worker's backends (and config) while it runs. */
 struct sg_leg {
     struct sg_flight *f;
-    size_t backend;                  /* index in conf */
-    const struct sg_conf *conf;      /* the config the index is of */
-    const struct sg_conf_backend *b; /* conf->backends[backend] */
-    struct sg_health *health;        /* the health set b belongs to */
-    struct sg_fetch *fetch;          /* NULL once it ended or was cancelled */
+    size_t backend;             /* index in conf */
+    const struct sg_conf *conf; /* the config the index is of */
+    struct sg_health *health;   /* the health set b belongs to */
+    struct sg_fetch *fetch;     /* NULL once it ended or was cancelled */
     enum sg_outcome outcome;
 };
 
@@ -57,7 +56,6 @@ struct sg_flight {
     char *session;              /* a delegated caller's own session, or NULL (a secret) */
     int backend;                /* the one backend to ask (an index in conf), -1: fan out */
     const struct sg_conf *conf; /* the config that index is of */
-    bool pinned;
     int64_t completed_floor;
     struct sg_leg legs[SG_MAX_BACKENDS];
     size_t nlegs, legs_running;
@@ -242,7 +240,7 @@ static void on_leg_done(struct sg_fetch_result *res, void *arg)
     struct sg_leg *leg = arg;
     struct sg_flight *f = leg->f;
     struct sg_wstate *ws = f->ws;
-    const char *name = leg->b->name;
+    const char *name = leg->conf->backends[leg->backend].name;
     enum sg_outcome o = res->norm.outcome;
     leg->fetch = NULL;
     leg->outcome = o;
@@ -302,11 +300,23 @@ static bool rebase(struct sg_flight *f)
         return true;
     if (f->backend >= 0) {
         f->backend = sg_backend_index(now, f->conf->backends[f->backend].name);
-        if (f->backend < 0 && (f->pinned || f->session))
-            return false; /* named by the request or the caller's session: nowhere else */
+        /* Named by the request (header routing) or the caller's session: nowhere else. */
+        if (f->backend < 0 && (f->conf->routing == SG_ROUTE_HEADER || f->session))
+            return false;
     }
     f->conf = now;
     return true;
+}
+
+/* No backend could be asked: 503, or an older answer where there is one. */
+static void finish_unasked(struct sg_flight *f, const char *backend)
+{
+    const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE,
+                                       .backend = backend,
+                                       .cache = f->shared_failed ? "BYPASS" : "MISS",
+                                       .stale_ok = true,
+                                       .outcome = SG_OUT_UNAVAILABLE};
+    finish_flight(f, &a);
 }
 
 static void start_fetch(struct sg_flight *f)
@@ -315,12 +325,7 @@ static void start_fetch(struct sg_flight *f)
     size_t idx[SG_MAX_BACKENDS];
     if (!rebase(f)) {
         sg_log_warn("upstream", "the backend of a fetch was removed by a reload");
-        const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE,
-                                           .backend = "-",
-                                           .cache = f->shared_failed ? "BYPASS" : "MISS",
-                                           .stale_ok = true,
-                                           .outcome = SG_OUT_UNAVAILABLE};
-        finish_flight(f, &a);
+        finish_unasked(f, "-");
         return;
     }
     size_t n = sg_backend_candidates(ws->health, f->backend, sg_now_ms(), idx);
@@ -329,12 +334,7 @@ static void start_fetch(struct sg_flight *f)
          * left no backend at all). */
         const char *name = f->backend >= 0 ? ws->conf->backends[f->backend].name : "-";
         sg_log_debug("upstream", "backend %s is out (down or ejected): not asked", name);
-        const struct sg_flight_answer a = {.error = SG_E_UNAVAILABLE,
-                                           .backend = name,
-                                           .cache = f->shared_failed ? "BYPASS" : "MISS",
-                                           .stale_ok = true,
-                                           .outcome = SG_OUT_UNAVAILABLE};
-        finish_flight(f, &a);
+        finish_unasked(f, name);
         return;
     }
     f->nlegs = n;
@@ -344,7 +344,6 @@ static void start_fetch(struct sg_flight *f)
         leg->f = f;
         leg->backend = idx[i];
         leg->conf = ws->conf;
-        leg->b = &ws->conf->backends[idx[i]];
         leg->health = ws->health;
         leg->outcome = SG_OUT_UNAVAILABLE;
     }
@@ -353,7 +352,8 @@ static void start_fetch(struct sg_flight *f)
     for (size_t i = 0; i < n; i++) {
         struct sg_leg *leg = &f->legs[i];
         leg->fetch = sg_fetch_start_as(ws->backends[leg->backend], f->task, f->session,
-                                       leg->b->request_timeout_ms, on_leg_done, leg);
+                                       ws->conf->backends[leg->backend].request_timeout_ms,
+                                       on_leg_done, leg);
     }
 }
 
@@ -475,7 +475,6 @@ bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
         f->session = ask->session ? sg_xstrdup(ask->session) : NULL;
         f->backend = ask->backend;
         f->conf = ws->conf;
-        f->pinned = ask->pinned;
         f->completed_floor = ask->completed_floor;
         f->head.next = f->head.prev = &f->head;
         f->shared_failed = ask->shared_failed;

@@ -43,8 +43,6 @@ struct sg_flight_ask {
     const char *caller;
     const char *session;
     int backend;             /* the one backend to ask (owner, header, delegation); -1: fan out */
-    bool pinned;             /* the request named the backend (header routing): only an
-                              * answer from it will do, and the fetch is keyed by it */
     bool shared_failed;      /* the shared tier already failed: skip the lease */
     int64_t completed_floor; /* the highest progress.completed seen for the task, -1 none */
 };
@@ -54,8 +52,8 @@ struct sg_flight_ask {
  * joining nothing, when the worker is stopping. */
 bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
                     struct sg_flight_waiter *w);
-/* The cache key of task for a request bound by header routing to backend
- * (-1: not bound): the task id, or under header routing the task id and the
+/* The cache key of task for a request bound to backend (-1: not bound): the
+ * task id, or under header routing the task id and the
  * backend's name (the same id on two backends is two tasks). Writes at most
  * cap bytes to out and returns out. */
 #define SG_FLIGHT_KEY_MAX (SG_TASK_ID_MAX + 2 + SG_CACHE_OWNER_MAX)

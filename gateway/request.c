@@ -71,7 +71,6 @@ struct sg_request {
     bool pair_unknown;    /* delegated: the backend has not yet said whether this caller may */
     bool reauthenticated; /* delegated: the one fresh exchange after a refused session is used */
     int backend_index;    /* the backend the request is bound to (header, delegation), -1 none */
-    bool pinned;          /* header routing named it: only its answers fit */
 
     const char *why; /* why a 5xx answer, for its error line; NULL: the backend failed */
 
@@ -399,7 +398,6 @@ static void fetch(struct sg_request *r)
         .caller = r->principal.name,
         .session = r->principal.upstream_session,
         .backend = r->backend_index,
-        .pinned = r->pinned,
         .shared_failed = r->shared_failed,
         .completed_floor = r->stale ? r->stale->completed : -1,
     };
@@ -496,7 +494,6 @@ static bool bind_backend(struct sg_request *r)
 {
     const struct sg_conf *c = r->ws->conf;
     r->backend_index = -1;
-    r->pinned = false;
     if (c->routing == SG_ROUTE_HEADER) {
         const char *name =
             r->ev ? evhtp_header_find(r->ev->headers_in, "X-Snapgate-Backend") : NULL;
@@ -507,19 +504,17 @@ static bool bind_backend(struct sg_request *r)
             finish_error(r, SG_E_BAD_BACKEND);
             return false;
         }
-        r->pinned = true;
     }
     if (r->principal.upstream_backend) {
         int own = sg_backend_index(c, r->principal.upstream_backend);
         /* The caller's session is good on its own backend only. */
-        if (own < 0 || (r->pinned && own != r->backend_index)) {
+        if (own < 0 || (c->routing == SG_ROUTE_HEADER && own != r->backend_index)) {
             finish_error(r, SG_E_UNAUTHORIZED);
             return false;
         }
         r->backend_index = own;
     }
-    sg_flight_cache_key(c, r->task, r->pinned ? r->backend_index : -1, r->cache_key,
-                        sizeof(r->cache_key));
+    sg_flight_cache_key(c, r->task, r->backend_index, r->cache_key, sizeof(r->cache_key));
     return true;
 }
 
