@@ -55,6 +55,40 @@ static struct sg_metrics *of(struct sg_wstate *ws)
     return ws->metrics;
 }
 
+/* One observation of a histogram: the first bucket it fits counts it (the
+ * render makes the buckets cumulative); past the last one only _count does. */
+static void observe(_Atomic uint64_t bucket[SG_METRICS_BUCKETS], double seconds)
+{
+    for (size_t b = 0; b < SG_METRICS_BUCKETS; b++)
+        if (seconds <= buckets[b]) {
+            bump(&bucket[b], 1);
+            break;
+        }
+}
+
+/* A histogram family's series, summed over workers: labels ("" or e.g.
+ * backend="vc1") go in front of le; the fields are byte offsets into
+ * struct sg_metrics of the bucket array, the count and the sum. */
+static void render_histogram(struct evbuffer *out, const char *name, const char *labels,
+                             size_t bucket_off, size_t count_off, size_t sum_off,
+                             double sum_per_second)
+{
+    const char *sep = labels[0] ? "," : "";
+    uint64_t cum = 0;
+    for (size_t b = 0; b < SG_METRICS_BUCKETS; b++) {
+        cum += sum(bucket_off + b * sizeof(_Atomic uint64_t));
+        evbuffer_add_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, buckets[b],
+                            (unsigned long long)cum);
+    }
+    uint64_t count = sum(count_off);
+    const char *open = labels[0] ? "{" : "", *close = labels[0] ? "}" : "";
+    evbuffer_add_printf(out,
+                        "%s_bucket{%s%sle=\"+Inf\"} %llu\n%s_sum%s%s%s %.6f\n%s_count%s%s%s %llu\n",
+                        name, labels, sep, (unsigned long long)count, name, open, labels, close,
+                        (double)sum(sum_off) / sum_per_second, name, open, labels, close,
+                        (unsigned long long)count);
+}
+
 void sg_metrics_request(struct sg_wstate *ws, int status, uint64_t duration_us)
 {
     struct sg_metrics *m = of(ws);
@@ -62,12 +96,7 @@ void sg_metrics_request(struct sg_wstate *ws, int status, uint64_t duration_us)
     while (i < SG_METRICS_CODES - 2 && codes[i] != status)
         i++;
     bump(&m->requests[i], 1);
-    double s = (double)duration_us / 1e6;
-    for (size_t b = 0; b < SG_METRICS_BUCKETS; b++)
-        if (s <= buckets[b]) {
-            bump(&m->duration_bucket[b], 1);
-            break;
-        }
+    observe(m->duration_bucket, (double)duration_us / 1e6);
     bump(&m->duration_count, 1);
     bump(&m->duration_sum_us, duration_us);
 }
@@ -141,19 +170,8 @@ void sg_metrics_render(struct evbuffer *out)
     }
     evbuffer_add_printf(out, "# HELP snapgate_request_duration_seconds Time to answer a request.\n"
                              "# TYPE snapgate_request_duration_seconds histogram\n");
-    uint64_t cum = 0;
-    for (size_t b = 0; b < SG_METRICS_BUCKETS; b++) {
-        cum += sum(FIELD(duration_bucket[b]));
-        evbuffer_add_printf(out, "snapgate_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                            buckets[b], (unsigned long long)cum);
-    }
-    uint64_t count = sum(FIELD(duration_count));
-    evbuffer_add_printf(out,
-                        "snapgate_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-                        "snapgate_request_duration_seconds_sum %.6f\n"
-                        "snapgate_request_duration_seconds_count %llu\n",
-                        (unsigned long long)count, (double)sum(FIELD(duration_sum_us)) / 1e6,
-                        (unsigned long long)count);
+    render_histogram(out, "snapgate_request_duration_seconds", "", FIELD(duration_bucket),
+                     FIELD(duration_count), FIELD(duration_sum_us), 1e6);
     evbuffer_add_printf(out, "# HELP snapgate_cache_lookups_total Cache lookups by result.\n"
                              "# TYPE snapgate_cache_lookups_total counter\n");
     for (size_t i = 0; i < SG_METRICS_CACHE_RESULTS; i++)
@@ -220,12 +238,7 @@ void sg_metrics_backend(struct sg_wstate *ws, size_t i, int status, uint64_t ms,
             c++; /* falls on "other" */
     }
     bump(&m->codes[c], 1);
-    double s = (double)ms / 1e3;
-    for (size_t b = 0; b < SG_METRICS_BUCKETS; b++)
-        if (s <= buckets[b]) {
-            bump(&m->duration_bucket[b], 1);
-            break;
-        }
+    observe(m->duration_bucket, (double)ms / 1e3);
     bump(&m->duration_count, 1);
     bump(&m->duration_sum_ms, ms);
     bump(&m->retries, retries);
@@ -278,24 +291,11 @@ void sg_metrics_render_backends(struct evbuffer *out, const struct sg_conf *conf
                              "(retries and login included) by backend.\n"
                              "# TYPE snapgate_upstream_duration_seconds histogram\n");
     for (size_t i = 0; i < n; i++) {
-        const char *name = conf->backends[i].name;
-        uint64_t cum = 0;
-        for (size_t b = 0; b < SG_METRICS_BUCKETS; b++) {
-            cum += sum(BFIELD(i, duration_bucket[b]));
-            evbuffer_add_printf(
-                out,
-                "snapgate_upstream_duration_seconds_bucket{backend=\"%s\",le=\"%g\"} "
-                "%llu\n",
-                name, buckets[b], (unsigned long long)cum);
-        }
-        uint64_t count = sum(BFIELD(i, duration_count));
-        evbuffer_add_printf(
-            out,
-            "snapgate_upstream_duration_seconds_bucket{backend=\"%s\",le=\"+Inf\"} %llu\n"
-            "snapgate_upstream_duration_seconds_sum{backend=\"%s\"} %.3f\n"
-            "snapgate_upstream_duration_seconds_count{backend=\"%s\"} %llu\n",
-            name, (unsigned long long)count, name, (double)sum(BFIELD(i, duration_sum_ms)) / 1e3,
-            name, (unsigned long long)count);
+        char labels[SG_CACHE_OWNER_MAX + 16];
+        snprintf(labels, sizeof(labels), "backend=\"%s\"", conf->backends[i].name);
+        render_histogram(out, "snapgate_upstream_duration_seconds", labels,
+                         BFIELD(i, duration_bucket), BFIELD(i, duration_count),
+                         BFIELD(i, duration_sum_ms), 1e3);
     }
     evbuffer_add_printf(out, "# HELP snapgate_upstream_retries_total Extra tries of task fetches "
                              "after idempotent failures, by backend.\n"
