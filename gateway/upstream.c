@@ -136,12 +136,15 @@ static void fetch_retry_or_fail(struct sg_fetch *f, const char *reason)
 {
     struct sg_backend_worker *bw = f->bw;
     uint32_t r = 0;
-    evutil_secure_rng_get_bytes(&r, sizeof(r));
-    uint64_t pause = sg_retry_backoff_ms(f->retries, r);
-    uint64_t now = sg_now_ms();
-    bool in_time = now + pause < f->started_ms + f->timeout_ms;
-    if (f->retries >= bw->b->retries_max || !in_time ||
-        !sg_retry_budget_withdraw(&bw->retry_budget)) {
+    uint64_t pause = 0;
+    bool allowed = f->retries < bw->b->retries_max;
+    if (allowed) {
+        evutil_secure_rng_get_bytes(&r, sizeof(r));
+        pause = sg_retry_backoff_ms(f->retries, r);
+        allowed = sg_now_ms() + pause < f->started_ms + f->timeout_ms &&
+                  sg_retry_budget_withdraw(&bw->retry_budget);
+    }
+    if (!allowed) {
         fetch_fail(f, SG_OUT_UNAVAILABLE, "%s%s", reason, f->retries ? " (after retries)" : "");
         return;
     }
@@ -157,6 +160,12 @@ static void fetch_retry_or_fail(struct sg_fetch *f, const char *reason)
 static bool exchange_retryable(enum sg_ex_err err)
 {
     return err == SG_EXERR_CONNECT || err == SG_EXERR_CLOSED;
+}
+
+/* The gateway answers a proxy or overloaded server gives: asking again may work. */
+static bool status_retryable(int status)
+{
+    return status == 502 || status == 503 || status == 504;
 }
 
 static void fetch_free(struct sg_fetch *f)
@@ -274,8 +283,8 @@ static void on_login_done(struct sg_exchange *ex)
         sg_log_info(MOD, "backend %s: login failed: %s", bw->b->name, reason);
     int status = ex->status;
     bool retryable =
-        exchange_retryable(ex->err) || (ex->err == SG_EXERR_NONE && ex->login_rc != SG_DENIED &&
-                                        (status == 502 || status == 503 || status == 504));
+        exchange_retryable(ex->err) ||
+        (ex->err == SG_EXERR_NONE && ex->login_rc != SG_DENIED && status_retryable(status));
     sg_ex_abort(ex);
     login_fail_waiters(bw, status, reason, retryable);
 }
@@ -332,7 +341,7 @@ static void on_task_done(struct sg_exchange *ex)
             fetch_fail(f, SG_OUT_UNAVAILABLE, "%s", ex->reason);
         return;
     }
-    if (ex->status == 502 || ex->status == 503 || ex->status == 504) {
+    if (status_retryable(ex->status)) {
         char why[64];
         snprintf(why, sizeof(why), "backend answered HTTP %d", ex->status);
         fetch_retry_or_fail(f, why);
