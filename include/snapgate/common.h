@@ -30,6 +30,9 @@ char *sg_xstrndup_at(const char *s, size_t n, const char *file, int line);
 /* asprintf that aborts on OOM. */
 char *sg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* vsnprintf into err (cap bytes; err may be NULL when cap is 0). */
+void sg_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Milliseconds on the monotonic clock (for deadlines and TTLs within a process). */
 uint64_t sg_now_ms(void);
 /* Milliseconds since the Unix epoch (for values shared across processes). */

@@ -1,14 +1,13 @@
 /* The users file: read whole at conf time (so a reload re-reads it), validated
  * line by line, then kept sorted by name for lookups from any worker (the set
  * is immutable after loading, so sharing it needs no lock). */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "basic.h"
+#include "line_file.h"
 #include "snapgate/common.h"
 
 struct basic_user {
@@ -30,29 +29,10 @@ static const char default_dummy[] =
 
 static const char *const hash_prefixes[] = {"$y$", "$2b$", "$2y$", "$6$"};
 
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
-
 static bool has_supported_prefix(const char *hash)
 {
     for (size_t i = 0; i < SG_ARRAY_LEN(hash_prefixes); i++)
         if (strncmp(hash, hash_prefixes[i], strlen(hash_prefixes[i])) == 0)
-            return true;
-    return false;
-}
-
-static bool has_control(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
             return true;
     return false;
 }
@@ -66,20 +46,6 @@ static bool hash_chars_ok(const char *s)
     return true;
 }
 
-static bool is_blank_or_comment(const char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    return *s == '\0' || *s == '#';
-}
-
-static void rstrip(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-}
-
 static int by_name(const void *a, const void *b)
 {
     const struct basic_user *x = a, *y = b;
@@ -88,37 +54,37 @@ static int by_name(const void *a, const void *b)
 }
 
 /* Validates one non-blank line and appends it to u; SG_ERR with err set. */
-static int parse_line(struct sg_basic_users *u, char *line, const char *path, int lineno, char *err,
-                      size_t cap)
+static int parse_line(void *ctx, char *line, const char *path, int lineno, char *err, size_t cap)
 {
+    struct sg_basic_users *u = ctx;
     char *colon = strchr(line, ':');
     if (!colon) {
-        set_err(err, cap, "%s:%d: expected name:hash", path, lineno);
+        sg_errf(err, cap, "%s:%d: expected name:hash", path, lineno);
         return SG_ERR;
     }
     *colon = '\0';
     const char *name = line, *hash = colon + 1;
     if (*name == '\0') {
-        set_err(err, cap, "%s:%d: empty user name", path, lineno);
+        sg_errf(err, cap, "%s:%d: empty user name", path, lineno);
         return SG_ERR;
     }
-    if (has_control(name)) {
-        set_err(err, cap, "%s:%d: user name contains control characters", path, lineno);
+    if (sg_has_control(name)) {
+        sg_errf(err, cap, "%s:%d: user name contains control characters", path, lineno);
         return SG_ERR;
     }
     if (strlen(name) >= SG_PRINCIPAL_NAME_MAX) {
-        set_err(err, cap, "%s:%d: user name longer than %d bytes", path, lineno,
+        sg_errf(err, cap, "%s:%d: user name longer than %d bytes", path, lineno,
                 SG_PRINCIPAL_NAME_MAX - 1);
         return SG_ERR;
     }
     if (!has_supported_prefix(hash)) {
-        set_err(err, cap,
+        sg_errf(err, cap,
                 "%s:%d: unsupported hash (want yescrypt $y$, bcrypt $2b$ or sha512crypt $6$)", path,
                 lineno);
         return SG_ERR;
     }
     if (!hash_chars_ok(hash)) {
-        set_err(err, cap, "%s:%d: malformed hash", path, lineno);
+        sg_errf(err, cap, "%s:%d: malformed hash", path, lineno);
         return SG_ERR;
     }
     u->v = sg_xrealloc(u->v, (u->n + 1) * sizeof(*u->v));
@@ -132,50 +98,25 @@ static int parse_line(struct sg_basic_users *u, char *line, const char *path, in
 int sg_basic_users_load(const char *path, struct sg_basic_users **out, char *err, size_t cap)
 {
     struct sg_basic_users *u = sg_xcalloc(1, sizeof(*u));
-    char *line = NULL;
-    size_t linecap = 0;
-    char ebuf[128];
     *out = NULL;
-
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        set_err(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
+    if (sg_line_file_read(path, parse_line, u, err, cap) != SG_OK)
         goto fail;
-    }
-    int lineno = 0;
-    while (getline(&line, &linecap, f) >= 0) {
-        lineno++;
-        rstrip(line);
-        if (is_blank_or_comment(line))
-            continue;
-        if (parse_line(u, line, path, lineno, err, cap) != SG_OK)
-            goto fail;
-    }
-    if (ferror(f)) {
-        set_err(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
-        goto fail;
-    }
     /* The hash pointers survive sorting (only the entries move). */
     u->dummy = u->n > 0 ? u->v[0].hash : default_dummy;
     if (u->n > 0) {
         qsort(u->v, u->n, sizeof(*u->v), by_name);
         for (size_t i = 1; i < u->n; i++) {
             if (strcmp(u->v[i - 1].name, u->v[i].name) == 0) {
-                set_err(err, cap, "%s:%d: duplicate user \"%s\" (first on line %d)", path,
+                sg_errf(err, cap, "%s:%d: duplicate user \"%s\" (first on line %d)", path,
                         u->v[i].line, u->v[i].name, u->v[i - 1].line);
                 goto fail;
             }
         }
     }
-    fclose(f);
-    free(line);
     *out = u;
     return SG_OK;
 
 fail:
-    if (f)
-        fclose(f);
-    free(line);
     sg_basic_users_free(u);
     return SG_ERR;
 }

@@ -8,8 +8,6 @@
  * SHA-256 of tokens they chose, which does not help find a preimage), but
  * the scan needs no argument at all and costs microseconds for thousands of
  * entries. */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "bearer.h"
+#include "line_file.h"
 #include "snapgate/common.h"
 
 struct bearer_token {
@@ -31,39 +30,6 @@ struct sg_bearer_tokens {
     struct bearer_token *v;
     size_t n;
 };
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
-
-static bool has_control(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
-static bool is_blank_or_comment(const char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    return *s == '\0' || *s == '#';
-}
-
-static void rstrip(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-}
 
 static int hex_value(char c)
 {
@@ -91,43 +57,43 @@ static int parse_hex(const char *s, unsigned char out[SG_BEARER_DIGEST_LEN])
 }
 
 /* Validates one non-blank line and appends it to t; SG_ERR with err set. */
-static int parse_line(struct sg_bearer_tokens *t, char *line, const char *path, int lineno,
-                      char *err, size_t cap)
+static int parse_line(void *ctx, char *line, const char *path, int lineno, char *err, size_t cap)
 {
+    struct sg_bearer_tokens *t = ctx;
     unsigned char digest[SG_BEARER_DIGEST_LEN];
     char *colon = strchr(line, ':');
     char *colon2 = colon ? strchr(colon + 1, ':') : NULL;
     if (!colon2) {
-        set_err(err, cap, "%s:%d: expected name:sha256:<64 hex digits>", path, lineno);
+        sg_errf(err, cap, "%s:%d: expected name:sha256:<64 hex digits>", path, lineno);
         return SG_ERR;
     }
     *colon = '\0';
     *colon2 = '\0';
     const char *name = line, *algo = colon + 1, *hex = colon2 + 1;
     if (*name == '\0') {
-        set_err(err, cap, "%s:%d: empty name", path, lineno);
+        sg_errf(err, cap, "%s:%d: empty name", path, lineno);
         return SG_ERR;
     }
-    if (has_control(name)) {
-        set_err(err, cap, "%s:%d: name contains control characters", path, lineno);
+    if (sg_has_control(name)) {
+        sg_errf(err, cap, "%s:%d: name contains control characters", path, lineno);
         return SG_ERR;
     }
     if (strlen(name) >= SG_PRINCIPAL_NAME_MAX) {
-        set_err(err, cap, "%s:%d: name longer than %d bytes", path, lineno,
+        sg_errf(err, cap, "%s:%d: name longer than %d bytes", path, lineno,
                 SG_PRINCIPAL_NAME_MAX - 1);
         return SG_ERR;
     }
     if (strcmp(algo, "sha256") != 0) {
-        set_err(err, cap, "%s:%d: unsupported digest (want sha256)", path, lineno);
+        sg_errf(err, cap, "%s:%d: unsupported digest (want sha256)", path, lineno);
         return SG_ERR;
     }
     if (parse_hex(hex, digest) != SG_OK) {
-        set_err(err, cap, "%s:%d: the digest is not 64 hex digits", path, lineno);
+        sg_errf(err, cap, "%s:%d: the digest is not 64 hex digits", path, lineno);
         return SG_ERR;
     }
     for (size_t i = 0; i < t->n; i++) {
         if (memcmp(t->v[i].digest, digest, sizeof(digest)) == 0) {
-            set_err(err, cap, "%s:%d: duplicate token (same digest as line %d)", path, lineno,
+            sg_errf(err, cap, "%s:%d: duplicate token (same digest as line %d)", path, lineno,
                     t->v[i].line);
             return SG_ERR;
         }
@@ -143,40 +109,13 @@ static int parse_line(struct sg_bearer_tokens *t, char *line, const char *path, 
 int sg_bearer_tokens_load(const char *path, struct sg_bearer_tokens **out, char *err, size_t cap)
 {
     struct sg_bearer_tokens *t = sg_xcalloc(1, sizeof(*t));
-    char *line = NULL;
-    size_t linecap = 0;
-    char ebuf[128];
     *out = NULL;
-
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        set_err(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
-        goto fail;
+    if (sg_line_file_read(path, parse_line, t, err, cap) != SG_OK) {
+        sg_bearer_tokens_free(t);
+        return SG_ERR;
     }
-    int lineno = 0;
-    while (getline(&line, &linecap, f) >= 0) {
-        lineno++;
-        rstrip(line);
-        if (is_blank_or_comment(line))
-            continue;
-        if (parse_line(t, line, path, lineno, err, cap) != SG_OK)
-            goto fail;
-    }
-    if (ferror(f)) {
-        set_err(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
-        goto fail;
-    }
-    fclose(f);
-    free(line);
     *out = t;
     return SG_OK;
-
-fail:
-    if (f)
-        fclose(f);
-    free(line);
-    sg_bearer_tokens_free(t);
-    return SG_ERR;
 }
 
 void sg_bearer_tokens_free(struct sg_bearer_tokens *t)

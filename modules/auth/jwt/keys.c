@@ -5,7 +5,6 @@
  * EC P-256 -> ES256, oct -> HS256). That binding is what keeps a token from
  * choosing how its signature is checked (RFC 8725 section 3.1). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,17 +24,6 @@
 #include "snapgate/common.h"
 
 #define P256_COORD_LEN 32
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
 
 enum sg_jwt_alg sg_jwt_alg_parse(const char *s)
 {
@@ -71,21 +59,21 @@ static char *read_whole(const char *path, size_t *len, char *err, size_t cap)
     struct stat st;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        set_err(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
+        sg_errf(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
         return NULL;
     }
     if (fstat(fileno(f), &st) != 0) {
-        set_err(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
+        sg_errf(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
         goto fail;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > SG_JWT_KEYS_FILE_MAX) {
-        set_err(err, cap, "%s: not a regular file of at most %d bytes", path, SG_JWT_KEYS_FILE_MAX);
+        sg_errf(err, cap, "%s: not a regular file of at most %d bytes", path, SG_JWT_KEYS_FILE_MAX);
         goto fail;
     }
     buf = sg_xmalloc((size_t)st.st_size + 1);
     *len = fread(buf, 1, (size_t)st.st_size, f);
     if (ferror(f)) {
-        set_err(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
+        sg_errf(err, cap, "%s: %s", path, strerror_r(errno, ebuf, sizeof(ebuf)));
         free(buf);
         buf = NULL;
         goto fail;
@@ -179,19 +167,19 @@ static int load_pem(const char *path, const char *buf, size_t len, struct sg_jwt
     int rc = SG_ERR;
     const char *first = strstr(buf, "-----BEGIN ");
     if (first && strstr(first + 11, "-----BEGIN ")) {
-        set_err(err, cap, "%s: more than one PEM block (want one public key)", path);
+        sg_errf(err, cap, "%s: more than one PEM block (want one public key)", path);
         return SG_ERR;
     }
     BIO *bio = BIO_new_mem_buf(buf, (int)len);
     k.pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
     if (!k.pkey) {
-        set_err(err, cap, "%s: no PEM \"PUBLIC KEY\" block could be read", path);
+        sg_errf(err, cap, "%s: no PEM \"PUBLIC KEY\" block could be read", path);
         goto fail;
     }
     k.alg = pkey_alg(k.pkey, &why);
     if (k.alg == SG_JWT_NONE) {
-        set_err(err, cap, "%s: %s", path, why);
+        sg_errf(err, cap, "%s: %s", path, why);
         goto fail;
     }
     keys_add(ks, &k);
@@ -401,13 +389,13 @@ static int load_jwks(const char *path, const char *buf, size_t len, struct sg_jw
     /* STRICT also refuses text after the value (whitespace aside). */
     root = json_tokener_parse_ex(tok, buf, (int)len);
     if (!root || json_tokener_get_error(tok) != json_tokener_success) {
-        set_err(err, cap, "%s: not valid JSON", path);
+        sg_errf(err, cap, "%s: not valid JSON", path);
         goto fail;
     }
     if (!json_object_is_type(root, json_type_object) ||
         !json_object_object_get_ex(root, "keys", &arr) ||
         !json_object_is_type(arr, json_type_array)) {
-        set_err(err, cap, "%s: want a JWKS: an object with a \"keys\" array", path);
+        sg_errf(err, cap, "%s: want a JWKS: an object with a \"keys\" array", path);
         goto fail;
     }
     size_t n = json_object_array_length(arr);
@@ -419,13 +407,13 @@ static int load_jwks(const char *path, const char *buf, size_t len, struct sg_jw
             continue;
         if (r != SG_OK) {
             key_clear(&k);
-            set_err(err, cap, "%s: key %zu: %s", path, i, why);
+            sg_errf(err, cap, "%s: key %zu: %s", path, i, why);
             goto fail;
         }
         keys_add(ks, &k);
     }
     if (ks->n == 0) {
-        set_err(err, cap, "%s: no signature keys", path);
+        sg_errf(err, cap, "%s: no signature keys", path);
         goto fail;
     }
     rc = SG_OK;
@@ -443,7 +431,7 @@ static int check_kids(const char *path, const struct sg_jwt_keys *ks, char *err,
     for (size_t i = 0; i < ks->n; i++)
         for (size_t j = 0; j < i; j++)
             if (ks->v[i].kid && ks->v[j].kid && !strcmp(ks->v[i].kid, ks->v[j].kid)) {
-                set_err(err, cap, "%s: key %zu: duplicate kid (also key %zu)", path, i, j);
+                sg_errf(err, cap, "%s: key %zu: duplicate kid (also key %zu)", path, i, j);
                 return SG_ERR;
             }
     return SG_OK;
@@ -459,7 +447,7 @@ int sg_jwt_keys_load(const char *path, struct sg_jwt_keys **out, char *err, size
     if (!buf)
         goto fail;
     if (strlen(buf) != len) {
-        set_err(err, cap, "%s: holds a NUL byte", path);
+        sg_errf(err, cap, "%s: holds a NUL byte", path);
         goto fail;
     }
     const char *p = buf;
@@ -470,7 +458,7 @@ int sg_jwt_keys_load(const char *path, struct sg_jwt_keys **out, char *err, size
     else if (strstr(buf, "-----BEGIN "))
         rc = load_pem(path, buf, len, ks, err, cap);
     else
-        set_err(err, cap, "%s: neither a JWKS (a JSON object) nor a PEM public key", path);
+        sg_errf(err, cap, "%s: neither a JWKS (a JSON object) nor a PEM public key", path);
     if (rc == SG_OK)
         rc = check_kids(path, ks, err, cap);
 

@@ -5,7 +5,6 @@
  * (vCenter's STS signing certificates are long-lived and replaced by
  * configuration, not by expiry). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,17 +39,6 @@ struct sg_saml_keys {
     size_t n;
 };
 
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
-
 static xmlSecKeyPtr key_from_der(const struct der_cert *c)
 {
     return xmlSecCryptoAppKeyLoadMemory(c->der, (xmlSecSize)c->len, xmlSecKeyDataFormatCertDer,
@@ -67,17 +55,17 @@ static int check_block(const char *path, size_t index, const char *name, const u
     int rc = SG_ERR;
 
     if (strcmp(name, "CERTIFICATE") != 0) {
-        set_err(err, cap, "%s: block %zu is a %s, not a CERTIFICATE", path, index, name);
+        sg_errf(err, cap, "%s: block %zu is a %s, not a CERTIFICATE", path, index, name);
         goto fail;
     }
     x = d2i_X509(NULL, &p, len);
     if (!x || p != data + len) {
-        set_err(err, cap, "%s: certificate %zu is not valid DER", path, index);
+        sg_errf(err, cap, "%s: certificate %zu is not valid DER", path, index);
         goto fail;
     }
     int type = EVP_PKEY_get_base_id(X509_get0_pubkey(x));
     if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) {
-        set_err(err, cap, "%s: certificate %zu has neither an RSA nor an EC public key", path,
+        sg_errf(err, cap, "%s: certificate %zu has neither an RSA nor an EC public key", path,
                 index);
         goto fail;
     }
@@ -86,7 +74,7 @@ static int check_block(const char *path, size_t index, const char *name, const u
     out->len = (size_t)len;
     xmlSecKeyPtr k = key_from_der(out);
     if (!k) {
-        set_err(err, cap, "%s: certificate %zu: xmlsec cannot load its key", path, index);
+        sg_errf(err, cap, "%s: certificate %zu: xmlsec cannot load its key", path, index);
         free(out->der);
         out->der = NULL;
         goto fail;
@@ -110,7 +98,7 @@ int sg_saml_certs_load(const char *path, struct sg_saml_certs **out, char *err, 
     errno = 0;
     bio = BIO_new_file(path, "r");
     if (!bio) {
-        set_err(err, cap, "%s: cannot open: %s", path, errno ? strerror(errno) : "unknown error");
+        sg_errf(err, cap, "%s: cannot open: %s", path, errno ? strerror(errno) : "unknown error");
         goto fail;
     }
     c->v = sg_xcalloc(SG_SAML_CERTS_MAX, sizeof(*c->v));
@@ -123,12 +111,12 @@ int sg_saml_certs_load(const char *path, struct sg_saml_certs **out, char *err, 
             ERR_clear_error();
             if (ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
                 break; /* the end of the file, or text outside any block */
-            set_err(err, cap, "%s: block %zu is not valid PEM", path, c->n + 1);
+            sg_errf(err, cap, "%s: block %zu is not valid PEM", path, c->n + 1);
             goto fail;
         }
         int brc = SG_ERR;
         if (c->n == SG_SAML_CERTS_MAX)
-            set_err(err, cap, "%s: more than %u certificates", path, SG_SAML_CERTS_MAX);
+            sg_errf(err, cap, "%s: more than %u certificates", path, SG_SAML_CERTS_MAX);
         else
             brc = check_block(path, c->n + 1, name, data, len, &c->v[c->n], err, cap);
         OPENSSL_free(name);
@@ -139,7 +127,7 @@ int sg_saml_certs_load(const char *path, struct sg_saml_certs **out, char *err, 
         c->n++;
     }
     if (c->n == 0) {
-        set_err(err, cap, "%s: holds no PEM certificate", path);
+        sg_errf(err, cap, "%s: holds no PEM certificate", path);
         goto fail;
     }
     *out = c;
