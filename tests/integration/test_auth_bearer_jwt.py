@@ -21,6 +21,7 @@ SECRET = b"integration-hmac-secret-0123456789abcdef"
 OTHER_SECRET = b"some-other-hmac-secret-0123456789abcdefgh"
 OPAQUE = {"ci-bot": "opaque-token-ci-4711", "deployer": "opaque-token-deploy-0815"}
 ISSUER, AUDIENCE = "https://idp.example", "snapgate"
+ISSUER2 = "https://idp2.example"  # a second jwt provider's issuer (its key: rsa-other.pem, kid r2)
 CHALLENGE_BASIC_BEARER = 'Basic realm="snapgate", Bearer realm="snapgate"'
 
 
@@ -55,6 +56,13 @@ def good_claims(**kw):
     return {k: v for k, v in c.items() if v is not None}
 
 
+def rsa_jwk(key_path, kid):
+    modulus = openssl("rsa", "-in", key_path, "-noout", "-modulus").decode()
+    n = bytes.fromhex(modulus.strip().split("=", 1)[1])
+    return {"kty": "RSA", "kid": kid, "use": "sig", "n": b64url(n),
+            "e": b64url((65537).to_bytes(3, "big"))}
+
+
 def bearer(token):
     return {"Authorization": "Bearer " + token}
 
@@ -70,14 +78,13 @@ class TestAuthBearerJwt(h.GatewayTestCase):
             openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
                     "-out", path)
         cls.rsa_pub_pem = openssl("pkey", "-in", cls.rsa_key, "-pubout")
-        modulus = openssl("rsa", "-in", cls.rsa_key, "-noout", "-modulus").decode()
-        n = bytes.fromhex(modulus.strip().split("=", 1)[1])
         jwks = {"keys": [
-            {"kty": "RSA", "kid": "r1", "use": "sig", "n": b64url(n),
-             "e": b64url((65537).to_bytes(3, "big"))},
+            rsa_jwk(cls.rsa_key, "r1"),
             {"kty": "oct", "kid": "h1", "k": b64url(SECRET)},
         ]}
         cls.jwks = h.write_file(cls.tmp, "jwks.json", json.dumps(jwks) + "\n")
+        cls.jwks2 = h.write_file(cls.tmp, "jwks2.json", json.dumps(
+            {"keys": [rsa_jwk(cls.other_rsa_key, "r2")]}) + "\n")
         cls.tokens = h.write_file(cls.tmp, "tokens", "# opaque tokens\n" + "".join(
             "%s:sha256:%s\n" % (name, hashlib.sha256(tok.encode()).hexdigest())
             for name, tok in OPAQUE.items()))
@@ -88,6 +95,7 @@ class TestAuthBearerJwt(h.GatewayTestCase):
             "bearer": {"type": "bearer", "tokens_file": self.tokens},
             "jwt": {"type": "jwt", "keys_file": self.jwks, "issuer": ISSUER,
                     "audience": AUDIENCE, "groups_claim": "groups"},
+            "jwt2": {"type": "jwt", "keys_file": self.jwks2, "issuer": ISSUER2},
         }
         return {"auth": {"providers": [entries[t] for t in types]}}
 
@@ -195,6 +203,40 @@ class TestAuthBearerJwt(h.GatewayTestCase):
                 self.assert_401(gw, bearer("no-such-opaque-token"), 'Bearer realm="snapgate"')
                 for what, token in self.bad_jwts()[:8]:
                     self.assert_401(gw, bearer(token))
+
+    # ---- two jwt providers: two issuers, each with its own keys --------------------------
+    def test_two_jwt_providers_in_either_order(self):
+        """A token that is not a provider's own (another iss, no key of its kid) passes on
+        to the next one; a token that is its own and fails is refused there."""
+        first = hs256({"kid": "h1"}, good_claims())
+        first_rs = rs256({"kid": "r1"}, good_claims(), self.rsa_key)
+        second = rs256({"kid": "r2"}, good_claims(sub="joe", iss=ISSUER2, aud=None),
+                       self.other_rsa_key)
+        head, _, sig = second.split(".")
+        evil = b64url(json.dumps(good_claims(sub="admin", iss=ISSUER2, aud=None)).encode())
+        bad = [
+            ("tampered payload of the second", ".".join((head, evil, sig))),
+            ("expired token of the second",
+             rs256({"kid": "r2"}, good_claims(sub="joe", iss=ISSUER2, exp=int(time.time()) - 3600),
+                   self.other_rsa_key)),
+            ("the second's kid, the first's key",
+             rs256({"kid": "r2"}, good_claims(iss=ISSUER2), self.rsa_key)),
+            ("neither: a third issuer", rs256({"kid": "r2"}, good_claims(iss="https://idp3.example"),
+                                              self.other_rsa_key)),
+            ("neither: an unknown kid", rs256({"kid": "r9"}, good_claims(), self.rsa_key)),
+        ]
+        for order in (("jwt", "jwt2"), ("jwt2", "jwt")):
+            with self.subTest(order=order), self.gateway(self.providers(*order)) as gw:
+                for what, token, user in (("first, HS256", first, "jane"),
+                                          ("first, RS256", first_rs, "jane"),
+                                          ("second", second, "joe")):
+                    r = self.status(gw, bearer(token))
+                    self.assertEqual(r.status, 200, (order, what, r.body[:200]))
+                for what, token in bad:
+                    with self.subTest(what):
+                        self.assert_401(gw, bearer(token), 'Bearer realm="snapgate"')
+            users = [e.get("user") for e in gw.access_log() if e.get("status") == 200]
+            self.assertEqual(sorted(users), ["jane", "jane", "joe"], order)
 
     # ---- authorization by group ---------------------------------------------------------
     def test_allow_group_admits_jwt_with_the_group_only(self):

@@ -3,7 +3,9 @@
  *   Bearer token not shaped like a JWT -> DECLINED (an opaque token is the
  *   bearer provider's) -> cache lookup by HMAC of the token (OK)
  *   -> verify signature and claims -> remember the success until
- *   min(exp + skew, now + 60 s) -> OK(sub, groups), or DENIED.
+ *   min(exp + skew, now + 60 s) -> OK(sub, groups); DECLINED when the token
+ *   is another provider's (verify.c says how that is told), so several jwt
+ *   providers can share a chain; else DENIED.
  * Failures are not cached. No token, claim value or key reaches a log line;
  * a rejection is logged at debug level with its reason only. */
 #include <stdio.h>
@@ -198,7 +200,12 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
         return SG_OK;
 
     int64_t now_s = inst->clock_s ? inst->clock_s : (int64_t)(sg_wall_ms() / 1000);
-    if (sg_jwt_verify(&inst->conf->policy, tok, tl, now_s, &claims, &why) != SG_OK) {
+    int vrc = sg_jwt_verify(&inst->conf->policy, tok, tl, now_s, &claims, &why);
+    if (vrc == SG_DECLINED) {
+        sg_log_debug("auth.jwt", "token passed on: %s", why);
+        return SG_DECLINED;
+    }
+    if (vrc != SG_OK) {
         sg_log_debug("auth.jwt", "token rejected: %s", why);
         return SG_DENIED;
     }

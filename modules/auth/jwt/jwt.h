@@ -91,13 +91,16 @@ struct sg_jwt_claims {
 };
 
 /* Verifies the compact JWS tok[0..tl) at wall-clock time now_s (seconds since
- * the epoch): the header's alg must be RS256, ES256 or HS256 and the one
- * allowed by the key that verifies the signature (chosen by kid when the
- * header has one: keys with that kid, and keys without any kid; else every key
- * of that alg); then exp (required), nbf, iss, aud, sub and the groups claim.
- * Returns SG_OK with *c filled (caller frees with sg_jwt_claims_clear), or
- * SG_DENIED with *c empty and *why a static reason fit for a debug log (it
- * never quotes the token). */
+ * the epoch): iss must be the policy's issuer (when set); the header's alg
+ * must be RS256, ES256 or HS256 and the one allowed by the key that verifies
+ * the signature (chosen by kid when the header has one: keys with that kid,
+ * and keys without any kid; else every key of that alg); then exp (required),
+ * nbf, aud, sub and the groups claim. Returns SG_OK with *c filled (caller
+ * frees with sg_jwt_claims_clear); SG_DECLINED when the token is not this
+ * policy's (another iss; no key of its alg and kid; or keys chosen by alg
+ * alone, none of which verifies it), so another provider may judge it; or
+ * SG_DENIED (malformed, or ours and failing). Not SG_OK: *c empty and *why a
+ * static reason fit for a debug log (it never quotes the token). */
 int sg_jwt_verify(const struct sg_jwt_policy *p, const char *tok, size_t tl, int64_t now_s,
                   struct sg_jwt_claims *c, const char **why);
 void sg_jwt_claims_clear(struct sg_jwt_claims *c);

@@ -1,7 +1,16 @@
 /* Verifying one compact JWS and reading its claims. The order matters: the
- * header is read only to pick a key, the signature is checked before the
- * payload is parsed at all, and the algorithm is the key's, never the
- * token's choice (the header's alg must merely agree with it). */
+ * header is read only to pick a key, the payload only for its iss before the
+ * signature is checked (to tell whose token it is, nothing more), every claim
+ * is judged only after the signature, and the algorithm is the key's, never
+ * the token's choice (the header's alg must merely agree with it).
+ *
+ * Several jwt providers may share a chain (two issuers, old and new keys in
+ * two files), so a token that is not this provider's is DECLINED, not
+ * DENIED: its iss is not the configured issuer, no key has its alg and kid,
+ * or its key was chosen by alg alone (no kid on the key or in the token) and
+ * none verifies it, which only the signature could tell apart from another
+ * provider's key. A token that names one of our keys by kid and fails, or
+ * whose signature verifies and whose claims fail, is DENIED. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +55,8 @@ static json_object *parse_object(const unsigned char *buf, size_t len)
     }
     return o;
 }
+
+static bool string_is(json_object *v, const char *want);
 
 /* ---- signatures ------------------------------------------------------------- */
 
@@ -114,18 +125,53 @@ static bool verify_with(const struct sg_jwt_key *k, const unsigned char *sig, si
     return false;
 }
 
-/* Tries the keys the header points at; SG_OK when one verifies. */
-static int check_signature(const struct sg_jwt_keys *keys, json_object *hdr, const char *tok,
-                           size_t input_len, const unsigned char *sig, size_t sl, const char **why)
+/* Tries the keys the header points at: SG_OK when one verifies; SG_DECLINED
+ * when none could be the token's (see the top); else SG_DENIED. */
+static int check_signature(const struct sg_jwt_keys *keys, enum sg_jwt_alg alg, const char *kid,
+                           const char *tok, size_t input_len, const unsigned char *sig, size_t sl,
+                           const char **why)
+{
+    size_t candidates = 0;
+    bool named = false; /* the token's kid is one of our keys' */
+    for (size_t i = 0; i < keys->n; i++) {
+        const struct sg_jwt_key *k = &keys->v[i];
+        /* A key without a kid answers to any kid; a key with one only to its own. */
+        if (kid && k->kid && strcmp(kid, k->kid) != 0)
+            continue;
+        if (k->alg != alg)
+            continue;
+        candidates++;
+        named = named || (kid && k->kid);
+        if (verify_with(k, sig, sl, (const unsigned char *)tok, input_len)) {
+            ERR_clear_error();
+            return SG_OK;
+        }
+    }
+    ERR_clear_error();
+    if (candidates == 0) {
+        *why = "no key of this provider has the token's alg and kid";
+        return SG_DECLINED;
+    }
+    if (!named) {
+        *why = "no key of the token's alg verifies the signature (maybe another provider's)";
+        return SG_DECLINED;
+    }
+    *why = "the key the token's kid names does not verify the signature";
+    return SG_DENIED;
+}
+
+/* The header's alg and kid (borrowed from hdr): SG_OK, or SG_DENIED for a
+ * header no jwt provider could accept. */
+static int read_header(json_object *hdr, enum sg_jwt_alg *alg, const char **kid, const char **why)
 {
     json_object *v;
-    const char *kid = NULL;
+    *kid = NULL;
     if (!json_object_object_get_ex(hdr, "alg", &v) || !json_object_is_type(v, json_type_string)) {
         *why = "the header has no alg";
         return SG_DENIED;
     }
-    enum sg_jwt_alg alg = sg_jwt_alg_parse(json_object_get_string(v));
-    if (alg == SG_JWT_NONE) {
+    *alg = sg_jwt_alg_parse(json_object_get_string(v));
+    if (*alg == SG_JWT_NONE) {
         *why = "alg is not RS256, ES256 or HS256";
         return SG_DENIED;
     }
@@ -139,23 +185,16 @@ static int check_signature(const struct sg_jwt_keys *keys, json_object *hdr, con
             *why = "kid is not a string";
             return SG_DENIED;
         }
-        kid = json_object_get_string(v);
+        *kid = json_object_get_string(v);
     }
-    *why = "no key of the token's alg (and kid) verifies the signature";
-    for (size_t i = 0; i < keys->n; i++) {
-        const struct sg_jwt_key *k = &keys->v[i];
-        /* A key without a kid answers to any kid; a key with one only to its own. */
-        if (kid && k->kid && strcmp(kid, k->kid) != 0)
-            continue;
-        if (k->alg != alg)
-            continue;
-        if (verify_with(k, sig, sl, (const unsigned char *)tok, input_len)) {
-            ERR_clear_error();
-            return SG_OK;
-        }
-    }
-    ERR_clear_error();
-    return SG_DENIED;
+    return SG_OK;
+}
+
+/* With an issuer configured, a token from any other (or none) is not ours. */
+static bool issuer_is_ours(const struct sg_jwt_policy *p, json_object *pl)
+{
+    json_object *v;
+    return !p->issuer || (json_object_object_get_ex(pl, "iss", &v) && string_is(v, p->issuer));
 }
 
 /* ---- claims ------------------------------------------------------------------ */
@@ -269,10 +308,6 @@ static int check_claims(const struct sg_jwt_policy *p, json_object *pl, int64_t 
         *why = "not valid yet (nbf)";
         return SG_DENIED;
     }
-    if (p->issuer && !(json_object_object_get_ex(pl, "iss", &v) && string_is(v, p->issuer))) {
-        *why = "wrong or missing iss";
-        return SG_DENIED;
-    }
     if (p->audience && !audience_ok(pl, p->audience)) {
         *why = "wrong or missing aud";
         return SG_DENIED;
@@ -317,13 +352,23 @@ int sg_jwt_verify(const struct sg_jwt_policy *p, const char *tok, size_t tl, int
         *why = "the header is not a JSON object";
         goto fail;
     }
-    if (check_signature(p->keys, hdr, tok, (size_t)(d2 - tok), sig, sl, why) != SG_OK)
+    enum sg_jwt_alg alg = SG_JWT_NONE;
+    const char *kid = NULL;
+    if (read_header(hdr, &alg, &kid, why) != SG_OK)
         goto fail;
     pl = parse_object(pl_raw, pll);
     if (!pl) {
         *why = "the payload is not a JSON object";
         goto fail;
     }
+    if (!issuer_is_ours(p, pl)) {
+        *why = "iss is not this provider's issuer";
+        rc = SG_DECLINED;
+        goto fail;
+    }
+    rc = check_signature(p->keys, alg, kid, tok, (size_t)(d2 - tok), sig, sl, why);
+    if (rc != SG_OK)
+        goto fail;
     rc = check_claims(p, pl, now_s, c, why);
 
 fail:
