@@ -8,9 +8,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/ssl.h>
+
 #include "conf_internal.h"
 #include "snapgate/common.h"
 #include "snapgate/module.h"
+#include "upstream.h"
 
 /* A password file is a line of text, not a document. */
 #define PASSWORD_MAX 4096
@@ -343,6 +346,22 @@ static void check_entry(const struct sg_conf_node *item, const char *path,
     }
 }
 
+/* Loads the entry's TLS context (and its CA file) exactly as the clients
+ * will use it: a file that would not load fails -t and a reload here,
+ * instead of leaving a backend no worker can build. */
+static void prepare_tls(const struct sg_conf_node *item, const char *path,
+                        struct sg_conf_backend *b, struct sg_conf_errs *errs)
+{
+    char err[600];
+    if (sg_upstream_tls_prepare(b, err, sizeof(err)) == SG_OK)
+        return;
+    const struct sg_conf_node *tls = sg_conf_node_get(item, "tls");
+    const struct sg_conf_node *ca = tls ? sg_conf_node_get(tls, "ca_file") : NULL;
+    char *key_path = sg_conf_path_key(path, b->tls_ca_file ? "tls.ca_file" : "tls");
+    sg_conf_errs_add(errs, ca ? ca->line : tls ? tls->line : item->line, key_path, "%s", err);
+    free(key_path);
+}
+
 /* The defaults of one entry, documented in README "Backends". */
 static void backend_defaults(struct sg_conf_backend *b, int line)
 {
@@ -389,6 +408,7 @@ void sg_conf_backends_read(const struct sg_conf_node *n, const char *path,
         } else {
             sg_conf_walk(item, ipath, backend_spec, b, errs);
             check_entry(item, ipath, b, errs);
+            prepare_tls(item, ipath, b, errs);
             for (size_t j = 0; j < i && b->name; j++) {
                 if (conf->backends[j].name && !strcmp(conf->backends[j].name, b->name))
                     sg_conf_errs_add(errs, sg_conf_node_get(item, "name")->line, ipath,
@@ -433,6 +453,7 @@ void sg_conf_backend_clear(struct sg_conf_backend *b)
     }
     free(b->password_file);
     free(b->tls_ca_file);
+    SSL_CTX_free(b->tls_ctx);
     free(b->tls_server_name);
     free(b->health_path);
     memset(b, 0, sizeof(*b));

@@ -90,12 +90,8 @@ struct sg_health_checker *sg_health_checker_start(struct event_base *base, struc
         p->index = i;
         if (!h->v[i].b->health_enabled)
             continue;
+        /* Never NULL: a backend whose TLS does not load fails the config. */
         p->bw = sg_backend_worker_create(base, h->v[i].b, PROBE_WORKER_ID);
-        if (!p->bw) {
-            /* Its TLS settings do not load: no worker can reach it either. */
-            sg_health_probe_result(h, i, false);
-            continue;
-        }
         p->tick = evtimer_new(base, on_tick, p);
         p->timeout = evtimer_new(base, on_probe_timeout, p);
         if (!p->tick || !p->timeout)

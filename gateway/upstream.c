@@ -450,7 +450,6 @@ struct sg_backend_worker *sg_backend_worker_create(struct event_base *base,
 {
     struct sg_backend_worker *bw = sg_xcalloc(1, sizeof(*bw));
     bool tls = b->scheme && strcmp(b->scheme, "https") == 0;
-    char err[400];
     bw->base = base;
     bw->b = b;
     bw->ops = b->dialect->ops;
@@ -472,25 +471,27 @@ struct sg_backend_worker *sg_backend_worker_create(struct event_base *base,
         bw->host_header = sg_xasprintf(v6 ? "[%s]:%u" : "%s:%u", b->host, (unsigned)b->port);
 
     if (tls) {
-        bw->ssl_ctx = sg_upstream_tls_ctx_new(b, err, sizeof(err));
-        if (!bw->ssl_ctx) {
-            sg_log_error(MOD, "backend %s: %s", b->name, err);
-            goto fail;
+        /* Built and checked with the config (sg_upstream_tls_prepare), so a
+         * bad CA file is a config error, never a client missing here. */
+        if (!b->tls_ctx) {
+            sg_log_error(MOD, "backend %s: TLS context not prepared with the config", b->name);
+            abort();
         }
+        SSL_CTX_up_ref(b->tls_ctx);
+        bw->ssl_ctx = b->tls_ctx;
     }
-    /* Names are resolved without blocking the loop; addresses need no DNS. */
+    /* Names are resolved without blocking the loop; addresses need no DNS.
+     * evdns_base_new fails only when memory (or the RNG seed) does: like
+     * sg_xmalloc, that is not a state to serve on. */
     if (!bw->host_is_ip) {
         bw->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
                                            EVDNS_BASE_DISABLE_WHEN_INACTIVE);
         if (!bw->dns) {
             sg_log_error(MOD, "backend %s: cannot set up the DNS resolver", b->name);
-            goto fail;
+            abort();
         }
     }
     return bw;
-fail:
-    sg_backend_worker_destroy(bw);
-    return NULL;
 }
 
 void sg_backend_worker_destroy(struct sg_backend_worker *bw)

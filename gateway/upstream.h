@@ -26,9 +26,17 @@ struct sg_fetch;
  * lock the account out on SSO servers that count failures. */
 #define SG_UPSTREAM_LOGIN_HOLDOFF_MS 10000u
 
+/* Builds b's TLS context into b->tls_ctx (https) and checks the CA file it
+ * names (any scheme), as sg_conf_load does for every backend: a file that
+ * would not load is a config error, found by -t and refused by a reload,
+ * never a client that cannot be built. SG_OK, or SG_ERR with err filled
+ * ("/x/ca.pem holds no PEM certificate"). */
+int sg_upstream_tls_prepare(struct sg_conf_backend *b, char *err, size_t cap);
+
 /* Creates the client for backend b on base. b (and its dialect) must outlive
- * the result; nothing is connected yet. Returns NULL, with the reason logged,
- * when b's TLS settings cannot be loaded (e.g. an unreadable CA file). */
+ * the result; nothing is connected yet. b must have been prepared (it comes
+ * from sg_conf_load, or went through sg_upstream_tls_prepare): then nothing
+ * here can fail but memory, and the result is never NULL. */
 struct sg_backend_worker *sg_backend_worker_create(struct event_base *base,
                                                    const struct sg_conf_backend *b,
                                                    unsigned worker_id);

@@ -94,7 +94,7 @@ struct sg_backend_worker {
     const struct sg_dialect_ops *ops;
     void *dpriv;
     unsigned worker_id;
-    SSL_CTX *ssl_ctx;       /* NULL for http */
+    SSL_CTX *ssl_ctx;       /* NULL for http; a reference to b->tls_ctx */
     struct evdns_base *dns; /* NULL when the host is an address literal */
     bool host_is_ip;
     char *host_header;
@@ -143,7 +143,8 @@ void sg_pool_fini(struct sg_backend_worker *bw);
 /* ---- TLS (upstream_tls.c) ------------------------------------------------ */
 
 /* The client context for b: verification per b->tls_verify with b->tls_ca_file
- * or the system store. NULL with err filled when the CA cannot be loaded. */
+ * (loaded whenever named) or the system store. NULL with err filled ("FILE
+ * holds no PEM certificate", ...) when the CA cannot be loaded. */
 SSL_CTX *sg_upstream_tls_ctx_new(const struct sg_conf_backend *b, char *err, size_t cap);
 /* A connection's SSL: SNI (for names) and the peer name check (when verifying). */
 SSL *sg_upstream_tls_ssl_new(const struct sg_backend_worker *bw);

@@ -1,7 +1,9 @@
-/* TLS for upstream connections: one client SSL_CTX per backend per worker,
- * one SSL per connection with SNI and the peer name check, and telling a TLS
- * failure apart from a plain connection failure for the logs and reasons. */
+/* TLS for upstream connections: one client SSL_CTX per backend, built (and
+ * its CA file checked) when the config is loaded and shared by every worker's
+ * client of that backend, one SSL per connection with SNI and the peer name check, and telling a
+ * TLS failure apart from a plain connection failure for the logs and reasons. */
 #include <stdio.h>
+#include <string.h>
 
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -26,6 +28,44 @@ static void describe_openssl_error(const char *what, char *err, size_t cap)
     ERR_clear_error();
 }
 
+/* Counts the certificates (not CRLs) in ctx's trust store. */
+static int store_certs(SSL_CTX *ctx)
+{
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+    int n = 0;
+    for (int i = 0; i < sk_X509_OBJECT_num(objs); i++)
+        if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objs, i)) == X509_LU_X509)
+            n++;
+    return n;
+}
+
+/* Loads file into ctx's trust store. OpenSSL's own "no certificate or crl
+ * found" does not tell the operator that an empty file, a DER file or a key
+ * was given where a PEM bundle was wanted, so the reason is spelled out; a
+ * file of CRLs alone loads but could never verify a backend. */
+static int load_ca_file(SSL_CTX *ctx, const char *file, char *err, size_t cap)
+{
+    ERR_clear_error();
+    if (SSL_CTX_load_verify_locations(ctx, file, NULL) != 1) {
+        unsigned long e = ERR_peek_error();
+        const char *why = ERR_reason_error_string(e);
+        if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
+            ERR_GET_REASON(e) == X509_R_NO_CERTIFICATE_OR_CRL_FOUND)
+            snprintf(err, cap, "%s holds no PEM certificate", file);
+        else if (ERR_GET_LIB(e) == ERR_LIB_PEM)
+            snprintf(err, cap, "%s holds a malformed PEM block: %s", file, why ? why : "?");
+        else
+            snprintf(err, cap, "cannot load %s: %s", file, why ? why : "unknown OpenSSL error");
+        ERR_clear_error();
+        return SG_ERR;
+    }
+    if (store_certs(ctx) == 0) {
+        snprintf(err, cap, "%s holds no PEM certificate", file);
+        return SG_ERR;
+    }
+    return SG_OK;
+}
+
 SSL_CTX *sg_upstream_tls_ctx_new(const struct sg_conf_backend *b, char *err, size_t cap)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -35,19 +75,13 @@ SSL_CTX *sg_upstream_tls_ctx_new(const struct sg_conf_backend *b, char *err, siz
     }
     /* vCenter and the appliances speak TLS 1.2+; older versions are a downgrade. */
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    if (!b->tls_verify) {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-        return ctx;
-    }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_verify(ctx, b->tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    /* A named CA file is loaded even with verify off: a file that names
+     * nothing usable is a mistake to report, not to carry until verify is on. */
     if (b->tls_ca_file) {
-        if (SSL_CTX_load_verify_locations(ctx, b->tls_ca_file, NULL) != 1) {
-            char what[300];
-            snprintf(what, sizeof(what), "cannot load CA file %s", b->tls_ca_file);
-            describe_openssl_error(what, err, cap);
+        if (load_ca_file(ctx, b->tls_ca_file, err, cap) != SG_OK)
             goto fail;
-        }
-    } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    } else if (b->tls_verify && SSL_CTX_set_default_verify_paths(ctx) != 1) {
         describe_openssl_error("cannot load the system CA store", err, cap);
         goto fail;
     }
@@ -55,6 +89,24 @@ SSL_CTX *sg_upstream_tls_ctx_new(const struct sg_conf_backend *b, char *err, siz
 fail:
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+int sg_upstream_tls_prepare(struct sg_conf_backend *b, char *err, size_t cap)
+{
+    bool tls = b->scheme && strcmp(b->scheme, "https") == 0;
+    if (!tls && !b->tls_ca_file)
+        return SG_OK;
+    SSL_CTX *ctx = sg_upstream_tls_ctx_new(b, err, cap);
+    if (!ctx)
+        return SG_ERR;
+    /* Plain http: the file was checked, there is nothing to keep it for. */
+    if (!tls) {
+        SSL_CTX_free(ctx);
+        return SG_OK;
+    }
+    SSL_CTX_free(b->tls_ctx);
+    b->tls_ctx = ctx;
+    return SG_OK;
 }
 
 SSL *sg_upstream_tls_ssl_new(const struct sg_backend_worker *bw)

@@ -65,6 +65,7 @@ int sg_parse_duration_ms(const char *s, uint64_t *out);
 /* ---- The validated config (gateway/conf.c) --------------------------------- */
 
 struct sg_module;
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
 
 enum { SG_REDIS_BYPASS = 0, SG_REDIS_REJECT = 1 };
 
@@ -88,6 +89,10 @@ struct sg_conf_backend {
     char *password; /* read from password_file at load time; NULL when omitted */
     char *password_file;
     char *tls_ca_file; /* NULL: the system store */
+    /* https: the client TLS context, built (and tls_ca_file checked) at load
+     * so -t, start and reload fail alike on a bad file; every worker's client
+     * of this backend holds a reference. NULL for http. */
+    struct ssl_ctx_st *tls_ctx;
     bool tls_verify;
     char *tls_server_name; /* SNI and the name verified; NULL: the url's host */
     uint64_t connect_timeout_ms;

@@ -21,6 +21,20 @@
 static struct sg_conf_errs errs;
 static char *pw_file, *empty_pw_file, *ca_file;
 
+/* A real (self-signed) certificate: a CA file is loaded at conf time. */
+static const char test_ca_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjTCCATOgAwIBAgIUAdEMLm0jv6LwXufBZjf4MjtqzxkwCgYIKoZIzj0EAwIw\n"
+    "GzEZMBcGA1UEAwwQc25hcGdhdGUgdGVzdCBDQTAgFw0yNjEyMDcxMjMyMTJaGA8y\n"
+    "MTI2MTExMzEyMzIxMlowGzEZMBcGA1UEAwwQc25hcGdhdGUgdGVzdCBDQTBZMBMG\n"
+    "ByqGSM49AgEGCCqGSM49AwEHA0IABGxW23gweZZZ/4YDs4YmPS6IHaUF9Yr30pdt\n"
+    "hLuubp5U3sWXani5Utna2LRxXbN1s/yq3q1A/4Ti+0Fyjh668OijUzBRMB0GA1Ud\n"
+    "DgQWBBQiWyIP4MtG9aVzZeo8SRqGRWbGWTAfBgNVHSMEGDAWgBQiWyIP4MtG9aVz\n"
+    "Zeo8SRqGRWbGWTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQDO\n"
+    "oBc2aK0sUBpD2sOkR17nmDLp1eA7v/cFa4vYUTfwxQIgQwey2NQ9ua8HqgySNEbH\n"
+    "84ywQlGo5huLLMJeDAsabKk=\n"
+    "-----END CERTIFICATE-----\n";
+
 static const char *const env_vars[] = {
     "SNAPGATE_LISTEN",      "SNAPGATE_ADMIN_LISTEN",    "SNAPGATE_WORKERS",
     "SNAPGATE_REDIS_URL",   "SNAPGATE_LOG_LEVEL",       "SNAPGATE_LOG_FORMAT",
@@ -34,7 +48,7 @@ static void setup(void)
         unsetenv(env_vars[i]);
     pw_file = sg_test_write_temp(SECRET "\n");
     empty_pw_file = sg_test_write_temp("\n");
-    ca_file = sg_test_write_temp("-----BEGIN CERTIFICATE-----\n");
+    ca_file = sg_test_write_temp(test_ca_pem);
 }
 
 static void teardown(void)
@@ -244,6 +258,8 @@ START_TEST(test_backend_every_key)
     ck_assert_str_eq(b->password_file, pw_file);
     ck_assert_str_eq(b->tls_ca_file, ca_file);
     ck_assert(!b->tls_verify);
+    /* https: the clients' TLS context is built with the config. */
+    ck_assert_ptr_nonnull(b->tls_ctx);
     ck_assert_uint_eq(b->connect_timeout_ms, 2000);
     ck_assert_uint_eq(b->request_timeout_ms, 750);
     ck_assert_int_eq(b->line, 1);
@@ -276,6 +292,7 @@ START_TEST(test_backend_defaults_and_release)
     ck_assert_str_eq(b->base_path, "");
     ck_assert(b->tls_verify);
     ck_assert_ptr_null(b->tls_ca_file);
+    ck_assert_ptr_null(b->tls_ctx); /* plain http */
     ck_assert_uint_eq(b->connect_timeout_ms, 5000);
     ck_assert_uint_eq(b->request_timeout_ms, 10000);
     sg_conf_free(c);
@@ -432,6 +449,12 @@ static const struct {
     {BACKEND_HEAD "    url: http://vc1\n    dialect: @D@\n" GOOD_CRED "    tls: {ca_file: /tmp}\n",
      {"4: backends[0].dialect: \"@D@\" is not supported yet",
       "8: backends[0].tls.ca_file: \"/tmp\" is not a regular file"}},
+    /* Loaded as the clients will load it: a file without a certificate is
+     * refused here, not when the first worker builds its client. */
+    {BACKEND_HEAD "    url: https://vc1\n    dialect: @D@\n" GOOD_CRED
+                  "    tls: {ca_file: @EMPTY@}\n",
+     {"4: backends[0].dialect: \"@D@\" is not supported yet",
+      "8: backends[0].tls.ca_file: @EMPTY@ holds no PEM certificate"}},
     {"backends:\n  - tls: {}\n" GOOD_CRED,
      {"2: backends[0].name: required key is missing", "2: backends[0].url: required key is missing",
       "2: backends[0].dialect: required key is missing"}},

@@ -525,17 +525,29 @@ static void setup_with(X509 *cert)
     backend_init(&backend, cert ? "https" : "http", "127.0.0.1", srv.port);
 }
 
+/* The client for backend, its TLS prepared as sg_conf_load would. */
+static struct sg_backend_worker *create_bw(void)
+{
+    char err[600];
+    ck_assert_msg(sg_upstream_tls_prepare(&backend, err, sizeof(err)) == SG_OK, "%s", err);
+    struct sg_backend_worker *w = sg_backend_worker_create(base, &backend, 0);
+    ck_assert_ptr_nonnull(w);
+    return w;
+}
+
 static void setup_plain(void)
 {
     setup_with(NULL);
-    bw = sg_backend_worker_create(base, &backend, 0);
-    ck_assert_ptr_nonnull(bw);
+    bw = create_bw();
 }
 
 static void teardown(void)
 {
     sg_backend_worker_destroy(bw);
     bw = NULL;
+    /* The config's reference; the client held its own. */
+    SSL_CTX_free(backend.tls_ctx);
+    backend.tls_ctx = NULL;
     /* Let freed connections' last events run before the server goes. */
     run_until(NULL, 0, 20);
     srv_stop(&srv);
@@ -971,8 +983,7 @@ static void tls_check(X509 *cert, const char *host, const char *ca_file, bool ve
     backend.host = (char *)host;
     backend.tls_ca_file = (char *)ca_file;
     backend.tls_verify = verify;
-    bw = sg_backend_worker_create(base, &backend, 0);
-    ck_assert_ptr_nonnull(bw);
+    bw = create_bw();
     struct got g = fetch_one("task-tls", 3000);
     ck_assert_int_eq(g.calls, 1);
     ck_assert_msg(g.outcome == want, "outcome %d (%s)", g.outcome, g.reason);
@@ -1009,7 +1020,7 @@ START_TEST(test_tls_server_name_overrides_the_host)
     setup_with(pki.leaf_ok);
     backend.tls_ca_file = pki.ca_file;
     backend.tls_server_name = "localhost";
-    bw = sg_backend_worker_create(base, &backend, 0);
+    bw = create_bw();
     struct got g = fetch_one("task-tls", 3000);
     ck_assert_msg(g.outcome == SG_OUT_INFO, "%s", g.reason);
     /* An address alone would send no SNI at all. */
@@ -1019,7 +1030,7 @@ START_TEST(test_tls_server_name_overrides_the_host)
     setup_with(pki.leaf_ok);
     backend.tls_ca_file = pki.ca_file;
     backend.tls_server_name = "other.example";
-    bw = sg_backend_worker_create(base, &backend, 0);
+    bw = create_bw();
     g = fetch_one("task-tls", 3000);
     ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
     ck_assert_msg(strstr(g.reason, "hostname mismatch"), "%s", g.reason);
@@ -1067,8 +1078,7 @@ START_TEST(test_tls_plain_server_is_unavailable)
     setup_with(NULL);
     backend.scheme = "https";
     backend.tls_ca_file = pki.ca_file;
-    bw = sg_backend_worker_create(base, &backend, 0);
-    ck_assert_ptr_nonnull(bw);
+    bw = create_bw();
     struct got g = fetch_one("task-tls", 3000);
     ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
     ck_assert_msg(strstr(g.reason, "TLS handshake failed"), "%s", g.reason);
@@ -1076,12 +1086,94 @@ START_TEST(test_tls_plain_server_is_unavailable)
 }
 END_TEST
 
-START_TEST(test_tls_unreadable_ca_file_fails_create)
+/* A CA file that does not load fails the preparation with a reason naming
+ * it, and leaves no context behind: the config that names it is refused. */
+static void ca_refused(const char *file, const char *want)
 {
+    char err[600] = "";
     setup_with(pki.leaf_ok);
-    backend.tls_ca_file = "/nonexistent/ca.pem";
-    ck_assert_ptr_null(sg_backend_worker_create(base, &backend, 0));
-    bw = NULL;
+    backend.tls_ca_file = (char *)file;
+    ck_assert_int_eq(sg_upstream_tls_prepare(&backend, err, sizeof(err)), SG_ERR);
+    ck_assert_ptr_null(backend.tls_ctx);
+    ck_assert_msg(strstr(err, file) && strstr(err, want), "%s", err);
+    teardown();
+}
+
+START_TEST(test_tls_unreadable_ca_file_is_refused)
+{
+    ca_refused("/nonexistent/ca.pem", "cannot load /nonexistent/ca.pem");
+}
+END_TEST
+
+static const struct {
+    const char *content;
+    const char *want;
+} bad_ca_cases[] = {
+    {"", "holds no PEM certificate"},
+    {"not a certificate at all\n", "holds no PEM certificate"},
+    {"-----BEGIN CERTIFICATE-----\n", "holds a malformed PEM block: bad end line"},
+    {"-----BEGIN CERTIFICATE-----\nnot!base64\n-----END CERTIFICATE-----\n",
+     "holds a malformed PEM block: bad base64 decode"},
+};
+
+START_TEST(test_tls_ca_file_without_certificate_is_refused)
+{
+    char *file = sg_test_write_temp(bad_ca_cases[_i].content);
+    ca_refused(file, bad_ca_cases[_i].want);
+    unlink(file);
+    free(file);
+}
+END_TEST
+
+START_TEST(test_tls_key_file_as_ca_file_is_refused)
+{
+    /* A mix-up operators make: the key (or a DER certificate) for the bundle. */
+    char *file = sg_test_write_temp("");
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    PEM_write_PrivateKey(f, pki.leaf_key, NULL, NULL, 0, NULL, NULL);
+    fclose(f);
+    ca_refused(file, "holds no PEM certificate");
+    f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    i2d_X509_fp(f, pki.ca);
+    fclose(f);
+    ca_refused(file, "holds no PEM certificate");
+    unlink(file);
+    free(file);
+}
+END_TEST
+
+START_TEST(test_tls_ca_file_is_checked_with_verify_off)
+{
+    /* Loaded whenever named: turning verify on later must not be the day
+     * the file is found to be empty. */
+    char *file = sg_test_write_temp("");
+    char err[600] = "";
+    setup_with(pki.leaf_ok);
+    backend.tls_ca_file = file;
+    backend.tls_verify = false;
+    ck_assert_int_eq(sg_upstream_tls_prepare(&backend, err, sizeof(err)), SG_ERR);
+    ck_assert_msg(strstr(err, "holds no PEM certificate"), "%s", err);
+    teardown();
+    unlink(file);
+    free(file);
+}
+END_TEST
+
+START_TEST(test_tls_workers_share_the_prepared_context)
+{
+    /* One context per backend, referenced by every client: freeing the
+     * config's reference first leaves the clients working. */
+    setup_with(pki.leaf_ok);
+    backend.tls_ca_file = pki.ca_file;
+    bw = create_bw();
+    struct sg_backend_worker *other = sg_backend_worker_create(base, &backend, 1);
+    SSL_CTX_free(backend.tls_ctx);
+    backend.tls_ctx = NULL;
+    sg_backend_worker_destroy(other);
+    struct got g = fetch_one("task-tls", 3000);
+    ck_assert_msg(g.outcome == SG_OUT_INFO, "%s", g.reason);
     teardown();
 }
 END_TEST
@@ -1130,7 +1222,12 @@ static Suite *upstream_suite(void)
     tcase_add_test(tls, test_tls_address_mismatch);
     tcase_add_test(tls, test_tls_name_mismatch);
     tcase_add_test(tls, test_tls_plain_server_is_unavailable);
-    tcase_add_test(tls, test_tls_unreadable_ca_file_fails_create);
+    tcase_add_test(tls, test_tls_unreadable_ca_file_is_refused);
+    tcase_add_loop_test(tls, test_tls_ca_file_without_certificate_is_refused, 0,
+                        (int)SG_ARRAY_LEN(bad_ca_cases));
+    tcase_add_test(tls, test_tls_key_file_as_ca_file_is_refused);
+    tcase_add_test(tls, test_tls_ca_file_is_checked_with_verify_off);
+    tcase_add_test(tls, test_tls_workers_share_the_prepared_context);
     suite_add_tcase(s, tls);
     return s;
 }
