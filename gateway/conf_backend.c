@@ -145,6 +145,7 @@ static void read_password_file(const struct sg_conf_node *n, const char *path,
         free(b->password);
     }
     b->password = sg_xstrdup(buf);
+    sg_conf_check_secret_mode(errs, n->line, path, file);
 fail:
     explicit_bzero(buf, PASSWORD_MAX + 2);
     free(buf);

@@ -7,27 +7,54 @@
 
 #include "conf_internal.h"
 #include "snapgate/common.h"
+#include "snapgate/log.h"
 
-static void errs_vadd(struct sg_conf_errs *errs, const char *file, int line, const char *path,
-                      const char *fmt, va_list ap)
+static char *format_msg(const char *file, int line, const char *path, const char *fmt, va_list ap)
 {
     char *reason = NULL;
     if (vasprintf(&reason, fmt, ap) < 0)
         abort(); /* out of memory: see sg_xasprintf */
-    errs->msgs = sg_xrealloc(errs->msgs, (errs->n + 1) * sizeof(*errs->msgs));
-    errs->msgs[errs->n++] =
+    char *msg =
         sg_xasprintf("%s:%d: %s: %s", file, line, path && *path ? path : "(top level)", reason);
     free(reason);
+    return msg;
+}
+
+static void errs_vadd(struct sg_conf_errs *errs, const char *file, int line, const char *path,
+                      const char *fmt, va_list ap)
+{
+    errs->msgs = sg_xrealloc(errs->msgs, (errs->n + 1) * sizeof(*errs->msgs));
+    errs->msgs[errs->n++] = format_msg(file, line, path, fmt, ap);
+}
+
+/* Line 0 is what the environment layer gives the nodes it makes. */
+static const char *file_of(const struct sg_conf_errs *errs, int line)
+{
+    return line > 0 ? (errs->file ? errs->file : "<config>") : "env";
 }
 
 void sg_conf_errs_add(struct sg_conf_errs *errs, int line, const char *path, const char *fmt, ...)
 {
-    /* Line 0 is what the environment layer gives the nodes it makes. */
-    const char *file = line > 0 ? (errs->file ? errs->file : "<config>") : "env";
     va_list ap;
     va_start(ap, fmt);
-    errs_vadd(errs, file, line, path, fmt, ap);
+    errs_vadd(errs, file_of(errs, line), line, path, fmt, ap);
     va_end(ap);
+}
+
+void sg_conf_errs_warn(struct sg_conf_errs *errs, int line, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = format_msg(file_of(errs, line), line, path, fmt, ap);
+    va_end(ap);
+    /* A reload has its log set up: say it now, whatever the load's outcome. */
+    if (!errs->defer_warnings) {
+        sg_log_warn("config", "%s", msg);
+        free(msg);
+        return;
+    }
+    errs->warns = sg_xrealloc(errs->warns, (errs->nwarns + 1) * sizeof(*errs->warns));
+    errs->warns[errs->nwarns++] = msg;
 }
 
 void sg_conf_errs_add_file(struct sg_conf_errs *errs, const char *file, int line, const char *path,
@@ -46,6 +73,11 @@ void sg_conf_errs_clear(struct sg_conf_errs *errs)
     free(errs->msgs);
     errs->msgs = NULL;
     errs->n = 0;
+    for (size_t i = 0; i < errs->nwarns; i++)
+        free(errs->warns[i]);
+    free(errs->warns);
+    errs->warns = NULL;
+    errs->nwarns = 0;
 }
 
 const char *sg_conf_node_quote(const struct sg_conf_node *n, char buf[SG_CONF_QUOTE_MAX])

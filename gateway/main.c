@@ -58,22 +58,27 @@ int main(int argc, char **argv)
         return EXIT_BAD_CONFIG;
     }
 
-    struct sg_conf_errs errs = {.file = path ? path : "<defaults>"};
+    /* Warnings wait for the log format the config itself sets. */
+    struct sg_conf_errs errs = {.file = path ? path : "<defaults>", .defer_warnings = true};
     struct sg_conf *conf = sg_conf_load(path, &errs);
-    if (!conf) {
+    if (!conf || check) {
+        /* "warning: " in front: a script reading FILE:LINE: lines as
+         * problems must not take a warning for one. */
+        for (size_t i = 0; i < errs.nwarns; i++)
+            fprintf(stderr, "warning: %s\n", errs.warns[i]);
         for (size_t i = 0; i < errs.n; i++)
             fprintf(stderr, "%s\n", errs.msgs[i]);
         sg_conf_errs_clear(&errs);
-        return EXIT_BAD_CONFIG;
-    }
-    sg_conf_errs_clear(&errs);
-    if (check) {
-        printf("%s: configuration is valid\n", path ? path : "<defaults>");
+        if (conf)
+            printf("%s: configuration is valid\n", path ? path : "<defaults>");
         sg_conf_free(conf);
-        return 0;
+        return conf ? 0 : EXIT_BAD_CONFIG;
     }
 
     sg_log_setup((enum sg_log_level)conf->log_level, (enum sg_log_format)conf->log_format);
+    for (size_t i = 0; i < errs.nwarns; i++)
+        sg_log_warn("config", "%s", errs.warns[i]);
+    sg_conf_errs_clear(&errs);
     if (conf->providers_n == 0)
         sg_log_warn("config", "no auth provider is configured: every task request is answered "
                               "401 (authentication fails closed)");

@@ -30,13 +30,28 @@ struct sg_conf_errs {
     const char *file; /* the config file name as given; NULL reads "<config>" */
     char **msgs;
     size_t n;
+    /* Warnings (a valid config, but an operator should look): logged at once
+     * ("config" module) unless defer_warnings, then kept in warns, formatted
+     * like msgs, for a caller whose log is not set up yet (main: -t, start). */
+    bool defer_warnings;
+    char **warns;
+    size_t nwarns;
 };
 
 /* Appends "FILE:LINE: path: reason". Line 0 marks a value that came from the
  * environment: FILE then reads "env" (so env:0: ...). */
 void sg_conf_errs_add(struct sg_conf_errs *errs, int line, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Frees every message; errs->file is left as it is. */
+/* A warning "FILE:LINE: path: reason": never fails the load; see defer_warnings. */
+void sg_conf_errs_warn(struct sg_conf_errs *errs, int line, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Warns when file, a secret a key names (password_file, users_file,
+ * tokens_file), can be read or changed by others than its owner, as ssh does
+ * for keys (gateway/conf_secret.c). Never refuses: a Kubernetes Secret is
+ * often mounted 0644. */
+void sg_conf_check_secret_mode(struct sg_conf_errs *errs, int line, const char *path,
+                               const char *file);
+/* Frees every message and warning; errs->file is left as it is. */
 void sg_conf_errs_clear(struct sg_conf_errs *errs);
 
 /* Parse a YAML document; returns NULL and adds an error on a syntax error. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf_internal.h"
@@ -298,6 +299,45 @@ START_TEST(test_backend_defaults_and_release)
     sg_conf_free(c);
     sg_conf_tree_free(seq);
     free(yaml);
+}
+END_TEST
+
+/* Reads one backend whose password file has mode; returns errs.nwarns. */
+static size_t password_file_warnings(mode_t mode)
+{
+    ck_assert_int_eq(chmod(pw_file, mode), 0);
+    char *yaml = expand("- name: vc1\n"
+                        "  url: http://vc1\n"
+                        "  dialect: cis\n"
+                        "  credentials: {username: u, password_file: @PW@}\n");
+    errs.file = "b.yaml";
+    errs.defer_warnings = true;
+    struct sg_conf_node *seq = sg_conf_tree_parse_string(yaml, &errs);
+    struct sg_conf *c = sg_xcalloc(1, sizeof(*c));
+    sg_conf_backends_read(seq, "backends", &errs, c);
+    /* A warning never fails the load. */
+    ck_assert_str_eq(c->backends[0].password, SECRET);
+    sg_conf_free(c);
+    sg_conf_tree_free(seq);
+    free(yaml);
+    return errs.nwarns;
+}
+
+START_TEST(test_password_file_readable_by_others_is_warned_about)
+{
+    ck_assert_uint_eq(password_file_warnings(0644), 1);
+    char *want = sg_xasprintf("b.yaml:4: backends[0].credentials.password_file: %s has mode "
+                              "0644: anyone can read it; a secret should be 0600 or 0400",
+                              pw_file);
+    ck_assert_msg(!strncmp(errs.warns[0], want, strlen(want)), "%s", errs.warns[0]);
+    free(want);
+    sg_conf_errs_clear(&errs);
+    ck_assert_uint_eq(password_file_warnings(0660), 1);
+    ck_assert_msg(strstr(errs.warns[0], "0660: its group can read and change it"), "%s",
+                  errs.warns[0]);
+    sg_conf_errs_clear(&errs);
+    ck_assert_uint_eq(password_file_warnings(0600), 0);
+    ck_assert_uint_eq(password_file_warnings(0400), 0);
 }
 END_TEST
 
@@ -972,6 +1012,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_every_core_key);
     tcase_add_test(tc, test_backend_every_key);
     tcase_add_test(tc, test_backend_defaults_and_release);
+    tcase_add_test(tc, test_password_file_readable_by_others_is_warned_about);
     tcase_add_loop_test(tc, test_fixture_errors, 0, SG_ARRAY_LEN(fixture_cases));
     tcase_add_test(tc, test_syntax_error_names_its_line);
     tcase_add_test(tc, test_missing_file);

@@ -104,6 +104,8 @@ static int on_conf(const struct sg_conf_node *node, const char *path, const stru
         rc = SG_ERR;
         goto fail;
     }
+    /* Hashes are slow to crack, not impossible: keep them from other users. */
+    sg_conf_check_secret_mode(errs, uf->line, uf_path, bc->users_file);
     if (rc != SG_OK)
         goto fail;
     free(uf_path);

@@ -65,6 +65,9 @@ static int on_conf(const struct sg_conf_node *node, const char *path, const stru
         sg_conf_errs_add(errs, tf->line, tf_path, "%s", err);
         goto fail;
     }
+    /* Who can read the file learns which names have tokens; who can change
+     * it can add their own. */
+    sg_conf_check_secret_mode(errs, tf->line, tf_path, bc->tokens_file);
     *priv = bc;
     bc = NULL;
     rc = SG_OK;
