@@ -167,6 +167,130 @@ class TestConfigCheck(h.GatewayTestCase):
             r = gw.http("GET", h.task_path(h.fixture("cis-succeeded").task), self.auth())
             self.assertEqual(r.status, 200)
 
+    # ---- every file the config names is loaded by -t as at start (issue 10, item 4) ----------
+    def bad_ca_files(self):
+        """{what: (path, expected reason)} for CA files a backend cannot be built with."""
+        garbage = h.write_file(self.dir, "garbage.pem", "this is not a certificate\n")
+        empty = h.write_file(self.dir, "empty.pem", "")
+        directory = os.path.join(self.dir, "ca.d")
+        os.mkdir(directory)
+        return {
+            "non-PEM": (garbage, re.escape(garbage) + " holds no PEM certificate"),
+            "empty": (empty, re.escape(empty) + " holds no PEM certificate"),
+            "directory": (directory, '"%s" is not a regular file' % re.escape(directory)),
+        }
+
+    def with_ca(self, ca_file):
+        """A valid config whose https backend's tls.ca_file is ca_file."""
+        cfg = self.config({"listen": "127.0.0.1:%d" % h.free_port(),
+                           "admin_listen": "127.0.0.1:%d" % h.free_port()},
+                          backend={"url": "https://127.0.0.1:%d" % h.free_port(),
+                                   "tls": {"ca_file": ca_file}})
+        return self.write(h.to_yaml(cfg))
+
+    def test_ca_file_without_a_certificate_fails_check_and_start(self):
+        for what, (ca_file, reason) in self.bad_ca_files().items():
+            path = self.with_ca(ca_file)
+            want = r"(?m)^%s:\d+: backends\[0\]\.tls\.ca_file: %s$" % (re.escape(path), reason)
+            for args in (["-t", "-c", path], ["-c", path]):
+                with self.subTest(ca=what, args=args[0]):
+                    p = h.run_snapgate(args)
+                    self.assertEqual(p.returncode, 1, self.output(p))
+                    self.assertRegex(p.stderr, want)
+                    self.assertNotIn("configuration is valid", p.stdout)
+
+    def test_ca_file_with_a_certificate_passes_check(self):
+        # The other half of the test above: a real certificate is accepted.
+        ca = h.write_file(self.dir, "ca.pem", TEST_CA_PEM)
+        p = h.run_snapgate(["-t", "-c", self.with_ca(ca)])
+        self.assertEqual(p.returncode, 0, self.output(p))
+
+    def test_reload_to_a_ca_file_without_a_certificate_fails_and_keeps_serving(self):
+        empty = h.write_file(self.dir, "empty.pem", "")
+        task = h.task_path(h.fixture("cis-succeeded").task)
+        gw = self.gateway().start()
+        try:
+            cfg = self.config({"listen": "127.0.0.1:%d" % gw.port,
+                               "admin_listen": "127.0.0.1:%d" % gw.admin_port},
+                              backend={"tls": {"ca_file": empty}})
+            with open(gw.config_path, "w", encoding="utf-8") as f:
+                f.write(h.to_yaml(cfg))
+            gw.proc.send_signal(h.signal.SIGHUP)
+            self.assertTrue(h.wait_for(lambda: self.reloads(gw) == (0, 1), 3, 0.05),
+                            "reload counters %r, expected (0, 1)" % (self.reloads(gw),))
+            self.assertIsNone(gw.proc.poll())
+            # The running config stays: a miss still reaches the backend and answers.
+            r = gw.http("GET", task, self.auth())
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.headers.get("x-cache"), "MISS")
+        finally:
+            gw.stop()
+        self.assertIn("backends[0].tls.ca_file: %s holds no PEM certificate" % empty,
+                      gw.stderr_text)
+
+    def reloads(self, gw):
+        s = h.parse_metrics(gw.admin("GET", "/metrics").body.decode())
+        return (h.metric_value(s, "snapgate_config_reloads_total", result="ok") or 0,
+                h.metric_value(s, "snapgate_config_reloads_total", result="failed") or 0)
+
+    # ---- secrets readable by others are warned about, never refused (item 11) -----------------
+    def users_text(self):
+        with open(self.users_file, encoding="utf-8") as f:
+            return f.read()
+
+    def secret_config(self, mode):
+        """-t config whose users, tokens and password files all have mode."""
+        users = h.write_file(self.dir, "users", self.users_text(), mode)
+        tokens = h.write_file(self.dir, "tokens", "alice:sha256:%s\n" % ("ab" * 32), mode)
+        password = h.write_file(self.dir, "password", self.SVC_PASSWORD, mode)
+        cfg = self.config({"auth": {"providers": [{"type": "basic", "users_file": users},
+                                                  {"type": "bearer", "tokens_file": tokens}]}},
+                          backend={"credentials": {"password_file": password}})
+        return self.write(h.to_yaml(cfg)), {"users_file": users, "tokens_file": tokens,
+                                            "password_file": password}
+
+    def test_world_readable_secrets_are_warned_about(self):
+        path, files = self.secret_config(0o644)
+        p = h.run_snapgate(["-t", "-c", path])
+        self.assertEqual(p.returncode, 0, self.output(p))
+        for key, file in files.items():
+            with self.subTest(key=key):
+                self.assertRegex(p.stderr, r"(?m)^warning: %s:\d+: \S*%s: %s has mode 0644: "
+                                 r"anyone can read it; " % (re.escape(path), key, re.escape(file)))
+
+    def test_private_secrets_are_not_warned_about(self):
+        path, _ = self.secret_config(0o600)
+        p = h.run_snapgate(["-t", "-c", path])
+        self.assertEqual(p.returncode, 0, self.output(p))
+        self.assertNotIn("warning", p.stderr)
+
+    def test_warning_at_start_is_a_log_line_in_the_configured_format(self):
+        users = h.write_file(self.dir, "users", self.users_text(), 0o644)
+        gw = self.gateway({"log": {"format": "text"},
+                           "auth": {"providers": [{"type": "basic", "users_file": users}]}})
+        gw.start()
+        self.assertEqual(gw.stop(), 0)
+        lines = [l for l in gw.stderr_text.splitlines() if "has mode 0644" in l]
+        self.assertEqual(len(lines), 1, gw.stderr_text[-2000:])
+        self.assertRegex(lines[0], r" warn \[config\] .*users_file: %s has mode 0644"
+                         % re.escape(users))
+
+
+# A self-signed certificate (snapgate test CA): what a CA file should hold.
+TEST_CA_PEM = """\
+-----BEGIN CERTIFICATE-----
+MIIBjTCCATOgAwIBAgIUAdEMLm0jv6LwXufBZjf4MjtqzxkwCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQc25hcGdhdGUgdGVzdCBDQTAgFw0yNjEyMDcxMjMyMTJaGA8y
+MTI2MTExMzEyMzIxMlowGzEZMBcGA1UEAwwQc25hcGdhdGUgdGVzdCBDQTBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABGxW23gweZZZ/4YDs4YmPS6IHaUF9Yr30pdt
+hLuubp5U3sWXani5Utna2LRxXbN1s/yq3q1A/4Ti+0Fyjh668OijUzBRMB0GA1Ud
+DgQWBBQiWyIP4MtG9aVzZeo8SRqGRWbGWTAfBgNVHSMEGDAWgBQiWyIP4MtG9aVz
+Zeo8SRqGRWbGWTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQDO
+oBc2aK0sUBpD2sOkR17nmDLp1eA7v/cFa4vYUTfwxQIgQwey2NQ9ua8HqgySNEbH
+84ywQlGo5huLLMJeDAsabKk=
+-----END CERTIFICATE-----
+"""
+
 
 if __name__ == "__main__":
     h.unittest.main()
