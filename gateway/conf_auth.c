@@ -17,7 +17,7 @@ static const struct provider_type {
     {"bearer", {"tokens_file"}},
     {"jwt", {"keys_file", "issuer", "audience", "groups_claim"}},
     {"saml", {"sts_certs_file", "audience"}},
-    {"vcenter", {"backend"}},
+    {"vcenter", {"backend", "max_sessions"}},
 };
 
 static void read_realm(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,

@@ -14,7 +14,7 @@ Served API (HTTP/1.1, keep-alive, Content-Length on every answer):
   GET    /api/session            vmware-api-session-id -> 200
                                  {"user", "created_time", "last_accessed_time"}: the user the
                                  session was opened for
-  DELETE /api/session            -> 204
+  DELETE /api/session            -> 204 (401 for an unknown session); counted per session id
   GET    /api/cis/tasks/{id}     needs a valid session (else 401); a user the task's ACL refuses
                                  -> 403 UNAUTHORIZED; else answers from the task's script;
                                  unknown task -> 404 NOT_FOUND. {id} is one percent-decoded segment.
@@ -275,6 +275,7 @@ class MockVCenter:
         self._sessions_issued = []
         self._session_checks = 0
         self._session_checks_by_user = {}
+        self._session_deletes = {}
         self._task_requests_by_user = {}
         self._requests = []
 
@@ -357,6 +358,7 @@ class MockVCenter:
         logins_by_user   {user: successful POST /api/session}
         session_checks   GET /api/session count (valid or not); session_checks_by_user
                          {user: count} of those that named a valid session
+        session_deletes  {session id: DELETE /api/session count} (valid or not)
         task_requests_by_user  {user: {task: count}}: task GETs with a valid session, by the
                          session's user (refused ones included)
         connections      distinct TCP connections that carried those requests
@@ -379,6 +381,7 @@ class MockVCenter:
                 "logins_by_user": dict(self._logins_by_user),
                 "session_checks": self._session_checks,
                 "session_checks_by_user": dict(self._session_checks_by_user),
+                "session_deletes": dict(self._session_deletes),
                 "task_requests_by_user": copy.deepcopy(self._task_requests_by_user),
                 "connections": len({r["connection"] for r in reqs}),
                 "requests": reqs,
@@ -465,6 +468,11 @@ class MockVCenter:
             if entry is not None:
                 entry["user"] = info["user"]
             return dict(info)
+
+    def _count_delete(self, sid):
+        with self._lock:
+            key = sid or ""
+            self._session_deletes[key] = self._session_deletes.get(key, 0) + 1
 
     def _check_session(self, sid, entry):
         """GET /api/session: counted, and by user when the session is valid."""
@@ -637,6 +645,7 @@ class _Handler(BaseHTTPRequestHandler):
             info = self.mock._check_session(sid, self._entry)
             return self._send_json(200, info) if info else self._send_error(401)
         if self.command == "DELETE":
+            self.mock._count_delete(sid)
             info = self.mock._session(sid, drop=True, entry=self._entry)
             return self._send(204) if info else self._send_error(401)
         return self._send_error(405)

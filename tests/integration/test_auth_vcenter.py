@@ -422,6 +422,89 @@ class TestDelegatedWithServiceAccount(DelegationTests, DelegationTestCase):
     SERVICE_ACCOUNT = True
 
 
+@h.requires_gateway
+class TestDelegatedSessionLifetime(DelegationTestCase):
+    """Issue 10 item 7: the sessions snapgate opens for callers are ended upstream (DELETE
+    /api/session) once it stops remembering them; a session the caller presented is the
+    caller's and is never ended by snapgate; refused credentials never push accepted ones out
+    of the per-worker memory (`max_sessions`)."""
+
+    MAX = 2
+    GRACE_S = 2 + 1 + 5  # the backend's request timeout (2 s) + 1 s, and slack for a slow host
+
+    def small_memory(self):
+        return {"auth": {"providers": [{"type": "vcenter", "backend": "vc1",
+                                        "max_sessions": self.MAX}]}}
+
+    def deletes(self):
+        return self.mock.stats()["session_deletes"]
+
+    def get_from(self, gw, task, headers, n):
+        """A GET from loopback address 127.0.<n>: failed logins from one address and user
+        are throttled (test_auth_throttle), and these tests are not about that."""
+        conn = h.http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10,
+                                            source_address=("127.0.%d.%d" % divmod(n, 250), 0))
+        try:
+            return h.http_request(gw.port, "GET", h.task_path(task), headers, conn=conn)
+        finally:
+            conn.close()
+
+    def test_evicted_session_is_ended_and_a_callers_own_session_never_is(self):
+        fx = h.fixture(SUCCEEDED)
+        dave_sid = self.mock_session("dave")  # the caller's own session (stats reset)
+        with self.delegated(self.small_memory()) as gw:
+            self.assertOk(self.get(gw, fx.task, {SESSION_HEADER: dave_sid}), fx)
+            for user in ("alice", "bob"):  # bob pushes dave's out: nothing to end upstream
+                self.assertOk(self.get(gw, fx.task, self.auth(user)), fx)
+            alice_sid, bob_sid = self.mock.stats()["sessions_issued"]
+            self.assertOk(self.get(gw, fx.task, self.auth("carol")), fx)  # alice's goes
+            carol_sid = self.mock.stats()["sessions_issued"][2]
+            self.assertTrue(h.wait_for(lambda: self.deletes().get(alice_sid), self.GRACE_S),
+                            "the evicted session was never ended with DELETE /api/session")
+            self.assertEqual(self.deletes(), {alice_sid: 1},
+                             "only the evicted session is ended, once; never the caller's own")
+            ended = [r for r in self.requests("DELETE", "/api/session")]
+            self.assertEqual([r["headers"].get("authorization") for r in ended], [None],
+                             "the DELETE carries the session header, no credentials")
+            # alice is no longer remembered: a new exchange
+            self.assertOk(self.get(gw, fx.task, self.auth("alice")), fx)
+            self.assertEqual(len(self.exchanges(self.auth("alice")["Authorization"])), 2)
+            self.assertTrue(h.wait_for(lambda: self.deletes().get(bob_sid), self.GRACE_S))
+        self.assertNotIn(dave_sid, self.deletes(), "snapgate ended a session the caller owns")
+        self.assertNotIn(carol_sid, self.deletes(), "a remembered session was ended")
+        self.assertEqual(len(self.checks(dave_sid)), 1)
+
+    def test_garbage_credentials_do_not_push_out_remembered_sessions(self):
+        fx = h.fixture(SUCCEEDED)
+        alice, bob = self.auth("alice"), self.auth("bob")
+        n_garbage = 20 * self.MAX
+        with self.delegated(self.small_memory()) as gw:
+            self.assertOk(self.get(gw, fx.task, alice), fx)
+            self.assertOk(self.get(gw, fx.task, bob), fx)
+            for i in range(n_garbage):
+                garbage = self.auth("mallory%d" % i, "guess-%d" % i)
+                self.assert401(self.get_from(gw, fx.task, garbage, 256 + i))
+            self.assertEqual(len(self.exchanges(h.basic("mallory0", "guess-0"))), 1)
+            before = len(self.requests("POST", "/api/session"))
+            self.assertOk(self.get(gw, fx.task, alice), fx)
+            self.assertOk(self.get(gw, fx.task, bob), fx)
+            self.assertEqual(len(self.requests("POST", "/api/session")), before,
+                             "refused credentials pushed a remembered session out")
+        self.assertEqual(len(self.exchanges(alice["Authorization"])), 1)
+        self.assertEqual(len(self.exchanges(bob["Authorization"])), 1)
+        self.assertEqual(self.deletes(), {}, "no remembered session was ended")
+
+    def test_max_sessions_is_checked(self):
+        cfg = self.delegated_config({"auth": {"providers": [
+            {"type": "vcenter", "backend": "vc1", "max_sessions": 0}]}})
+        cfg.update({"listen": "127.0.0.1:%d" % h.free_port(),
+                    "admin_listen": "127.0.0.1:%d" % h.free_port()})
+        path = h.write_file(self.tmp, "bad-max.yaml", h.to_yaml(cfg))
+        proc = h.run_snapgate(["-t", "-c", path])
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn("auth.providers[0].max_sessions", proc.stdout + proc.stderr)
+
+
 def redis_contents(redis):
     """Every key and value in redis as one bytes blob (strings, hashes, lists, sets, zsets)."""
     out = []

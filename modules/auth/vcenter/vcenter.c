@@ -12,6 +12,14 @@
  * flight per credential however many requests present it. A backend that
  * cannot be reached fails closed (SG_ERR: the core answers 503), and is not
  * remembered.
+ *
+ * Accepted and refused outcomes are kept apart, each bounded on its own: the
+ * accepted ones (least recently used goes first, max_sessions) can only be
+ * displaced by credentials the backend accepted, so a flood of garbage
+ * credentials churns the small refused list and nothing else. A session this
+ * provider opened is ended upstream (session_end.c) when it is evicted,
+ * replaced or forgotten; a session the caller presented is the caller's and
+ * is never ended here.
  */
 #include <json-c/json.h>
 #include <openssl/crypto.h>
@@ -21,23 +29,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include "snapgate/auth.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
 #include "snapgate/module.h"
+#include "session_end.h"
 #include "strmap.h"
 #include "upstream.h"
 
 #define MOD "auth.vcenter"
 #define ACCEPTED_TTL_MS (5u * 60u * 1000u)
 #define REFUSED_TTL_MS (10u * 1000u)
-#define MAX_ENTRIES 4096
+#define MAX_SESSIONS_DEFAULT 4096u
+#define MAX_SESSIONS_LIMIT 1000000u
+/* Refused credentials are cheap to ask again: a small list is enough. */
+#define MAX_REFUSED 1024u
+/* Past the backend's request timeout a task fetch that began with a session
+ * has ended; this much more covers the callback's own turn. */
+#define END_GRACE_EXTRA_MS 1000u
 #define MAX_CREDENTIAL 16384
 #define SESSION_HEADER "vmware-api-session-id"
 
 struct vc_conf {
     char *backend;
+    uint64_t max_sessions;
+    uint64_t request_timeout_ms; /* the backend's: how long a fetch may use a session */
 };
 
 struct waiter {
@@ -47,25 +65,36 @@ struct waiter {
     void *arg;
 };
 
+enum vc_state { VC_PENDING, VC_ACCEPTED, VC_REFUSED };
+
 /* What the backend said about one credential (or one exchange under way). */
 struct vc_entry {
     char key[65]; /* hex HMAC of the credential */
-    bool pending;
-    bool accepted;
+    enum vc_state state;
+    /* session was opened by this provider (an exchange), so it is ended when
+     * forgotten; false: the caller presented it, and it stays the caller's. */
+    bool owned;
     uint64_t until_ms;
     char name[SG_PRINCIPAL_NAME_MAX];
     char *session; /* the caller's session; a secret */
+    /* in inst->accepted (least recently used first) or inst->refused (oldest
+     * first) once settled; in neither while pending */
+    TAILQ_ENTRY(vc_entry) link;
     /* while pending */
-    char *presented_session; /* the caller's own session id, being checked */
     struct sg_call *call;
     struct waiter *waiters;
     struct vc_inst *inst;
 };
+TAILQ_HEAD(vc_entry_list, vc_entry);
 
 struct vc_inst {
     struct sg_backend_worker *bw;
     const char *backend;
-    struct sg_strmap entries;
+    size_t max_sessions;
+    struct sg_strmap entries; /* every entry, by key */
+    struct vc_entry_list accepted, refused;
+    size_t naccepted, nrefused;
+    struct vc_ender *ender;
 };
 
 static unsigned char hmac_key[32];
@@ -110,13 +139,55 @@ static void wipe_free(char *s)
     }
 }
 
-static void entry_free(struct vc_entry *e)
+/* Frees an entry that is in no list and not in the map; a session this
+ * provider opened is ended (now: it was never handed to a request). */
+static void entry_free(struct vc_entry *e, bool now)
 {
     if (e->call)
         sg_call_cancel(e->call);
-    wipe_free(e->session);
-    wipe_free(e->presented_session);
+    if (e->owned && e->session)
+        vc_ender_end(e->inst->ender, e->session, now);
+    else
+        wipe_free(e->session);
     free(e);
+}
+
+/* Takes a settled entry out of its list and the map, and frees it; its
+ * session may still be in use by a request, so it ends after the grace. */
+static void entry_drop(struct vc_entry *e)
+{
+    struct vc_inst *inst = e->inst;
+    if (e->state == VC_ACCEPTED) {
+        TAILQ_REMOVE(&inst->accepted, e, link);
+        inst->naccepted--;
+    } else if (e->state == VC_REFUSED) {
+        TAILQ_REMOVE(&inst->refused, e, link);
+        inst->nrefused--;
+    }
+    sg_strmap_del(&inst->entries, e->key);
+    entry_free(e, false);
+}
+
+/* Files a settled entry, displacing the oldest of its own kind when full:
+ * a refusal never displaces an accepted credential. */
+static void entry_file(struct vc_entry *e, enum vc_state state)
+{
+    struct vc_inst *inst = e->inst;
+    e->state = state;
+    if (state == VC_ACCEPTED) {
+        if (inst->naccepted >= inst->max_sessions) {
+            sg_log_debug(MOD, "remembered sessions reached %zu: ending the least recently used",
+                         inst->max_sessions);
+            entry_drop(TAILQ_FIRST(&inst->accepted));
+        }
+        TAILQ_INSERT_TAIL(&inst->accepted, e, link);
+        inst->naccepted++;
+    } else {
+        if (inst->nrefused >= MAX_REFUSED)
+            entry_drop(TAILQ_FIRST(&inst->refused));
+        TAILQ_INSERT_TAIL(&inst->refused, e, link);
+        inst->nrefused++;
+    }
 }
 
 static void fill(const struct vc_entry *e, struct sg_principal *out)
@@ -132,16 +203,22 @@ static void settle(struct vc_entry *e, int rc)
 {
     struct vc_inst *inst = e->inst;
     e->call = NULL;
-    e->pending = false;
-    wipe_free(e->presented_session);
-    e->presented_session = NULL;
     struct waiter *w = e->waiters;
     e->waiters = NULL;
+    if (rc != SG_OK && e->session) {
+        /* A refusal remembers no secret; a session opened for an exchange whose
+         * user could not be read is ended (no request ever saw it). */
+        if (e->owned)
+            vc_ender_end(inst->ender, e->session, true);
+        else
+            wipe_free(e->session);
+        e->session = NULL;
+    }
     if (rc == SG_ERR) {
         sg_strmap_del(&inst->entries, e->key);
     } else {
-        e->accepted = rc == SG_OK;
-        e->until_ms = sg_now_ms() + (e->accepted ? ACCEPTED_TTL_MS : REFUSED_TTL_MS);
+        e->until_ms = sg_now_ms() + (rc == SG_OK ? ACCEPTED_TTL_MS : REFUSED_TTL_MS);
+        entry_file(e, rc == SG_OK ? VC_ACCEPTED : VC_REFUSED);
     }
     while (w) {
         struct waiter *next = w->next;
@@ -152,7 +229,7 @@ static void settle(struct vc_entry *e, int rc)
         w = next;
     }
     if (rc == SG_ERR)
-        entry_free(e);
+        entry_free(e, true);
 }
 
 /* The answer to GET /api/session: {"user": "...", ...}. */
@@ -214,6 +291,7 @@ static void on_login(const struct sg_call_result *res, void *arg)
         return;
     }
     e->session = sg_xstrdup(json_object_get_string(o));
+    e->owned = true;
     json_object_put(o);
     check_session(e);
 }
@@ -226,8 +304,6 @@ static void start_exchange(struct vc_entry *e, const char *authorization)
     e->call = sg_call_start(e->inst->bw, &req, on_login, e);
 }
 
-static void vc_forget(void *p);
-
 /* Answers from what is remembered, joins an exchange under way, or starts one. */
 static int lookup(struct vc_inst *inst, char kind, const char *cred, size_t len,
                   struct sg_principal *out, sg_auth_cb cb, void *arg)
@@ -237,14 +313,15 @@ static int lookup(struct vc_inst *inst, char kind, const char *cred, size_t len,
     char key[65];
     credential_key(kind, cred, len, key);
     struct vc_entry *e = sg_strmap_get(&inst->entries, key);
-    if (e && !e->pending && sg_now_ms() >= e->until_ms) {
-        sg_strmap_del(&inst->entries, key);
-        entry_free(e);
+    if (e && e->state != VC_PENDING && sg_now_ms() >= e->until_ms) {
+        entry_drop(e); /* an accepted one is replaced by the exchange below */
         e = NULL;
     }
-    if (e && !e->pending) {
-        if (!e->accepted)
-            return SG_DENIED;
+    if (e && e->state == VC_REFUSED)
+        return SG_DENIED;
+    if (e && e->state == VC_ACCEPTED) {
+        TAILQ_REMOVE(&inst->accepted, e, link); /* now the most recently used */
+        TAILQ_INSERT_TAIL(&inst->accepted, e, link);
         fill(e, out);
         return SG_OK;
     }
@@ -257,14 +334,11 @@ static int lookup(struct vc_inst *inst, char kind, const char *cred, size_t len,
         e->waiters = w;
         return SG_AGAIN;
     }
-    if (inst->entries.count >= MAX_ENTRIES) {
-        /* Bounded: forget everything settled rather than grow without end. */
-        sg_log_info(MOD, "remembered credentials reached %d: starting over", MAX_ENTRIES);
-        vc_forget(inst);
-    }
+    /* Pending exchanges are not bounded here: each one is a request waiting
+     * for it, bounded by the connections the core accepts. */
     e = sg_xcalloc(1, sizeof(*e));
     e->inst = inst;
-    e->pending = true;
+    e->state = VC_PENDING;
     e->waiters = w;
     memcpy(e->key, key, sizeof(key));
     sg_strmap_put(&inst->entries, key, e);
@@ -306,57 +380,32 @@ static int vc_authenticate_session(void *p, const char *session_id, struct sg_pr
     return lookup(p, 'S', session_id, len, out, cb, arg);
 }
 
-struct reject_ctx {
-    struct vc_inst *inst;
-    const struct sg_principal *p;
-    char victim[65];
-};
-
-static void find_by_session(const char *key, void *value, void *arg)
-{
-    struct reject_ctx *rc = arg;
-    const struct vc_entry *e = value;
-    if (!e->pending && e->session && rc->p->upstream_session &&
-        strcmp(e->session, rc->p->upstream_session) == 0)
-        memcpy(rc->victim, key, sizeof(rc->victim));
-}
-
-/* The backend refused a session it gave out: whatever vouched for it is void. */
+/* The backend refused a session it gave out: whatever vouched for it is void.
+ * The session is already dead upstream, so it is not ended again. */
 static void vc_reject(void *p, const struct sg_principal *principal)
 {
-    struct reject_ctx rc = {.inst = p, .p = principal, .victim = ""};
-    do {
-        rc.victim[0] = '\0';
-        sg_strmap_each(&rc.inst->entries, find_by_session, &rc);
-        if (rc.victim[0])
-            entry_free(sg_strmap_del(&rc.inst->entries, rc.victim));
-    } while (rc.victim[0]);
+    struct vc_inst *inst = p;
+    if (!principal->upstream_session)
+        return;
+    struct vc_entry *e, *next;
+    for (e = TAILQ_FIRST(&inst->accepted); e; e = next) {
+        next = TAILQ_NEXT(e, link);
+        if (!e->session || strcmp(e->session, principal->upstream_session) != 0)
+            continue;
+        wipe_free(e->session);
+        e->session = NULL;
+        entry_drop(e);
+    }
 }
 
-struct collect {
-    struct vc_entry **v;
-    size_t n;
-};
-
-static void collect_settled(const char *key, void *value, void *arg)
-{
-    (void)key;
-    struct collect *c = arg;
-    struct vc_entry *e = value;
-    if (!e->pending)
-        c->v[c->n++] = e;
-}
-
+/* Drops everything settled; the sessions this provider opened are ended. */
 static void vc_forget(void *p)
 {
     struct vc_inst *inst = p;
-    struct collect c = {.v = sg_xcalloc(inst->entries.count + 1, sizeof(*c.v))};
-    sg_strmap_each(&inst->entries, collect_settled, &c);
-    for (size_t i = 0; i < c.n; i++) {
-        sg_strmap_del(&inst->entries, c.v[i]->key);
-        entry_free(c.v[i]);
-    }
-    free(c.v);
+    while (!TAILQ_EMPTY(&inst->accepted))
+        entry_drop(TAILQ_FIRST(&inst->accepted));
+    while (!TAILQ_EMPTY(&inst->refused))
+        entry_drop(TAILQ_FIRST(&inst->refused));
 }
 
 static int vc_conf(const struct sg_conf_node *node, const char *path, const struct sg_conf *conf,
@@ -384,8 +433,18 @@ static int vc_conf(const struct sg_conf_node *node, const char *path, const stru
                              name);
             goto fail;
         }
+        uint64_t max_sessions = MAX_SESSIONS_DEFAULT;
+        const struct sg_conf_node *m = sg_conf_node_get(node, "max_sessions");
+        char *max_path = sg_xasprintf("%s.max_sessions", path);
+        int mrc =
+            m ? sg_conf_read_uint(m, max_path, errs, 1, MAX_SESSIONS_LIMIT, &max_sessions) : SG_OK;
+        free(max_path);
+        if (mrc != SG_OK)
+            goto fail;
         struct vc_conf *vc = sg_xcalloc(1, sizeof(*vc));
         vc->backend = name;
+        vc->max_sessions = max_sessions;
+        vc->request_timeout_ms = be->request_timeout_ms;
         *priv = vc;
         name = NULL;
         rc = SG_OK;
@@ -412,7 +471,12 @@ static void *vc_worker_init(void *priv, struct sg_worker *w)
     struct vc_inst *inst = sg_xcalloc(1, sizeof(*inst));
     inst->backend = vc->backend;
     inst->bw = sg_worker_backend(w, vc->backend);
+    inst->max_sessions = (size_t)vc->max_sessions;
     sg_strmap_init(&inst->entries);
+    TAILQ_INIT(&inst->accepted);
+    TAILQ_INIT(&inst->refused);
+    inst->ender =
+        vc_ender_new(sg_worker_base(w), inst->bw, vc->request_timeout_ms + END_GRACE_EXTRA_MS);
     return inst;
 }
 
@@ -421,7 +485,7 @@ static void fail_pending(const char *key, void *value, void *arg)
     (void)key;
     struct vc_entry *e = value;
     struct vc_entry ***list = arg;
-    if (e->pending)
+    if (e->state == VC_PENDING)
         *(*list)++ = e;
 }
 
@@ -440,6 +504,8 @@ static void vc_worker_fini(void *p)
     }
     free(pending);
     vc_forget(inst);
+    /* Nothing holds this instance's sessions any more: no grace is due. */
+    vc_ender_free(inst->ender);
     sg_strmap_destroy(&inst->entries);
     free(inst);
 }
