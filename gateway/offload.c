@@ -31,6 +31,9 @@ struct offload_job {
 };
 
 struct sg_offload_port {
+    struct sg_offload_port *next_port; /* in pool.ports, under pool.mtx */
+    struct event_base *base;
+    bool closed; /* base was cancelled: no new jobs (under pool.mtx) */
     struct event *ev;
     pthread_mutex_t mtx;
     pthread_cond_t idle;
@@ -47,6 +50,7 @@ static struct {
     size_t queued;
     bool running;
     bool stopping;
+    struct sg_offload_port *ports; /* every live port, for sg_offload_cancel_base */
 } pool = {.mtx = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 static void list_append(struct offload_job **head, struct offload_job **tail, struct offload_job *j)
@@ -206,21 +210,23 @@ struct sg_offload_port *sg_offload_port_new(struct event_base *base)
     }
     pthread_mutex_init(&port->mtx, NULL);
     pthread_cond_init(&port->idle, NULL);
+    port->base = base;
+    pthread_mutex_lock(&pool.mtx);
+    port->next_port = pool.ports;
+    pool.ports = port;
+    pthread_mutex_unlock(&pool.mtx);
     return port;
 }
 
-void sg_offload_port_free(struct sg_offload_port *port)
+/* Moves the queued jobs of port (or, with port NULL, of every port on base) to
+ * *out as cancelled. Caller holds pool.mtx. */
+static void unqueue_locked(const struct sg_offload_port *port, const struct event_base *base,
+                           struct offload_job **out, struct offload_job **out_tail)
 {
-    if (!port)
-        return;
-    struct offload_job *cancelled = NULL, *cancelled_tail = NULL;
-    unsigned ncancelled = 0;
-
-    pthread_mutex_lock(&pool.mtx);
     struct offload_job **pp = &pool.head, *prev = NULL;
     while (*pp) {
         struct offload_job *j = *pp;
-        if (j->port != port) {
+        if (port ? j->port != port : j->port->base != base) {
             prev = j;
             pp = &j->next;
             continue;
@@ -230,19 +236,80 @@ void sg_offload_port_free(struct sg_offload_port *port)
             pool.tail = prev;
         pool.queued--;
         j->cancelled = true;
-        list_append(&cancelled, &cancelled_tail, j);
-        ncancelled++;
+        pthread_mutex_lock(&j->port->mtx);
+        j->port->outstanding--;
+        pthread_mutex_unlock(&j->port->mtx);
+        list_append(out, out_tail, j);
     }
-    pthread_mutex_unlock(&pool.mtx);
+}
 
+/* Waits until no pool thread holds a job of port, then takes its finished jobs
+ * (their event may stay active: it finds an empty list). */
+static struct offload_job *settle(struct sg_offload_port *port)
+{
     pthread_mutex_lock(&port->mtx);
-    port->outstanding -= ncancelled;
     while (port->outstanding > 0)
         pthread_cond_wait(&port->idle, &port->mtx);
     struct offload_job *list = port->done_head;
     port->done_head = port->done_tail = NULL;
     pthread_mutex_unlock(&port->mtx);
+    return list;
+}
 
+static void append_list(struct offload_job **head, struct offload_job **tail,
+                        struct offload_job *list)
+{
+    while (list) {
+        struct offload_job *next = list->next;
+        list_append(head, tail, list);
+        list = next;
+    }
+}
+
+void sg_offload_cancel_base(struct event_base *base)
+{
+    struct offload_job *cancelled = NULL, *cancelled_tail = NULL;
+    struct offload_job *finished = NULL, *finished_tail = NULL;
+    struct sg_offload_port **mine = NULL;
+    size_t n = 0;
+
+    pthread_mutex_lock(&pool.mtx);
+    for (struct sg_offload_port *p = pool.ports; p; p = p->next_port)
+        if (p->base == base) {
+            p->closed = true;
+            mine = sg_xrealloc(mine, (n + 1) * sizeof(*mine));
+            mine[n++] = p;
+        }
+    unqueue_locked(NULL, base, &cancelled, &cancelled_tail);
+    pthread_mutex_unlock(&pool.mtx);
+
+    /* Only base's thread frees these ports, and no done has run yet: the
+     * pointers stay good while we wait outside pool.mtx (other loops keep
+     * submitting meanwhile). */
+    for (size_t i = 0; i < n; i++)
+        append_list(&finished, &finished_tail, settle(mine[i]));
+    free(mine);
+    /* A done may free its port, or submit again (refused: the port is closed). */
+    run_done_list(finished);
+    run_done_list(cancelled);
+}
+
+void sg_offload_port_free(struct sg_offload_port *port)
+{
+    if (!port)
+        return;
+    struct offload_job *cancelled = NULL, *cancelled_tail = NULL;
+
+    pthread_mutex_lock(&pool.mtx);
+    unqueue_locked(port, NULL, &cancelled, &cancelled_tail);
+    for (struct sg_offload_port **pp = &pool.ports; *pp; pp = &(*pp)->next_port)
+        if (*pp == port) {
+            *pp = port->next_port;
+            break;
+        }
+    pthread_mutex_unlock(&pool.mtx);
+
+    struct offload_job *list = settle(port);
     /* No pool thread can reach the port any more: its event may go. */
     event_free(port->ev);
     run_done_list(list);
@@ -256,7 +323,7 @@ int sg_offload_submit(struct sg_offload_port *port, sg_offload_work_fn work,
                       sg_offload_done_fn done, void *arg)
 {
     pthread_mutex_lock(&pool.mtx);
-    if (!pool.running || pool.stopping || pool.queued >= SG_OFFLOAD_QUEUE_MAX) {
+    if (!pool.running || pool.stopping || port->closed || pool.queued >= SG_OFFLOAD_QUEUE_MAX) {
         pthread_mutex_unlock(&pool.mtx);
         return SG_ERR;
     }

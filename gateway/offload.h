@@ -44,10 +44,21 @@ struct sg_offload_port *sg_offload_port_new(struct event_base *base);
  * callbacks it runs must not submit to this port. */
 void sg_offload_port_free(struct sg_offload_port *port);
 
+/* For a loop that has stopped for good (a worker cut off by the drain timeout),
+ * before anything its ports' owners hold is torn down: closes every port on
+ * base to new jobs, cancels their queued jobs, waits for their running ones,
+ * and calls all their done callbacks right here (cancelled, or finished) before
+ * returning. Without it a queued job keeps its caller (and so the port) alive
+ * past the loop, and a pool thread later wakes a freed base. Call it on the
+ * thread that owns base (or after joining it); the ports stay valid for
+ * sg_offload_port_free. */
+void sg_offload_cancel_base(struct event_base *base);
+
 /* Queues work(arg) for a pool thread, then done(arg, false) on port's loop.
  * Returns SG_OK (done will come, never from inside this call), or SG_ERR when
- * the pool is not running, is stopping, or holds SG_OFFLOAD_QUEUE_MAX jobs;
- * then neither work nor done runs and arg stays the caller's. */
+ * the pool is not running, is stopping, holds SG_OFFLOAD_QUEUE_MAX jobs, or
+ * the port's base was cancelled; then neither work nor done runs and arg stays
+ * the caller's. */
 int sg_offload_submit(struct sg_offload_port *port, sg_offload_work_fn work,
                       sg_offload_done_fn done, void *arg);
 

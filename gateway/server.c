@@ -25,6 +25,7 @@
 #include "throttle.h"
 #include "metrics.h"
 #include "notify.h"
+#include "offload.h"
 #include "request.h"
 #include "server.h"
 #include "snapgate/common.h"
@@ -180,6 +181,10 @@ static void worker_destroy(struct sg_wstate *ws)
     /* Nothing new starts; the shared tier's pending callbacks (which fini
      * runs) and the flights' answers all see that. */
     ws->stopping = true;
+    /* First: after a drain timeout, password checks may still be queued on the
+     * pool. Their callers (and through them the auth set that owns the port)
+     * would outlive this loop, and a pool thread would wake a freed base. */
+    sg_offload_cancel_base(ws->base);
     if (ws->stats_timer)
         event_free(ws->stats_timer);
     event_free(ws->log_timer);

@@ -276,6 +276,81 @@ START_TEST(test_port_free_cancels_queued_and_waits_running)
 }
 END_TEST
 
+/* A done that tries to submit again, as a request moving to its next provider
+ * would: on a cancelled base that must be refused at once. */
+struct resubmit {
+    struct job job;
+    struct sg_offload_port *port;
+    int resubmit_rc;
+};
+
+static void on_done_resubmit(void *arg, bool cancelled)
+{
+    struct resubmit *r = arg;
+    on_done(&r->job, cancelled);
+    static struct job never;
+    r->resubmit_rc = sg_offload_submit(r->port, on_work, on_done, &never);
+}
+
+/* Issue 10 item 8: a worker cut off by the drain timeout never runs its loop
+ * again. Everything its ports still have on the pool is answered before
+ * cancel_base returns, a running job included, and nothing reaches the base
+ * afterwards (it is freed right after; ASan sees a late event_active). */
+START_TEST(test_cancel_base_settles_everything_now)
+{
+    struct event_base *dying = event_base_new();
+    struct sg_offload_port *p1 = sg_offload_port_new(dying);
+    struct sg_offload_port *p2 = sg_offload_port_new(dying);
+    struct sg_offload_port *elsewhere = sg_offload_port_new(base);
+    struct job running = {0}, queued[20] = {0}, other = {0};
+    struct resubmit again = {.port = p2, .resubmit_rc = -99};
+
+    /* One gated job holds a thread; a slow one of p1 is caught running. */
+    struct job blocker = {0};
+    unsigned remaining = 2;
+    blocker.remaining = &remaining;
+    other.remaining = &remaining;
+    ck_assert_int_eq(sg_offload_submit(elsewhere, on_gated_work, on_done, &blocker), SG_OK);
+    wait_gate_waiting(1);
+    ck_assert_int_eq(sg_offload_submit(p1, on_slow_work, on_done, &running), SG_OK);
+    pthread_mutex_lock(&gate_mtx);
+    while (slow_started < 1)
+        pthread_cond_wait(&gate_cond, &gate_mtx);
+    pthread_mutex_unlock(&gate_mtx);
+    /* Both threads busy: these stay queued, interleaved with another base's. */
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_eq(sg_offload_submit(i % 2 ? p1 : p2, on_work, on_done, &queued[i]), SG_OK);
+    ck_assert_int_eq(sg_offload_submit(elsewhere, on_work, on_done, &other), SG_OK);
+    ck_assert_int_eq(sg_offload_submit(p2, on_work, on_done_resubmit, &again), SG_OK);
+
+    sg_offload_cancel_base(dying);
+
+    ck_assert_int_eq(running.done_calls, 1);
+    ck_assert(atomic_load(&running.worked));
+    ck_assert(!running.cancelled);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(queued[i].done_calls, 1);
+        ck_assert(queued[i].cancelled);
+        ck_assert(!atomic_load(&queued[i].worked));
+    }
+    ck_assert_int_eq(again.job.done_calls, 1);
+    ck_assert_int_eq(again.resubmit_rc, SG_ERR);
+    struct job late = {0};
+    ck_assert_int_eq(sg_offload_submit(p1, on_work, on_done, &late), SG_ERR);
+    /* The other base's jobs were left alone. */
+    ck_assert_int_eq(other.done_calls, 0);
+    sg_offload_port_free(p1);
+    sg_offload_port_free(p2);
+    event_base_free(dying);
+    open_gate();
+    run_until_done(&remaining);
+    ck_assert_int_eq(other.done_calls, 1);
+    ck_assert(!other.cancelled);
+    ck_assert_int_eq(late.done_calls, 0);
+    sg_offload_port_free(elsewhere);
+}
+END_TEST
+
 START_TEST(test_start_rejects_zero_and_double)
 {
     ck_assert_int_eq(sg_offload_start(2), SG_ERR); /* already running */
@@ -301,6 +376,7 @@ static Suite *offload_suite(void)
     tcase_add_test(tc, test_stop_drains_then_refuses);
     tcase_add_test(tc, test_port_free_cancels_queued_and_waits_running);
     tcase_add_test(tc, test_start_rejects_zero_and_double);
+    tcase_add_test(tc, test_cancel_base_settles_everything_now);
     suite_add_tcase(s, tc);
     return s;
 }
