@@ -14,6 +14,7 @@
 struct sg_admin {
     struct sg_server *server;
     evhtp_t *htp;
+    struct sg_accept_guard *accept_guard; /* no spinning at the descriptor limit either */
     const struct sg_conf *conf;
     const struct sg_health *health;
     bool ready;
@@ -114,6 +115,7 @@ struct sg_admin *sg_admin_create(struct sg_server *s, struct event_base *base,
         sg_admin_destroy(a);
         return NULL;
     }
+    a->accept_guard = sg_accept_guard_new(a->htp, "admin", NULL);
     return a;
 }
 
@@ -123,6 +125,7 @@ void sg_admin_destroy(struct sg_admin *a)
         return;
     evhtp_unbind_socket(a->htp);
     evhtp_free(a->htp);
+    sg_accept_guard_free(a->accept_guard);
     free(a);
 }
 

@@ -124,6 +124,12 @@ static const struct sg_conf_spec top_spec[] = {
     {.key = "listen", .kind = SG_SPEC_CUSTOM, .custom = read_listen},
     {.key = "admin_listen", .kind = SG_SPEC_CUSTOM, .custom = read_admin_listen},
     {.key = "workers", .kind = SG_SPEC_CUSTOM, .custom = read_workers},
+    /* A cap far past any descriptor limit would be no cap at all. */
+    {.key = "max_connections",
+     .kind = SG_SPEC_UINT,
+     .off = C_OFF(max_connections),
+     .min = 1,
+     .max = 1000000},
     {.key = "log", .kind = SG_SPEC_MAP, .sub = log_spec},
     {.key = "redis", .kind = SG_SPEC_MAP, .sub = redis_spec},
     {.key = "cache", .kind = SG_SPEC_MAP, .sub = cache_spec},
@@ -141,6 +147,7 @@ static struct sg_conf *conf_defaults(const char *path)
     c->listen = sg_xstrdup("127.0.0.1:8080");
     c->admin_listen = sg_xstrdup("127.0.0.1:9901");
     c->workers = 1;
+    c->max_connections = 10000;
     c->log_level = SG_LOG_INFO;
     c->log_format = SG_LOG_JSON;
     c->ttl_pending_ms = 1000;

@@ -18,6 +18,7 @@
 
 #include "access_log.h"
 #include "conn.h"
+#include "listen.h"
 #include "metrics.h"
 #include "reply.h"
 #include "snapgate/common.h"
@@ -247,6 +248,13 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
 evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
 {
     struct sg_wstate *ws = arg;
+    /* Over max_connections: closed at once without an answer (evhtp frees a
+     * connection whose post-accept hook fails), so the kernel's queue keeps
+     * moving and the client learns now instead of after a timeout. */
+    if (sg_metrics_conns_open_total() >= ws->conf->max_connections) {
+        sg_accept_guard_refused(ws->accept_guard, (unsigned long long)ws->conf->max_connections);
+        return EVHTP_RES_ERROR;
+    }
     struct sg_conn *sc = sg_xcalloc(1, sizeof(*sc));
     sc->ws = ws;
     sc->c = c;

@@ -20,6 +20,7 @@ static const int upstream_codes[SG_METRICS_UPSTREAM_CODES - 2] = {200, 401, 403,
                                                                   500, 502, 503, 504};
 static const char *const cache_results[SG_METRICS_CACHE_RESULTS] = {"hit", "miss", "stale",
                                                                     "bypass", "error"};
+static const char *const refused_reasons[SG_METRICS_REFUSED_REASONS] = {"limit", "emfile", "error"};
 static const char *const outcomes[SG_METRICS_OUTCOMES] = {
     "info", "not_found", "unauthenticated", "unauthorized", "unavailable", "error", "inaccessible"};
 
@@ -148,7 +149,21 @@ void sg_metrics_conn_close(struct sg_wstate *ws)
     bump(&of(ws)->conns_open, (uint64_t)-1);
 }
 
+void sg_metrics_conn_refused(struct sg_wstate *ws, enum sg_conn_refused why)
+{
+    if ((unsigned)why < SG_METRICS_REFUSED_REASONS)
+        bump(&of(ws)->conns_refused[why], 1);
+}
+
 #define FIELD(f) offsetof(struct sg_metrics, f)
+
+/* Relaxed loads of every worker's count: another worker accepting at the
+ * same moment may be missed, so a cap checked against it can be passed by
+ * one connection per worker at most. */
+uint64_t sg_metrics_conns_open_total(void)
+{
+    return sum(FIELD(conns_open));
+}
 
 void sg_metrics_render(struct evbuffer *out)
 {
@@ -224,6 +239,13 @@ void sg_metrics_render(struct evbuffer *out)
                         "snapgate_connections_open %llu\n",
                         (unsigned long long)sum(FIELD(conns_accepted)),
                         (unsigned long long)sum(FIELD(conns_open)));
+    evbuffer_add_printf(out, "# HELP snapgate_connections_refused_total Client connections closed "
+                             "at once over max_connections (limit), and failed accept() calls "
+                             "for want of descriptors (emfile) or otherwise (error).\n"
+                             "# TYPE snapgate_connections_refused_total counter\n");
+    for (size_t i = 0; i < SG_METRICS_REFUSED_REASONS; i++)
+        evbuffer_add_printf(out, "snapgate_connections_refused_total{reason=\"%s\"} %llu\n",
+                            refused_reasons[i], (unsigned long long)sum(FIELD(conns_refused[i])));
 }
 
 void sg_metrics_backend(struct sg_wstate *ws, size_t i, int status, uint64_t ms, unsigned retries)

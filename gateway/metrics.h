@@ -20,6 +20,12 @@ struct evbuffer;
 
 #define SG_METRICS_UPSTREAM_CODES 10 /* 200 401 403 404 500 502 503 504 other none */
 
+/* Why a client connection was not served: over max_connections (closed once
+ * accepted), accept() out of descriptors (EMFILE, ENFILE), or accept() failing
+ * otherwise. The last two count failed accept() calls. */
+enum sg_conn_refused { SG_REFUSED_LIMIT, SG_REFUSED_EMFILE, SG_REFUSED_ERROR };
+#define SG_METRICS_REFUSED_REASONS 3
+
 /* One backend as seen by one worker. */
 struct sg_backend_metrics {
     _Atomic uint64_t codes[SG_METRICS_UPSTREAM_CODES];
@@ -45,6 +51,7 @@ struct sg_metrics {
     struct sg_backend_metrics backends[SG_MAX_BACKENDS];
     /* client connections: accepted ever, and open now (this worker's count) */
     _Atomic uint64_t conns_accepted, conns_open;
+    _Atomic uint64_t conns_refused[SG_METRICS_REFUSED_REASONS]; /* by enum sg_conn_refused */
 };
 
 /* Registers a worker's block so the admin endpoint can sum it. */
@@ -76,6 +83,10 @@ void sg_metrics_render_backends(struct evbuffer *out, const struct sg_conf *conf
  * own thread only: each worker is the single writer of its block. */
 void sg_metrics_conn_open(struct sg_wstate *ws);
 void sg_metrics_conn_close(struct sg_wstate *ws);
+/* A connection refused, or a failed accept(), on ws's listener (ws's thread). */
+void sg_metrics_conn_refused(struct sg_wstate *ws, enum sg_conn_refused why);
+/* Client connections open now in the whole process (every worker's count). */
+uint64_t sg_metrics_conns_open_total(void);
 
 /* Prometheus text format 0.0.4 of every registered worker, summed. */
 void sg_metrics_render(struct evbuffer *out);

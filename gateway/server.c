@@ -212,6 +212,7 @@ static void worker_destroy(struct sg_wstate *ws)
     ws->local_module->free_conf(ws->local_priv);
     evhtp_unbind_socket(ws->htp);
     evhtp_free(ws->htp);
+    sg_accept_guard_free(ws->accept_guard);
     sg_wmsg_queue_free(ws->mq);
     event_base_free(ws->base);
     sg_worker_free(ws->worker);
@@ -521,6 +522,9 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
             created++;
             goto fail;
         }
+        /* Created here, before the worker's thread runs, and used only there. */
+        s->workers[created]->accept_guard =
+            sg_accept_guard_new(s->workers[created]->htp, "server", s->workers[created]);
     }
     s->admin = sg_admin_create(s, s->base, conf);
     if (!s->admin) {

@@ -139,6 +139,9 @@ struct sg_conf {
     char *listen;       /* "host:port" */
     char *admin_listen; /* "host:port" */
     unsigned workers;
+    /* Client connections the process holds at once; beyond it a new one is
+     * closed as soon as it is accepted (gateway/conn.c). */
+    uint64_t max_connections;
 
     int log_level;  /* enum sg_log_level */
     int log_format; /* enum sg_log_format */

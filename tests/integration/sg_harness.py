@@ -414,7 +414,8 @@ class Gateway:
     config: a dict (rendered to YAML; listen/admin_listen filled with free ports when absent)
     or YAML text (@LISTEN@ and @ADMIN_LISTEN@ are replaced by free host:port values; the keys
     are appended when the text lacks them). env: extra environment (SNAPGATE_* variables of
-    the test's own environment are dropped first). Waits for GET /healthz on the admin port
+    the test's own environment are dropped first). preexec_fn: run in the child before the
+    binary starts (e.g. resource.setrlimit). Waits for GET /healthz on the admin port
     (fails with the captured stderr). On exit: SIGTERM, wait (kill after 10 s), then fail if
     it did not exit 0 or stderr holds a sanitizer report.
 
@@ -422,9 +423,10 @@ class Gateway:
     After stop: stdout_text / stderr_text, access_log() (parsed JSON lines of stdout)."""
 
     def __init__(self, config, env=None, start_timeout=10.0, stop_timeout=10.0,
-                 expect_exit_code=0):
+                 expect_exit_code=0, preexec_fn=None):
         self.config = config
         self.env = env or {}
+        self.preexec_fn = preexec_fn
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.expect_exit_code = expect_exit_code
@@ -473,7 +475,7 @@ class Gateway:
         with open(self._out_path, "wb") as out, open(self._err_path, "wb") as err:
             self.proc = subprocess.Popen([binary, "-c", self.config_path], stdout=out,
                                          stderr=err, stdin=subprocess.DEVNULL,
-                                         env=self._environ())
+                                         env=self._environ(), preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self.proc.poll() is not None:
