@@ -29,6 +29,7 @@ every test FAILS with MISSING_FEATURE and the gateway's own reasons."""
 import base64
 import os
 import shutil
+import signal
 import tempfile
 import time
 import unittest
@@ -493,6 +494,20 @@ class TestDelegatedSessionLifetime(DelegationTestCase):
         self.assertEqual(len(self.exchanges(alice["Authorization"])), 1)
         self.assertEqual(len(self.exchanges(bob["Authorization"])), 1)
         self.assertEqual(self.deletes(), {}, "no remembered session was ended")
+
+    def test_reload_ends_the_sessions_it_forgets(self):
+        fx = h.fixture(SUCCEEDED)
+        dave_sid = self.mock_session("dave")
+        with self.delegated(self.small_memory()) as gw:
+            self.assertOk(self.get(gw, fx.task, self.auth("alice")), fx)
+            self.assertOk(self.get(gw, fx.task, {SESSION_HEADER: dave_sid}), fx)
+            alice_sid = self.mock.stats()["sessions_issued"][0]
+            gw.proc.send_signal(signal.SIGHUP)  # same file: a new provider instance
+            self.assertTrue(h.wait_for(lambda: self.deletes().get(alice_sid), self.GRACE_S),
+                            "a reload forgot a session without ending it")
+            self.assertOk(self.get(gw, fx.task, self.auth("alice")), fx)  # a new exchange
+            self.assertEqual(len(self.exchanges(self.auth("alice")["Authorization"])), 2)
+        self.assertNotIn(dave_sid, self.deletes(), "snapgate ended a session the caller owns")
 
     def test_max_sessions_is_checked(self):
         cfg = self.delegated_config({"auth": {"providers": [
