@@ -22,8 +22,8 @@ struct sg_server;
 struct sg_health;
 struct sg_conn;
 struct sg_linger;
-
 struct sg_accept_guard;
+
 struct sg_wstate {
     struct sg_worker *worker;
     struct event_base *base;
@@ -67,7 +67,7 @@ struct sg_wstate {
     struct sg_server *server_ctx;
     LIST_HEAD(sg_client_conns, sg_conn) conns;    /* open client connections (gateway/conn.c) */
     LIST_HEAD(sg_lingerers, sg_linger) lingerers; /* connections closing after an error answer */
-};
     struct sg_accept_guard *accept_guard;         /* the listener's backoff (gateway/listen.c) */
+};
 
 #endif
