@@ -1,31 +1,89 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "snapgate/common.h"
 #include "throttle.h"
 
-#define MAX_KEYS 50000
-
-struct failures {
-    unsigned n;
-    uint64_t last_ms;
+struct sg_throttle_entry {
+    unsigned n;       /* failures within the window ending at last_ms */
+    uint64_t last_ms; /* the latest failure */
+    unsigned pending; /* held attempts admitted and not yet released */
+    struct sg_throttle_entry *newer, *older;
+    char key[]; /* to drop it from the map when it is evicted */
 };
 
-void sg_throttle_init(struct sg_strmap *t)
+void sg_throttle_init(struct sg_throttle *t)
 {
-    sg_strmap_init(t);
+    sg_strmap_init(&t->map);
+    t->newest = t->oldest = NULL;
+    t->max = SG_THROTTLE_MAX_KEYS;
 }
 
-static void free_value(const char *key, void *value, void *arg)
+void sg_throttle_destroy(struct sg_throttle *t)
 {
-    (void)key;
-    (void)arg;
-    free(value);
+    struct sg_throttle_entry *e = t->newest;
+    while (e) {
+        struct sg_throttle_entry *older = e->older;
+        free(e);
+        e = older;
+    }
+    t->newest = t->oldest = NULL;
+    sg_strmap_destroy(&t->map);
 }
 
-void sg_throttle_destroy(struct sg_strmap *t)
+size_t sg_throttle_count(const struct sg_throttle *t)
 {
-    sg_strmap_each(t, free_value, NULL);
-    sg_strmap_destroy(t);
+    return t->map.count;
+}
+
+static void unlink_entry(struct sg_throttle *t, struct sg_throttle_entry *e)
+{
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        t->newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        t->oldest = e->newer;
+    e->newer = e->older = NULL;
+}
+
+static void touch(struct sg_throttle *t, struct sg_throttle_entry *e)
+{
+    if (t->newest == e)
+        return;
+    if (e->newer || e->older || t->oldest == e)
+        unlink_entry(t, e);
+    e->older = t->newest;
+    if (t->newest)
+        t->newest->newer = e;
+    else
+        t->oldest = e;
+    t->newest = e;
+}
+
+/* Makes room for one more key: the least recently touched entry without
+ * pending attempts goes (a request still holds a slot on the others). When
+ * every entry has one, the table briefly exceeds max: those are bounded by
+ * the requests in flight. */
+static void make_room(struct sg_throttle *t)
+{
+    if (t->map.count < t->max)
+        return;
+    struct sg_throttle_entry *e = t->oldest;
+    while (e && e->pending > 0)
+        e = e->newer;
+    if (!e)
+        return;
+    unlink_entry(t, e);
+    sg_strmap_del(&t->map, e->key);
+    free(e);
+}
+
+static unsigned failures_now(const struct sg_throttle_entry *e, uint64_t now_ms)
+{
+    return now_ms - e->last_ms > SG_THROTTLE_WINDOW_MS ? 0 : e->n;
 }
 
 uint64_t sg_throttle_delay_ms(unsigned n)
@@ -39,22 +97,49 @@ uint64_t sg_throttle_delay_ms(unsigned n)
     return d < SG_THROTTLE_MAX_DELAY_MS ? d : SG_THROTTLE_MAX_DELAY_MS;
 }
 
-uint64_t sg_throttle_fail(struct sg_strmap *t, const char *key, uint64_t now_ms)
+uint64_t sg_throttle_fail(struct sg_throttle *t, const char *key, uint64_t now_ms)
 {
-    struct failures *f = sg_strmap_get(t, key);
-    if (!f) {
-        /* A flood of distinct keys must not grow the table without end:
-         * forgetting is the safe side (it only shortens delays). */
-        if (t->count >= MAX_KEYS) {
-            sg_throttle_destroy(t);
-            sg_throttle_init(t);
-        }
-        f = sg_xcalloc(1, sizeof(*f));
-        sg_strmap_put(t, key, f);
+    struct sg_throttle_entry *e = sg_strmap_get(&t->map, key);
+    if (!e) {
+        make_room(t);
+        size_t klen = strlen(key);
+        e = sg_xcalloc(1, sizeof(*e) + klen + 1);
+        memcpy(e->key, key, klen + 1);
+        sg_strmap_put(&t->map, key, e);
     }
-    if (now_ms - f->last_ms > SG_THROTTLE_WINDOW_MS)
-        f->n = 0;
-    f->n++;
-    f->last_ms = now_ms;
-    return sg_throttle_delay_ms(f->n);
+    e->n = failures_now(e, now_ms);
+    if (e->n < SG_THROTTLE_FREE_FAILURES + 32) /* far past the cap: stop counting */
+        e->n++;
+    e->last_ms = now_ms;
+    touch(t, e);
+    return sg_throttle_delay_ms(e->n);
+}
+
+uint64_t sg_throttle_next_delay(const struct sg_throttle *t, const char *key, uint64_t now_ms)
+{
+    const struct sg_throttle_entry *e = sg_strmap_get(&t->map, key);
+    return sg_throttle_delay_ms((e ? failures_now(e, now_ms) : 0) + 1);
+}
+
+enum sg_throttle_hold sg_throttle_admit(struct sg_throttle *t, const char *key, unsigned hold,
+                                        unsigned max_pending, uint64_t now_ms, uint64_t *wait_ms)
+{
+    *wait_ms = 0;
+    struct sg_throttle_entry *e = sg_strmap_get(&t->map, key);
+    unsigned n = e ? failures_now(e, now_ms) : 0;
+    if (!e || n < hold)
+        return SG_THROTTLE_FREE;
+    touch(t, e);
+    *wait_ms = sg_throttle_delay_ms(n + e->pending + 1);
+    if (e->pending >= max_pending)
+        return SG_THROTTLE_REFUSED;
+    e->pending++;
+    return SG_THROTTLE_HELD;
+}
+
+void sg_throttle_release(struct sg_throttle *t, const char *key)
+{
+    struct sg_throttle_entry *e = sg_strmap_get(&t->map, key);
+    if (e && e->pending > 0)
+        e->pending--;
 }

@@ -11,6 +11,7 @@
 #include "snapgate/cache.h"
 #include "snapgate/conf.h"
 #include "strmap.h"
+#include "throttle.h"
 
 struct evhtp;
 struct event;
@@ -53,10 +54,10 @@ struct sg_wstate {
     } * retired_backends; /* replaced by reloads, freed when the worker ends */
     size_t nretired_backends;
 
-    struct sg_strmap flights;  /* task key -> struct sg_flight */
-    struct sg_strmap pairs;    /* delegated caller x task -> what the backend said (pairs.c) */
-    struct sg_strmap failures; /* address or user name -> recent auth failures (throttle.c) */
-    uint64_t deadline_ms;      /* per-request deadline */
+    struct sg_strmap flights;    /* task key -> struct sg_flight */
+    struct sg_strmap pairs;      /* delegated caller x task -> what the backend said (pairs.c) */
+    struct sg_throttle failures; /* address, user name, pair -> recent auth failures (throttle.c) */
+    uint64_t deadline_ms;        /* per-request deadline */
 
     uint64_t requests_in_flight; /* paused requests not yet finished */
     uint64_t seq;                /* for request ids */
