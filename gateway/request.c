@@ -51,7 +51,17 @@ struct sg_request {
     evhtp_request_t *ev; /* NULL once evhtp has freed the request */
     struct sg_wstate *ws;
     struct event *deadline;
-    struct event *delay_timer; /* a throttled 401 waits on it */
+    struct event *delay_timer; /* a throttled attempt or 401 waits on it */
+    /* Failed-login protection (gateway/throttle.h): the keys, built once. */
+    bool thr_built;
+    bool thr_waited;    /* held: waited before its check, its 401 does not wait again */
+    bool thr_refused;   /* held past the bound: a 401 after the wait, never checked */
+    bool thr_pair_slot; /* a held slot to give back (sg_throttle_release) */
+    bool thr_addr_slot;
+    /* "ip:ADDR", "user:NAME", "pair:ADDR\x1fNAME"; "" when not known */
+    char thr_addr[INET6_ADDRSTRLEN + 8];
+    char thr_user[SG_PRINCIPAL_NAME_MAX + 8];
+    char thr_pair[INET6_ADDRSTRLEN + SG_PRINCIPAL_NAME_MAX + 8];
     uint64_t started_us;
     struct sg_auth_set *auth;           /* the chain this request is checked by, held */
     const struct sg_auth_inst *auth_by; /* the provider asked last */
@@ -579,47 +589,145 @@ static void basic_user(const char *hdr, char *out, size_t cap)
     OPENSSL_cleanse(buf, sizeof(buf)); /* it held the password too */
 }
 
-/* A 401. Repeated failures from one address or for one user name wait a
- * bounded, growing delay first (gateway/throttle.h). */
+/* Builds the request's throttle keys once (gateway/throttle.h). The address
+ * alone is no secret; the user name comes out of the Basic credential, and
+ * the pair needs both. */
+static void throttle_keys(struct sg_request *r)
+{
+    if (r->thr_built || !r->ev)
+        return;
+    r->thr_built = true;
+    char host[INET6_ADDRSTRLEN] = "";
+    evhtp_connection_t *c = evhtp_request_get_connection(r->ev);
+    const struct sockaddr *sa = c ? c->saddr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+    if (host[0])
+        snprintf(r->thr_addr, sizeof(r->thr_addr), "ip:%s", host);
+    char name[SG_PRINCIPAL_NAME_MAX];
+    basic_user(evhtp_header_find(r->ev->headers_in, "Authorization"), name, sizeof(name));
+    if (name[0])
+        snprintf(r->thr_user, sizeof(r->thr_user), "user:%s", name);
+    /* The address never holds 0x1f, so the pair cannot be forged from a name. */
+    if (host[0] && name[0])
+        snprintf(r->thr_pair, sizeof(r->thr_pair), "pair:%s\x1f%s", host, name);
+    OPENSSL_cleanse(name, sizeof(name)); /* a name is no secret, but it came with one */
+}
+
+/* Gives back the held slots this attempt took, once its check is over. */
+static void throttle_release(struct sg_request *r)
+{
+    if (r->thr_pair_slot)
+        sg_throttle_release(&r->ws->failures, r->thr_pair);
+    if (r->thr_addr_slot)
+        sg_throttle_release(&r->ws->failures, r->thr_addr);
+    r->thr_pair_slot = r->thr_addr_slot = false;
+}
+
+/* Pauses the request for ms, then fn runs (holding a reference). The wait (at
+ * most SG_THROTTLE_MAX_DELAY_MS) bounds itself: the fetch deadline must not
+ * turn a throttled answer into a 503. */
+static void throttle_wait(struct sg_request *r, uint64_t ms, event_callback_fn fn)
+{
+    go_async(r);
+    event_del(r->deadline);
+    r->refs++;
+    if (r->delay_timer)
+        event_free(r->delay_timer); /* it fired: a request waits at most once at a time */
+    r->delay_timer = evtimer_new(r->ws->base, fn, r);
+    struct timeval tv = sg_timeval_ms(ms);
+    evtimer_add(r->delay_timer, &tv);
+}
+
+/* A held attempt has waited: a refused one is answered 401 unchecked, the
+ * others are checked now, with the usual deadline from here on. */
+static void on_throttle_wait(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sg_request *r = arg;
+    if (r->finished || r->thr_refused) {
+        throttle_release(r);
+        finish_error(r, SG_E_UNAUTHENTICATED);
+    } else {
+        struct timeval tv = sg_timeval_ms(r->ws->deadline_ms);
+        evtimer_add(r->deadline, &tv);
+        auth_continue(r);
+    }
+    request_put(r);
+}
+
+/* Before any provider sees the credential: a Basic attempt on a held pair or
+ * address waits as long as its failure would, whether it turns out right,
+ * wrong or remembered, so the time of the answer tells a guesser nothing. */
+static void auth_start(struct sg_request *r)
+{
+    struct sg_wstate *ws = r->ws;
+    /* Nothing failed lately on this worker: the usual request pays nothing. */
+    if (sg_throttle_count(&ws->failures) == 0) {
+        auth_continue(r);
+        return;
+    }
+    throttle_keys(r);
+    if (!r->thr_pair[0]) {
+        auth_continue(r);
+        return;
+    }
+    uint64_t now = sg_now_ms(), wait_pair, wait_addr;
+    enum sg_throttle_hold pair =
+        sg_throttle_admit(&ws->failures, r->thr_pair, SG_THROTTLE_PAIR_HOLD,
+                          SG_THROTTLE_PAIR_PENDING, now, &wait_pair);
+    enum sg_throttle_hold addr =
+        sg_throttle_admit(&ws->failures, r->thr_addr, SG_THROTTLE_ADDR_HOLD,
+                          SG_THROTTLE_ADDR_PENDING, now, &wait_addr);
+    if (pair == SG_THROTTLE_FREE && addr == SG_THROTTLE_FREE) {
+        auth_continue(r);
+        return;
+    }
+    r->thr_pair_slot = pair == SG_THROTTLE_HELD;
+    r->thr_addr_slot = addr == SG_THROTTLE_HELD;
+    if (pair == SG_THROTTLE_REFUSED || addr == SG_THROTTLE_REFUSED) {
+        throttle_release(r); /* never checked: no slot needed */
+        r->thr_refused = true;
+    }
+    /* Whichever key would make its failure wait longest. */
+    uint64_t wait = wait_pair > wait_addr ? wait_pair : wait_addr;
+    const char *keys[] = {r->thr_pair, r->thr_addr, r->thr_user};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        uint64_t d = sg_throttle_next_delay(&ws->failures, keys[i], now);
+        wait = d > wait ? d : wait;
+    }
+    r->thr_waited = true;
+    throttle_wait(r, wait, on_throttle_wait);
+}
+
+/* A 401. Repeated failures from one address, for one user name, or of the
+ * pair wait a bounded, growing delay first (gateway/throttle.h); an attempt
+ * that waited before its check has served that delay already. */
 static void auth_failed(struct sg_request *r)
 {
     struct sg_wstate *ws = r->ws;
     uint64_t delay = 0, now = sg_now_ms();
-    char addr[INET6_ADDRSTRLEN + 8] = "";
+    throttle_release(r);
     /* Only presented credentials count: a client that first asks without
      * any (and learns the schemes from WWW-Authenticate) is not guessing. */
     bool presented = r->ev && (evhtp_header_find(r->ev->headers_in, "Authorization") ||
                                evhtp_header_find(r->ev->headers_in, "vmware-api-session-id"));
-    evhtp_connection_t *c = presented ? evhtp_request_get_connection(r->ev) : NULL;
-    if (c && c->saddr) {
-        const struct sockaddr *sa = c->saddr;
-        char host[INET6_ADDRSTRLEN] = "";
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
-        snprintf(addr, sizeof(addr), "ip:%s", host);
-        delay = sg_throttle_fail(&ws->failures, addr, now);
+    if (presented) {
+        throttle_keys(r);
+        const char *keys[] = {r->thr_addr, r->thr_user, r->thr_pair};
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            uint64_t d = keys[i][0] ? sg_throttle_fail(&ws->failures, keys[i], now) : 0;
+            delay = d > delay ? d : delay;
+        }
     }
-    char user[SG_PRINCIPAL_NAME_MAX + 8] = "user:";
-    basic_user(r->ev ? evhtp_header_find(r->ev->headers_in, "Authorization") : NULL, user + 5,
-               sizeof(user) - 5);
-    if (user[5]) {
-        uint64_t d = sg_throttle_fail(&ws->failures, user, now);
-        delay = d > delay ? d : delay;
-    }
-    if (delay == 0 || !r->ev) {
+    if (delay == 0 || r->thr_waited || !r->ev) {
         finish_error(r, SG_E_UNAUTHENTICATED);
         return;
     }
-    go_async(r);
-    /* The delay (at most SG_THROTTLE_MAX_DELAY_MS) bounds this wait itself;
-     * the fetch deadline must not turn a throttled 401 into a 503. */
-    event_del(r->deadline);
-    r->refs++;
-    r->delay_timer = evtimer_new(ws->base, on_auth_delay, r);
-    struct timeval tv = sg_timeval_ms(delay);
-    evtimer_add(r->delay_timer, &tv);
+    throttle_wait(r, delay, on_auth_delay);
 }
 
 static void auth_continue(struct sg_request *r);
@@ -628,6 +736,8 @@ static void on_auth_done(int rc, struct sg_principal *p, void *arg)
 {
     (void)p;
     struct sg_request *r = arg;
+    if (r->finished || rc != SG_DECLINED)
+        throttle_release(r); /* the check is over (DECLINED: the next provider's is not) */
     if (!r->finished) {
         if (rc == SG_OK) {
             authenticated(r);
@@ -659,6 +769,7 @@ static void auth_continue(struct sg_request *r)
                      : a->ops->authenticate(a->inst, hdr, hdr ? strlen(hdr) : 0, &r->principal,
                                             on_auth_done, r);
         if (rc == SG_OK) {
+            throttle_release(r); /* the check is over */
             authenticated(r);
             return;
         }
@@ -668,6 +779,7 @@ static void auth_continue(struct sg_request *r)
             return;
         }
         if (rc == SG_ERR) {
+            throttle_release(r);
             /* The provider could not decide (overload): fail closed, but say
              * it is us, not the caller's credentials. */
             r->why = "an auth provider could not check the credentials";
@@ -735,7 +847,7 @@ void sg_request_on_http(evhtp_request_t *ev, void *arg)
         break;
     }
     r->auth = sg_auth_set_get(ws->auth);
-    auth_continue(r);
+    auth_start(r);
 }
 
 void sg_request_purge_local(struct sg_wstate *ws, const char *task)

@@ -1,11 +1,14 @@
-"""Failed-login protection (issue 4, item 7): repeated failures slow down, a real user is never
+"""Failed-login protection (issue 4, item 7; issue 10, items 3 and 6): repeated failures slow down, a real user is never
 locked out.
 
 The rule held here (README, gateway/throttle.h): per worker, every 401 for presented
 credentials counts against the client address and, for Basic, the user name. The n-th failure
-of a key within 60 s (n >= 5) waits 250 ms * 2^(n-5), at most 4 s; with both keys counting,
-the larger delay applies. A success does not reset the address counter, and a correct
-credential is never held longer than that bound.
+of a key within 60 s (n >= 5) waits 250 ms * 2^(n-5), at most 4 s; with several keys counting
+(address, user name, and the pair of the two), the largest delay applies. A success does not
+reset a counter, and a correct credential is never held longer than that bound. Issue 10:
+once a pair has 4 failures, every attempt of the pair (right password included) waits what
+its failure would, before it is checked; at most 4 such attempts at a time, more are answered
+401 unchecked, so a flood of guesses does not queue hashes in front of other users.
 
 Every client here is on loopback, but the whole of 127.0.0.0/8 is: a test picks its source
 address (127.0.0.x) to give a request its own address key, which separates the two keys.
@@ -19,7 +22,10 @@ Bounds, with 40 % slack (2-core machine, sanitizer builds):
   11th failure of an address after a success from it: 4 s (cap) -> asserted >= 2.4 s
 """
 
+import ctypes
+import ctypes.util
 import http.client
+import socket
 import threading
 import time
 
@@ -35,6 +41,16 @@ FEATURE = "failed-login protection (issue 4): "
 def delay_s(n):
     """The delay of the n-th failure of one key (README rule)."""
     return 0.0 if n <= FREE else min(BASE_S * 2 ** (n - FREE - 1), CAP_S)
+
+
+def slow_crypt(password, rounds=40000):
+    """A sha512crypt hash that costs about 17 ms to check (libxcrypt through ctypes: Python
+    3.13 has no crypt module, and `openssl passwd` cannot set rounds)."""
+    lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
+    lib.crypt_gensalt.restype = ctypes.c_char_p
+    lib.crypt.restype = ctypes.c_char_p
+    setting = lib.crypt_gensalt(b"$6$", rounds, None, 0)
+    return lib.crypt(password.encode(), setting).decode()
 
 
 @h.requires_gateway
@@ -180,6 +196,101 @@ class TestFailedLoginDelays(h.GatewayTestCase):
         self.assertLess(t, UNDELAYED_S, FEATURE + "a first wrong password after 8 requests "
                         "without credentials waited %.2f s" % t)
 
+
+    def test_right_password_waits_once_the_pair_is_throttled(self):
+        """Issue 10, item 3: after 8 wrong passwords for alice from 127.0.0.60, her right
+        password from there (already verified and remembered before the failures) waits as
+        long as a wrong one, so a guesser that abandons slow answers learns nothing. alice
+        from another address, and bob, are not slowed."""
+        fx = h.fixture("cis-succeeded")
+        right = self.auth("alice")["Authorization"]
+        with self.gateway() as gw:
+            _, r_first = self.timed(gw, "127.0.0.60", right, fx.task)
+            for i in range(8):
+                _, r = self.timed(gw, "127.0.0.60", h.basic("alice", "guess-%d" % i))
+                self.assert401(r)
+            t_right, r_right = self.timed(gw, "127.0.0.60", right, fx.task)
+            t_wrong, r_wrong = self.timed(gw, "127.0.0.60", h.basic("alice", "guess-9"))
+            t_away, r_away = self.timed(gw, "127.0.0.61", right, fx.task)
+            t_bob, r_bob = self.timed(gw, "127.0.0.62", self.auth("bob")["Authorization"],
+                                      fx.task)
+        self.assertEqual(r_first.status, 200, r_first.body[:300])
+        self.assertEqual(r_right.status, 200, FEATURE + "a held right password is still served")
+        self.assertEqual(r_right.json(), fx.expected)
+        want = delay_s(9) * (1 - SLACK)
+        self.assertGreaterEqual(t_right, want, FEATURE + "the right password of a throttled "
+                                "(address, user) pair answered in %.2f s, expected >= %.2f s: "
+                                "a guesser that abandons slow answers finds it" % (t_right, want))
+        self.assertLessEqual(t_right, BOUND_S)
+        self.assert401(r_wrong)
+        self.assertGreaterEqual(t_wrong, want)
+        self.assertLess(abs(t_wrong - t_right), 1.0, FEATURE + "right %.2f s, wrong %.2f s: "
+                        "the wait must not tell them apart" % (t_right, t_wrong))
+        for name, t, r in (("alice from another address", t_away, r_away),
+                           ("bob from another address", t_bob, r_bob)):
+            with self.subTest(caller=name):
+                self.assertEqual(r.status, 200, r.body[:300])
+                self.assertLess(t, FRESH_KEY_S, FEATURE + "%s waited %.2f s for alice's "
+                                "guesser on 127.0.0.60" % (name, t))
+
+    def test_a_flood_of_guesses_does_not_starve_other_logins(self):
+        """Issue 10, item 3: 32 connections from 127.0.0.70 guess alice's password as fast as
+        they can, each giving up on an answer after 50 ms (every attempt would cost a 17 ms
+        hash: 40000-round sha512crypt, 2 hashing threads). Meanwhile five other users log in
+        for the first time from 127.0.0.71 (each a hash): each is served within 1.5 s. Before
+        the fix the hashing queue grew by hundreds of guesses a second and they waited seconds,
+        or got 503 once it was full."""
+        fx = h.fixture("cis-succeeded")
+        users = {"alice": "wonderland-7"}
+        users.update({"carol%d" % i: "carol-pw-%d" % i for i in range(5)})
+        users_file = h.write_file(self.tmp, "users-slow", "".join(
+            "%s:%s\n" % (n, slow_crypt(pw)) for n, pw in users.items()))
+        cfg = {"auth": {"providers": [{"type": "basic", "users_file": users_file}]}}
+        stop = threading.Event()
+        sent = [0]
+
+        def flood(i):
+            while not stop.is_set():
+                try:
+                    s = socket.create_connection(("127.0.0.1", gw.port), timeout=0.05,
+                                                 source_address=("127.0.0.70", 0))
+                except OSError:
+                    continue
+                try:
+                    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n\r\n"
+                               % (h.task_path(fx.task), h.basic("alice", "flood-%d-%d"
+                                                                % (i, sent[0])))).encode())
+                    sent[0] += 1
+                    s.recv(1)
+                except OSError:
+                    pass
+                finally:
+                    s.close()
+
+        with self.gateway(cfg) as gw:
+            threads = [threading.Thread(target=flood, args=(i,), daemon=True) for i in range(32)]
+            for th in threads:
+                th.start()
+            try:
+                time.sleep(1.5)  # the flood is under way: every guess so far was abandoned
+                probes = []
+                for i in range(5):
+                    t, r = self.timed(gw, "127.0.0.71",
+                                      h.basic("carol%d" % i, "carol-pw-%d" % i), fx.task)
+                    probes.append((t, r.status))
+                    time.sleep(0.2)
+            finally:
+                stop.set()
+                for th in threads:
+                    th.join(5)
+        self.assertGreater(sent[0], 200, "the flood did not get going (%d guesses)" % sent[0])
+        for i, (t, status) in enumerate(probes):
+            with self.subTest(user="carol%d" % i):
+                self.assertEqual(status, 200, FEATURE + "a first login during a flood of "
+                                 "guesses for another user")
+                self.assertLess(t, 1.5, FEATURE + "carol%d's first login waited %.2f s behind "
+                                "%d abandoned guesses for alice: the hashing pool was starved"
+                                % (i, t, sent[0]))
 
 if __name__ == "__main__":
     h.unittest.main()
