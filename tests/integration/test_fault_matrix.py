@@ -765,7 +765,7 @@ class FaultMatrixBase(h.GatewayTestCase):
             cell.fetch_counts_text))
         for p in cell.problems[:6]:
             sys.stderr.write("\n      - %s" % p)
-        if cell.probe_trace and cell.problems:
+        if cell.probe_trace:
             sys.stderr.write("\n      leak probes (caller:task@header=status/X-Cache(whose "
                              "Info), ! = wrong): %s" % cell.probe_trace)
         type(self).summary.append((cell.name, len(cell.records), not cell.problems))
