@@ -2,7 +2,9 @@
  * across replicas:
  *
  *   lead     the first miss for a task in this worker creates the flight;
- *            later misses join it as waiters
+ *            later misses join it as waiters. The leader's first step runs
+ *            one loop turn after the join, so no waiter is ever answered
+ *            from inside sg_flight_join (it may end at once: backend out)
  *   lease    with a shared tier, the flight takes a short lease on the task
  *            (SET NX PX); the replica that gets it fetches, the others poll
  *            the shared tier for the stored answer, and fetch themselves only
@@ -12,11 +14,14 @@
  *            cancelled, else all legs end and sg_fanout_verdict decides; the
  *            answer is rendered once, stored in both tiers by status with the
  *            answering backend as the task's owner, and every waiter is
- *            answered from the same bytes
+ *            answered from the same bytes. A delegated caller's fetch (its
+ *            own session) is stored under its backend's key, and only a 200:
+ *            its 404 may be that caller's view alone
  *
  * A flight lives until its last pending operation (lease, poll, fetch) has
  * called back: shutdown answers the waiters, then lets those callbacks free it.
  */
+#include <assert.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
@@ -67,6 +72,8 @@ struct sg_flight {
     bool done;           /* waiters answered; free once nothing is pending */
     uint64_t wait_until; /* monotonic ms: stop polling and fetch ourselves */
     struct event *poll_timer;
+    struct event *begin_ev; /* the leader's first step, one loop turn after the join */
+    bool starting_legs;     /* inside sg_fetch_start_as: no leg may end now */
 };
 
 static void waiter_unlink(struct sg_flight_waiter *w)
@@ -90,6 +97,8 @@ static void flight_free_if_idle(struct sg_flight *f)
         return;
     if (f->poll_timer)
         event_free(f->poll_timer);
+    if (f->begin_ev)
+        event_free(f->begin_ev);
     if (f->session) {
         OPENSSL_cleanse(f->session, strlen(f->session));
         free(f->session);
@@ -104,11 +113,16 @@ static void flight_free_if_idle(struct sg_flight *f)
 static void finish_flight(struct sg_flight *f, const struct sg_flight_answer *a)
 {
     struct sg_wstate *ws = f->ws;
+    /* A waiter's answer never runs inside the call that joined it
+     * (sg_flight_join defers the leader's first step) nor inside a leg's start. */
+    assert(!f->starting_legs && "flight answered from inside sg_fetch_start_as");
     if (!f->done && sg_strmap_get(&ws->flights, f->key) == f)
         sg_strmap_del(&ws->flights, f->key);
     f->done = true;
     if (f->poll_timer)
         event_del(f->poll_timer);
+    if (f->begin_ev)
+        event_del(f->begin_ev);
     if (f->leased && ws->shared_ops && !ws->stopping)
         ws->shared_ops->release(ws->shared, f->cache_key);
     f->leased = false;
@@ -144,7 +158,7 @@ static void store_local(struct sg_wstate *ws, const char *task, struct sg_cache_
 char *sg_flight_cache_key(const struct sg_conf *c, const char *task, int backend, char *out,
                           size_t cap)
 {
-    if (c->routing == SG_ROUTE_HEADER && backend >= 0) {
+    if (backend >= 0) {
         snprintf(out, cap, "%s\x1e%s", task, c->backends[backend].name);
     } else {
         /* Every request, hits included: a copy, no formatting. */
@@ -160,7 +174,7 @@ void sg_flight_cache_keys(const struct sg_conf *c, const char *task,
 {
     char key[SG_FLIGHT_KEY_MAX + 1];
     fn(task, arg);
-    for (size_t i = 0; c->routing == SG_ROUTE_HEADER && i < c->backends_n; i++)
+    for (size_t i = 0; i < c->backends_n; i++)
         fn(sg_flight_cache_key(c, task, (int)i, key, sizeof(key)), arg);
 }
 
@@ -200,6 +214,10 @@ static struct sg_cache_entry *store_answer(struct sg_flight *f, const char *owne
     }
     snprintf(e->owner, sizeof(e->owner), "%s", owner);
     e->completed = completed;
+    /* A delegated caller's 404 is that caller's alone: the backend may hide
+     * from one caller a task another may read, so it is never shared. */
+    if (f->session && n->outcome != SG_OUT_INFO)
+        return e;
     store_local(ws, task, e);
     if (ws->shared_ops)
         ws->shared_ops->put(ws->shared, task, e, ttl, keep_for(c, e, ttl));
@@ -240,6 +258,7 @@ static void on_leg_done(struct sg_fetch_result *res, void *arg)
     struct sg_leg *leg = arg;
     struct sg_flight *f = leg->f;
     struct sg_wstate *ws = f->ws;
+    assert(!f->starting_legs && "a leg ended inside sg_fetch_start_as");
     const char *name = leg->conf->backends[leg->backend].name;
     enum sg_outcome o = res->norm.outcome;
     leg->fetch = NULL;
@@ -348,13 +367,15 @@ static void start_fetch(struct sg_flight *f)
         leg->outcome = SG_OUT_UNAVAILABLE;
     }
     /* Callbacks never run from inside sg_fetch_start_as: the legs are all
-     * set before the first can end. */
+     * set before the first can end (asserted in debug builds). */
+    f->starting_legs = true;
     for (size_t i = 0; i < n; i++) {
         struct sg_leg *leg = &f->legs[i];
         leg->fetch = sg_fetch_start_as(ws->backends[leg->backend], f->task, f->session,
                                        ws->conf->backends[leg->backend].request_timeout_ms,
                                        on_leg_done, leg);
     }
+    f->starting_legs = false;
 }
 
 static void poll_shared(struct sg_flight *f);
@@ -447,6 +468,24 @@ uint64_t sg_flight_lease_wait_ms(const struct sg_conf *c)
     return lease < LEASE_WAIT_MAX_MS ? lease : LEASE_WAIT_MAX_MS;
 }
 
+/* The leader's first step: lease (with a shared tier) or fetch. */
+static void on_begin(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sg_flight *f = arg;
+    struct sg_wstate *ws = f->ws;
+    if (ws->shared_ops && !f->shared_failed && !f->session) {
+        f->pending++;
+        int rc = ws->shared_ops->lease(ws->shared, f->cache_key, sg_flight_lease_ms(ws->conf),
+                                       on_lease, f);
+        if (rc != SG_AGAIN)
+            on_lease(rc, f);
+    } else {
+        start_fetch(f);
+    }
+}
+
 /* The flight map's key: one fetch per cache key (the task, or the task and
  * the named backend under header routing), per task and caller for a
  * delegated caller. */
@@ -493,15 +532,11 @@ bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
     f->nwaiters++;
     if (!lead)
         return true;
-    if (ws->shared_ops && !ask->shared_failed && !f->session) {
-        f->pending++;
-        int rc = ws->shared_ops->lease(ws->shared, f->cache_key, sg_flight_lease_ms(ws->conf),
-                                       on_lease, f);
-        if (rc != SG_AGAIN)
-            on_lease(rc, f);
-    } else {
-        start_fetch(f);
-    }
+    /* The leader's first step may end the flight at once (its backend is out,
+     * a reload removed it, the lease fails synchronously): run it one loop
+     * turn later, so no waiter is ever answered inside the call that joined. */
+    f->begin_ev = event_new(ws->base, -1, 0, on_begin, f);
+    event_active(f->begin_ev, 0, 1);
     return true;
 }
 

@@ -53,9 +53,11 @@ struct sg_flight_ask {
 bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
                     struct sg_flight_waiter *w);
 /* The cache key of task for a request bound to backend (-1: not bound): the
- * task id, or under header routing the task id and the
- * backend's name (the same id on two backends is two tasks). Writes at most
- * cap bytes to out and returns out. */
+ * task id, or for a request bound to one backend (header routing, or a
+ * delegated caller) the task id and the backend's name: the same id on two
+ * backends is two tasks, and what a backend said to its delegated callers is
+ * never read by callers it does not know. Writes at most cap bytes to out and
+ * returns out. */
 #define SG_FLIGHT_KEY_MAX (SG_TASK_ID_MAX + 2 + SG_CACHE_OWNER_MAX)
 char *sg_flight_cache_key(const struct sg_conf *c, const char *task, int backend, char *out,
                           size_t cap);
