@@ -294,6 +294,27 @@ void sg_conn_request_done(evhtp_request_t *req)
         arm(sc, PHASE_IDLE, KEEPALIVE_IDLE_S);
 }
 
+bool sg_conn_has_pipelined(evhtp_request_t *req)
+{
+    evhtp_connection_t *c = evhtp_request_get_connection(req);
+    struct bufferevent *bev = c ? evhtp_connection_get_bev(c) : NULL;
+    if (!bev)
+        return false;
+    /* evhtp parses one request per read callback and drains the input after
+     * it: inside the callback the buffer starts with this request, so what
+     * lies past its head and body is the next one. */
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t avail = evbuffer_get_length(in);
+    struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+    if (end.pos < 0 || evhtp_kv_find(req->headers_in, "Transfer-Encoding"))
+        return avail > 0; /* bare-LF or chunked framing: unsure, say yes */
+    size_t used = (size_t)end.pos + 4;
+    const char *cl = evhtp_kv_find(req->headers_in, "Content-Length");
+    if (cl)
+        used += (size_t)strtoull(cl, NULL, 10); /* checked in on_headers */
+    return avail > used;
+}
+
 void sg_conn_close_all(struct sg_wstate *ws)
 {
     /* Freeing a connection runs on_conn_fini (which unlinks it) and frees its

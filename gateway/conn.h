@@ -3,6 +3,7 @@
 #define SG_CONN_H
 
 #include <evhtp/evhtp.h>
+#include <stdbool.h>
 
 struct sg_wstate;
 
@@ -12,6 +13,9 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg);
 void sg_conn_request_started(evhtp_request_t *req);
 /* The reply went out: the keep-alive idle limit starts. */
 void sg_conn_request_done(evhtp_request_t *req);
+/* From inside evhtp's request callback: whether the client has sent bytes
+ * past this request (HTTP/1.1 pipelining). May say true when unsure. */
+bool sg_conn_has_pipelined(evhtp_request_t *req);
 /* Closes every client connection ws still has (a drain that ran out of time
  * stopped the loop under them): their requests are freed, nothing is sent. */
 void sg_conn_close_all(struct sg_wstate *ws);

@@ -48,19 +48,31 @@ enum sg_pair sg_pairs_get(struct sg_strmap *m, const char *principal, const char
     return v;
 }
 
-void sg_pairs_set(struct sg_strmap *m, const char *principal, const char *task, enum sg_pair v)
+void sg_pairs_set_for(struct sg_strmap *m, const char *principal, const char *task, enum sg_pair v,
+                      uint64_t ttl_ms)
 {
+    char *key = pair_key(principal, task);
+    if (ttl_ms == 0) {
+        free(sg_strmap_del(m, key));
+        free(key);
+        return;
+    }
     if (m->count >= MAX_PAIRS) {
         sg_pairs_destroy(m);
         sg_pairs_init(m);
     }
-    char *key = pair_key(principal, task);
     struct pair *p = sg_strmap_get(m, key);
     if (!p) {
         p = sg_xcalloc(1, sizeof(*p));
         sg_strmap_put(m, key, p);
     }
     p->v = v;
-    p->until_ms = sg_now_ms() + (v == SG_PAIR_ALLOWED ? SG_PAIR_ALLOWED_MS : SG_PAIR_DENIED_MS);
+    p->until_ms = sg_now_ms() + ttl_ms;
     free(key);
+}
+
+void sg_pairs_set(struct sg_strmap *m, const char *principal, const char *task, enum sg_pair v)
+{
+    sg_pairs_set_for(m, principal, task, v,
+                     v == SG_PAIR_ALLOWED ? SG_PAIR_ALLOWED_MS : SG_PAIR_DENIED_MS);
 }

@@ -10,11 +10,17 @@
  *   FINISH     exactly once: reply, resume evhtp, access log, drop references
  *
  * Refcounting: evhtp holds one reference (dropped by its request-fini hook) and
- * each pending asynchronous operation holds one. Only finish() replies; a late
- * callback sees `finished` and only drops its reference. Every paused request
- * has a deadline timer.
+ * each pending asynchronous operation holds one, taken before the call that
+ * starts it. Only finish() replies; a late callback sees `finished` and only
+ * drops its reference. Every paused request has a deadline timer.
+ *
+ * Completions (flight, shared tier, auth) are never delivered inside the call
+ * that started them: each layer defers them to a later loop turn. Debug builds
+ * assert it (`calling`), because a completion run inside the call finishes and
+ * frees the request under the caller's feet.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <evhtp/evhtp.h>
@@ -38,6 +44,7 @@
 #include "router.h"
 #include "server.h"
 #include "throttle.h"
+#include "ttl.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
 #include "snapgate/module.h"
@@ -48,7 +55,9 @@ struct sg_request {
     int refs;
     bool finished;
     bool paused;
-    evhtp_request_t *ev; /* NULL once evhtp has freed the request */
+    bool in_http_callback; /* inside sg_request_on_http: evhtp is parsing */
+    unsigned calling;      /* calls under way that take a completion for this request */
+    evhtp_request_t *ev;   /* NULL once evhtp has freed the request */
     struct sg_wstate *ws;
     struct event *deadline;
     struct event *delay_timer; /* a throttled attempt or 401 waits on it */
@@ -114,6 +123,8 @@ static void request_put(struct sg_request *r)
     free(r);
 }
 
+static void throttle_release(struct sg_request *r);
+
 /* evhtp frees its request when the reply is written or the connection dies;
  * after this we may no longer touch r->ev. */
 static evhtp_res on_evhtp_request_fini(evhtp_request_t *ev, void *arg)
@@ -126,6 +137,13 @@ static evhtp_res on_evhtp_request_fini(evhtp_request_t *ev, void *arg)
         r->finished = true;
         r->status = 499;
         sg_flight_leave(&r->waiter);
+        if (r->delay_timer && evtimer_pending(r->delay_timer, NULL)) {
+            /* A throttled wait has nobody to answer: end it now, for the loop
+             * may never run its timer again (a drain timeout stops it). */
+            event_del(r->delay_timer);
+            throttle_release(r);
+            r->refs--; /* the timer's; evhtp's own is dropped below */
+        }
         if (r->paused) {
             r->ws->requests_in_flight--;
             sg_server_request_finished(r->ws);
@@ -158,6 +176,40 @@ static void log_access(struct sg_request *r)
     sg_metrics_request(r->ws, r->status, rec.duration_us);
 }
 
+/* A call that takes a completion for r: the caller has taken the completion's
+ * reference already. */
+#define CALL_BEGIN(r) ((r)->calling++)
+#define CALL_END(r) ((r)->calling--)
+#define ASSERT_NOT_INSIDE_CALL(r)                                                                  \
+    assert((r)->calling == 0 && "a completion ran inside the call that started it")
+
+/* The reference taken for a completion that will not come (the call answered
+ * synchronously). Never the last: the caller's frame holds another. */
+static void drop_unused_ref(struct sg_request *r)
+{
+    assert(r->refs > 1);
+    r->refs--;
+}
+
+/* Lets evhtp read the connection again after the answer. libevhtp 1.2.18
+ * parses one request per read callback and goes on with pipelined bytes only
+ * by resuming a paused request ("ODDITY, resuming when not paused" otherwise,
+ * and the next request is never parsed). So a request answered inside evhtp's
+ * callback while more bytes wait is paused and resumed at once: evhtp parses
+ * the next request once this answer is written, in order. A lone request
+ * (the usual case) costs nothing extra. */
+static void resume_reading(struct sg_request *r)
+{
+    if (r->in_http_callback) {
+        if (!r->paused && !sg_conn_has_pipelined(r->ev))
+            return;
+        evhtp_request_pause(r->ev);
+        evhtp_request_resume(r->ev);
+    } else if (r->paused) {
+        evhtp_request_resume(r->ev);
+    }
+}
+
 /* Sends what is staged in r->ev with status, then lets evhtp go on. */
 static void finish(struct sg_request *r, int status)
 {
@@ -172,8 +224,7 @@ static void finish(struct sg_request *r, int status)
         if (r->ws->draining)
             add_header(r->ev, "Connection", "close", false);
         evhtp_send_reply(r->ev, (evhtp_res)status);
-        if (r->paused)
-            evhtp_request_resume(r->ev);
+        resume_reading(r);
     }
     log_access(r);
     if (r->paused) {
@@ -317,16 +368,29 @@ static bool stale_usable(const struct sg_request *r)
 
 static void auth_continue(struct sg_request *r);
 
-/* A delegated caller's own fetch also says what the backend lets it read. */
+/* Who a delegated caller is for the pairs: the name and the backend that
+ * vouched for it (the same name on two vCenters is two callers). */
+static const char *pair_who(const struct sg_request *r, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s\x1f%s", r->principal.name, r->principal.upstream_backend);
+    return buf;
+}
+
+/* A delegated caller's own fetch also says what the backend lets it read.
+ * Only a 200 is a permission: a 404 may be what this caller alone is shown. */
 static bool delegated_answer(struct sg_request *r, const struct sg_flight_answer *a)
 {
     struct sg_wstate *ws = r->ws;
     if (!r->principal.upstream_session || a->outcome < 0)
         return false;
-    if (a->outcome == SG_OUT_INFO || a->outcome == SG_OUT_NOT_FOUND) {
-        sg_pairs_set(&ws->pairs, r->principal.name, r->task, SG_PAIR_ALLOWED);
+    char who[SG_PRINCIPAL_NAME_MAX + SG_CACHE_OWNER_MAX + 2];
+    pair_who(r, who, sizeof(who));
+    if (a->outcome == SG_OUT_INFO) {
+        sg_pairs_set(&ws->pairs, who, r->task, SG_PAIR_ALLOWED);
+    } else if (a->outcome == SG_OUT_NOT_FOUND) {
+        sg_pairs_set_for(&ws->pairs, who, r->task, SG_PAIR_NOT_FOUND, sg_ttl_not_found(ws->conf));
     } else if (a->outcome == SG_OUT_UNAUTHORIZED) {
-        sg_pairs_set(&ws->pairs, r->principal.name, r->task, SG_PAIR_DENIED);
+        sg_pairs_set(&ws->pairs, who, r->task, SG_PAIR_DENIED);
     } else if (a->outcome == SG_OUT_UNAUTHENTICATED) {
         /* The caller's session ended: what vouched for it is void. A caller
          * who sent credentials gets one fresh exchange and one more try
@@ -354,6 +418,7 @@ static bool delegated_answer(struct sg_request *r, const struct sg_flight_answer
 static void on_flight_answer(struct sg_flight_waiter *w, const struct sg_flight_answer *a)
 {
     struct sg_request *r = w->owner;
+    ASSERT_NOT_INSIDE_CALL(r);
     r->upstream_status = a->upstream_status;
     r->upstream_ms = a->upstream_ms;
     r->backend = a->backend;
@@ -415,12 +480,15 @@ static void fetch(struct sg_request *r)
      * asked of that backend alone. */
     if (ask.backend < 0 && r->stale && r->stale->owner[0] && ws->conf->backends_n > 1)
         ask.backend = sg_backend_index(ws->conf, r->stale->owner);
-    if (!sg_flight_join(ws, &ask, &r->waiter)) {
+    r->refs++; /* the flight's answer's */
+    CALL_BEGIN(r);
+    bool joined = sg_flight_join(ws, &ask, &r->waiter);
+    CALL_END(r);
+    if (!joined) {
+        drop_unused_ref(r);
         r->why = "the worker is stopping";
         finish_error(r, SG_E_UNAVAILABLE);
-        return;
     }
-    r->refs++;
 }
 
 /* The shared tier's answer (or failure) for this request's lookup. */
@@ -463,6 +531,7 @@ static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry
 static void on_shared_get(int rc, struct sg_cache_entry *e, void *arg)
 {
     struct sg_request *r = arg;
+    ASSERT_NOT_INSIDE_CALL(r);
     if (r->finished)
         sg_cache_entry_put(e);
     else
@@ -488,12 +557,16 @@ static void lookup(struct sg_request *r)
         return;
     }
     e = NULL;
+    r->refs++; /* on_shared_get's */
+    CALL_BEGIN(r);
     rc = ws->shared_ops->get(ws->shared, r->cache_key, &e, on_shared_get, r);
+    CALL_END(r);
     if (rc == SG_AGAIN) {
-        go_async(r);
-        r->refs++;
+        if (!r->finished)
+            go_async(r);
         return;
     }
+    drop_unused_ref(r);
     shared_looked_up(r, rc, e);
 }
 
@@ -540,9 +613,15 @@ static void authenticated(struct sg_request *r)
     if (r->principal.upstream_session) {
         /* Delegated: a cached answer is this caller's only once the backend
          * has let this caller read this task. */
-        switch (sg_pairs_get(&r->ws->pairs, r->principal.name, r->task)) {
+        char who[SG_PRINCIPAL_NAME_MAX + SG_CACHE_OWNER_MAX + 2];
+        switch (sg_pairs_get(&r->ws->pairs, pair_who(r, who, sizeof(who)), r->task)) {
         case SG_PAIR_DENIED:
             finish_error(r, SG_E_UNAUTHORIZED);
+            return;
+        case SG_PAIR_NOT_FOUND:
+            /* What the backend told this caller, remembered for ttl.not_found. */
+            r->cache = "HIT";
+            finish_error(r, SG_E_NOT_FOUND);
             return;
         case SG_PAIR_UNKNOWN:
             r->pair_unknown = true;
@@ -560,6 +639,7 @@ static void on_auth_delay(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct sg_request *r = arg;
+    ASSERT_NOT_INSIDE_CALL(r);
     finish_error(r, SG_E_UNAUTHENTICATED);
     request_put(r);
 }
@@ -648,6 +728,7 @@ static void on_throttle_wait(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct sg_request *r = arg;
+    ASSERT_NOT_INSIDE_CALL(r);
     if (r->finished || r->thr_refused) {
         throttle_release(r);
         finish_error(r, SG_E_UNAUTHENTICATED);
@@ -736,6 +817,7 @@ static void on_auth_done(int rc, struct sg_principal *p, void *arg)
 {
     (void)p;
     struct sg_request *r = arg;
+    ASSERT_NOT_INSIDE_CALL(r);
     if (r->finished || rc != SG_DECLINED)
         throttle_release(r); /* the check is over (DECLINED: the next provider's is not) */
     if (!r->finished) {
@@ -764,22 +846,26 @@ static void auth_continue(struct sg_request *r)
     for (; r->auth_next < r->auth->n; r->auth_next++) {
         const struct sg_auth_inst *a = &r->auth->v[r->auth_next];
         r->auth_by = a;
+        r->refs++; /* on_auth_done's */
+        CALL_BEGIN(r);
         int rc = sid && a->ops->authenticate_session
                      ? a->ops->authenticate_session(a->inst, sid, &r->principal, on_auth_done, r)
                      : a->ops->authenticate(a->inst, hdr, hdr ? strlen(hdr) : 0, &r->principal,
                                             on_auth_done, r);
-        if (rc == SG_OK) {
+        CALL_END(r);
+        if (rc == SG_AGAIN) {
+            if (!r->finished)
+                go_async(r);
+            return;
+        }
+        drop_unused_ref(r);
+        if (rc != SG_DECLINED)
             throttle_release(r); /* the check is over */
+        if (rc == SG_OK) {
             authenticated(r);
             return;
         }
-        if (rc == SG_AGAIN) {
-            go_async(r);
-            r->refs++;
-            return;
-        }
         if (rc == SG_ERR) {
-            throttle_release(r);
             /* The provider could not decide (overload): fail closed, but say
              * it is us, not the caller's credentials. */
             r->why = "an auth provider could not check the credentials";
@@ -809,12 +895,23 @@ static void choose_request_id(struct sg_request *r)
     sg_request_id_new(r->ws, r->id, sizeof(r->id));
 }
 
+static void begin(struct sg_request *r, evhtp_request_t *ev);
+
 void sg_request_on_http(evhtp_request_t *ev, void *arg)
 {
     struct sg_wstate *ws = arg;
     struct sg_request *r = sg_xcalloc(1, sizeof(*r));
-    r->refs = 1; /* evhtp's, dropped in on_evhtp_request_fini */
     r->ws = ws;
+    r->refs = 1; /* evhtp's, dropped in on_evhtp_request_fini (never inside this call) */
+    r->in_http_callback = true;
+    begin(r, ev);
+    r->in_http_callback = false;
+}
+
+/* Everything evhtp's callback does, up to the first asynchronous step. */
+static void begin(struct sg_request *r, evhtp_request_t *ev)
+{
+    struct sg_wstate *ws = r->ws;
     r->ev = ev;
     r->started_us = now_us();
     r->cache = NULL;
