@@ -9,10 +9,12 @@ Every gateway has three backends and all three providers (basic, bearer, vcenter
   bad  the cell's fault:
        refused   a loopback port nothing listens on
        hanging   accepts connections and never answers
-       503       a cis mock that logs in fine but answers 503 to every task (health checks
-                 see it up: only passive ejection takes it out)
-       garbage   a cis mock that answers every task 200 with a non-JSON body
-       flapping  a healthy cis mock whose listener stops and starts every 0.5 s
+       503       a cis mock that logs in fine and answers each of its own tasks once, then
+                 503 to every task (health checks see it up: only passive ejection takes it
+                 out, after fan-out remembered it as the owner of its tasks)
+       garbage   the same, with 200 and a non-JSON body instead of the 503
+       flapping  a healthy cis mock whose listener stops and starts every 0.5 s (bad's
+                 health checks decide on one probe, so it goes down and up with it)
        reload    a healthy cis mock, removed by SIGHUP half-way through the cell (and put
                  back by another SIGHUP before the next cell)
 Redis "up" is a private redis-server shared by the class; "down" points redis.url at a port
@@ -94,6 +96,9 @@ CONTRACT_STATUSES = {200, 304, 400, 401, 403, 404, 405, 408, 413, 414, 431, 500,
 X_CACHE = {"HIT", "MISS", "STALE", "BYPASS"}
 HEALTHY = ("vc1", "vc2")
 FAST_HEALTH = {"interval": "500ms", "timeout": "250ms", "rise": 2, "fall": 2}
+# bad's probes decide on one result, so a flapping bad goes down (and a remembered owner
+# becomes unusable) within one flap.
+BAD_HEALTH = {"interval": "500ms", "timeout": "250ms", "rise": 1, "fall": 1}
 
 ALICE_PW = "alice-vc-pw-9931"
 BOB_PW = "bob-basic-pw-5521"
@@ -270,7 +275,7 @@ class Cell:
     @property
     def bad_answers(self):
         """Whether the faulty backend can ever produce a 200 (it holds real Infos)."""
-        return self.fault in ("flapping", "reload")
+        return self.fault in ("flapping", "reload", "503", "garbage")
 
     def problem(self, text):
         self.problems.append(text)
@@ -339,7 +344,8 @@ class FaultMatrixBase(h.GatewayTestCase):
                     "outlier": {"consecutive_failures": 5, "ejection": "1s"}}
         backends = [entry("vc1", self.mock.url, "cis"), entry("vc2", self.vc2.url, "rest")]
         if with_bad:
-            backends.append(entry("bad", self.bad_url(fault), "cis"))
+            backends.append(h.merge(entry("bad", self.bad_url(fault), "cis"),
+                                    {"health_check": BAD_HEALTH}))
         url = (self.redis.url if redis == "up"
                else "redis://127.0.0.1:%d/0" % self.dead_redis_port)
         return {
@@ -607,18 +613,23 @@ class FaultMatrixBase(h.GatewayTestCase):
 
     # ---- seeding -----------------------------------------------------------------------------
     def seed(self, cell, tasks=None):
-        """Put the cell's tasks on the mocks; a broken bad mock answers its fault to all."""
+        """Put the cell's tasks on the mocks. The 503 and garbage backends answer their own
+        tasks once (so fan-out remembers bad as their owner, and the cache holds bad's
+        Info) and then only their fault; every other task gets the fault at once."""
         mocks = {"vc1": self.mock, "vc2": self.vc2, "bad": self.bad_mock(cell.fault)}
+        fault = {"503": {"status": 503},
+                 "garbage": {"status": 200, "raw": "<html>proxy error</html>"}}.get(cell.fault)
         for task in tasks or cell.tasks:
             for b, info in cell.holders[task].items():
                 if b == "bad" and not cell.bad_answers:
                     continue
-                if mocks[b] is not None:
-                    mocks[b].set_task(task, {"status": 200, "body": info})
-            if cell.fault == "503":
-                self.badmock.set_task(task, {"status": 503})
-            elif cell.fault == "garbage":
-                self.badmock.set_task(task, {"status": 200, "raw": "<html>proxy error</html>"})
+                if mocks[b] is None:
+                    continue
+                ok = {"status": 200, "body": info}
+                mocks[b].set_task(task, {"sequence": [ok, fault]} if b == "bad" and fault
+                                  else ok)
+            if fault and "bad" not in cell.holders[task]:
+                self.badmock.set_task(task, fault)
 
     def storm(self, cell, callers, seconds):
         kinds = len({c.delegated for c in callers})
@@ -740,14 +751,22 @@ class FaultMatrixBase(h.GatewayTestCase):
             return ""
         except AssertionError as e:
             text = str(e)
-        keep = []
+        keep, frames = [], 0
         for line in text.splitlines():
             s = line.strip()
-            if not s or s.startswith("{") or s == "stderr:":
-                continue  # the gateway's own JSON log lines
+            if not s or s.startswith("{") or s.startswith("=") or '":"' in s \
+                    or s == "stderr:":
+                continue  # the gateway's own JSON log lines (or a cut one), separators
             if s.startswith("snapgate:"):
                 s = s.split("; stderr:")[0]
-            keep.append(s[:200])
+            elif s.startswith("#"):
+                frames += 1
+                if frames > 3:  # the first three frames of the first stack are enough
+                    continue
+                s = s.split(" in ", 1)[-1]
+            elif frames and not s.startswith("SUMMARY:"):
+                continue
+            keep.append(s[:160])
             if len(keep) >= 7:
                 break
         return " | ".join(keep) or text[:300]
