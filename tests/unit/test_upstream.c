@@ -1,7 +1,8 @@
 /* The upstream client against an in-process scripted backend (evhttp on
  * loopback, plain or TLS, on the same event base): sessions, pooling, retries,
  * timeouts, transport failures, size caps, cancellation and TLS verification.
- * A test-local dialect speaks the cis shape so the suite needs no module. */
+ * The test dialect (the cis shape: no module needed) and the scripted server
+ * are shared with other suites (sg_test_backend.c). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -12,156 +13,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "sg_test_backend.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
 #include "snapgate/dialect.h"
 #include "snapgate/module.h"
 #include "upstream.h"
-
-/* ---- the test dialect: the cis shape ------------------------------------- */
-
-static int td_build_task(void *priv, const struct sg_conf_backend *b, const char *task_id,
-                         struct sg_http_req *out)
-{
-    (void)priv;
-    (void)b;
-    char enc[256];
-    size_t n = 0;
-    for (const char *p = task_id; *p && n + 4 < sizeof(enc); p++) {
-        unsigned char ch = (unsigned char)*p;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            strchr("-._~:", ch))
-            enc[n++] = (char)ch;
-        else
-            n += (size_t)snprintf(enc + n, sizeof(enc) - n, "%%%02X", ch);
-    }
-    enc[n] = '\0';
-    out->method = "GET";
-    out->path = sg_xasprintf("/api/cis/tasks/%s", enc);
-    sg_http_req_add_header(out, "Accept", "application/json");
-    return SG_OK;
-}
-
-static int td_build_login(void *priv, const struct sg_conf_backend *b, struct sg_http_req *out)
-{
-    (void)priv;
-    char *plain = sg_xasprintf("%s:%s", b->username, b->password ? b->password : "");
-    unsigned char enc[256];
-    EVP_EncodeBlock(enc, (const unsigned char *)plain, (int)strlen(plain));
-    free(plain);
-    char *auth = sg_xasprintf("Basic %s", enc);
-    out->method = "POST";
-    out->path = sg_xstrdup("/api/session");
-    sg_http_req_add_header(out, "Authorization", auth);
-    free(auth);
-    return SG_OK;
-}
-
-static int td_parse_login(void *priv, int http_status, sg_header_lookup hdr, void *hdr_ctx,
-                          const char *body, size_t len, char **session, char *reason,
-                          size_t reason_cap)
-{
-    (void)priv;
-    (void)len;
-    if (http_status == 401 || http_status == 403)
-        return SG_DENIED;
-    if (http_status != 200 && http_status != 201) {
-        snprintf(reason, reason_cap, "unexpected login status");
-        return SG_ERR;
-    }
-    /* The header lookup must work while parse_login runs. */
-    const char *ct = hdr(hdr_ctx, "content-type");
-    if (!ct || strcmp(ct, "application/json") != 0) {
-        snprintf(reason, reason_cap, "login answer without its content type");
-        return SG_ERR;
-    }
-    json_object *o = json_tokener_parse(body);
-    if (!o || !json_object_is_type(o, json_type_string)) {
-        json_object_put(o);
-        snprintf(reason, reason_cap, "login answer is not a session string");
-        return SG_ERR;
-    }
-    *session = sg_xstrdup(json_object_get_string(o));
-    json_object_put(o);
-    return SG_OK;
-}
-
-static void td_apply_session(void *priv, const char *session, struct sg_http_req *req)
-{
-    (void)priv;
-    sg_http_req_add_header(req, "vmware-api-session-id", session);
-}
-
-static void td_normalize(void *priv, const char *task_id, int http_status, const char *body,
-                         size_t len, struct sg_normalized *out)
-{
-    (void)priv;
-    (void)task_id;
-    (void)len;
-    memset(out, 0, sizeof(*out));
-    switch (http_status) {
-    case 200: {
-        json_object *o = json_tokener_parse(body);
-        json_object *st;
-        if (o && json_object_is_type(o, json_type_object) &&
-            json_object_object_get_ex(o, "status", &st) &&
-            sg_task_status_parse(json_object_get_string(st), &out->status) == SG_OK) {
-            out->outcome = SG_OUT_INFO;
-            out->info = o;
-            return;
-        }
-        json_object_put(o);
-        out->outcome = SG_OUT_ERROR;
-        snprintf(out->reason, sizeof(out->reason), "not a task info");
-        return;
-    }
-    case 404:
-        out->outcome = SG_OUT_NOT_FOUND;
-        break;
-    case 401:
-        out->outcome = SG_OUT_UNAUTHENTICATED;
-        break;
-    case 403:
-        out->outcome = SG_OUT_UNAUTHORIZED;
-        break;
-    case 502:
-    case 503:
-    case 504:
-        out->outcome = SG_OUT_UNAVAILABLE;
-        break;
-    default:
-        out->outcome = SG_OUT_ERROR;
-        break;
-    }
-    snprintf(out->reason, sizeof(out->reason), "HTTP %d", http_status);
-}
-
-static const struct sg_dialect_ops td_ops = {
-    .build_task = td_build_task,
-    .build_login = td_build_login,
-    .parse_login = td_parse_login,
-    .apply_session = td_apply_session,
-    .normalize = td_normalize,
-};
-
-static const struct sg_module td_module = {
-    .name = "testcis",
-    .kind = SG_MOD_DIALECT,
-    .ops = &td_ops,
-};
 
 /* ---- TLS material, made once per run ------------------------------------- */
 
@@ -253,201 +118,6 @@ static void pki_free(void)
     EVP_PKEY_free(pki.leaf_key);
 }
 
-/* ---- the scripted backend ------------------------------------------------ */
-
-enum act_kind { ACT_AUTO = 0, ACT_STATUS, ACT_CLOSE, ACT_DELAY, ACT_BIG };
-
-struct act {
-    enum act_kind kind;
-    int status;       /* ACT_STATUS */
-    const char *body; /* ACT_STATUS */
-    int delay_ms;     /* ACT_DELAY: then ACT_AUTO */
-};
-
-struct delayed {
-    struct srv *srv;
-    struct evhttp_request *req;
-    struct event *ev;
-    bool fired;
-};
-
-#define MAX_DELAYED 16
-
-struct srv {
-    struct event_base *base;
-    struct evhttp *http;
-    SSL_CTX *ssl_ctx;
-    uint16_t port;
-    int conns, logins, tasks;
-    int session_seq;
-    char session[32]; /* the one valid session, "" when none */
-    int login_script[4];
-    int nlogin_script;
-    struct act task_script[4];
-    int ntask_script;
-    struct act task_default;
-    char last_host[64];
-    char sni[64];
-    bool sni_seen;
-    struct delayed delayed[MAX_DELAYED];
-    int ndelayed;
-};
-
-static void reply(struct evhttp_request *req, int status, const char *body, size_t len)
-{
-    struct evbuffer *buf = evbuffer_new();
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evbuffer_add(buf, body, len);
-    evhttp_send_reply(req, status, "X", buf);
-    evbuffer_free(buf);
-}
-
-static void reply_auto(struct srv *s, struct evhttp_request *req)
-{
-    const char *sid =
-        evhttp_find_header(evhttp_request_get_input_headers(req), "vmware-api-session-id");
-    if (!sid || !s->session[0] || strcmp(sid, s->session) != 0) {
-        reply(req, 401, "{}", 2);
-        return;
-    }
-    const char *ok = "{\"status\":\"RUNNING\",\"description\":\"x\"}";
-    reply(req, 200, ok, strlen(ok));
-}
-
-static void on_delayed(evutil_socket_t fd, short what, void *arg)
-{
-    struct delayed *d = arg;
-    (void)fd;
-    (void)what;
-    d->fired = true;
-    reply_auto(d->srv, d->req);
-}
-
-static void do_act(struct srv *s, struct evhttp_request *req, const struct act *a)
-{
-    switch (a->kind) {
-    case ACT_AUTO:
-        reply_auto(s, req);
-        return;
-    case ACT_STATUS:
-        reply(req, a->status, a->body ? a->body : "", a->body ? strlen(a->body) : 0);
-        return;
-    case ACT_CLOSE: {
-        struct bufferevent *bev =
-            evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
-        shutdown(bufferevent_getfd(bev), SHUT_RDWR);
-        /* Hand the request back to evhttp; the write fails on the dead socket. */
-        evhttp_send_reply(req, 500, "gone", NULL);
-        return;
-    }
-    case ACT_DELAY: {
-        ck_assert_int_lt(s->ndelayed, MAX_DELAYED);
-        struct delayed *d = &s->delayed[s->ndelayed++];
-        d->srv = s;
-        d->req = req;
-        d->ev = evtimer_new(s->base, on_delayed, d);
-        struct timeval tv = {.tv_sec = a->delay_ms / 1000, .tv_usec = (a->delay_ms % 1000) * 1000};
-        evtimer_add(d->ev, &tv);
-        return;
-    }
-    case ACT_BIG: {
-        size_t len = 5u * 1024u * 1024u;
-        char *big = malloc(len);
-        memset(big, ' ', len);
-        reply(req, 200, big, len);
-        free(big);
-        return;
-    }
-    }
-}
-
-static void on_request(struct evhttp_request *req, void *arg)
-{
-    struct srv *s = arg;
-    const char *uri = evhttp_request_get_uri(req);
-    const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
-    snprintf(s->last_host, sizeof(s->last_host), "%s", host ? host : "");
-    if (strcmp(uri, "/base/api/session") == 0 &&
-        evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
-        int n = s->logins++;
-        int status = n < s->nlogin_script ? s->login_script[n] : 200;
-        const char *auth =
-            evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-        /* base64("svc:secret") */
-        if (!auth || strcmp(auth, "Basic c3ZjOnNlY3JldA==") != 0)
-            status = 401;
-        if (status != 200) {
-            reply(req, status, "{}", 2);
-            return;
-        }
-        snprintf(s->session, sizeof(s->session), "sess-%d", ++s->session_seq);
-        char body[48];
-        int len = snprintf(body, sizeof(body), "\"%s\"", s->session);
-        reply(req, 200, body, (size_t)len);
-        return;
-    }
-    if (strncmp(uri, "/base/api/cis/tasks/", 20) == 0) {
-        int n = s->tasks++;
-        do_act(s, req, n < s->ntask_script ? &s->task_script[n] : &s->task_default);
-        return;
-    }
-    reply(req, 404, "{}", 2);
-}
-
-static int on_sni(SSL *ssl, int *al, void *arg)
-{
-    struct srv *s = arg;
-    (void)al;
-    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    s->sni_seen = name != NULL;
-    snprintf(s->sni, sizeof(s->sni), "%s", name ? name : "");
-    return SSL_TLSEXT_ERR_OK;
-}
-
-static struct bufferevent *on_server_bev(struct event_base *base, void *arg)
-{
-    struct srv *s = arg;
-    s->conns++;
-    if (!s->ssl_ctx)
-        return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    return bufferevent_openssl_socket_new(base, -1, SSL_new(s->ssl_ctx), BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE);
-}
-
-static void srv_start(struct srv *s, struct event_base *base, X509 *cert)
-{
-    memset(s, 0, sizeof(*s));
-    s->base = base;
-    s->http = evhttp_new(base);
-    evhttp_set_gencb(s->http, on_request, s);
-    evhttp_set_bevcb(s->http, on_server_bev, s);
-    if (cert) {
-        s->ssl_ctx = SSL_CTX_new(TLS_server_method());
-        ck_assert_int_eq(SSL_CTX_use_certificate(s->ssl_ctx, cert), 1);
-        ck_assert_int_eq(SSL_CTX_use_PrivateKey(s->ssl_ctx, pki.leaf_key), 1);
-        SSL_CTX_set_tlsext_servername_callback(s->ssl_ctx, on_sni);
-        SSL_CTX_set_tlsext_servername_arg(s->ssl_ctx, s);
-    }
-    struct evhttp_bound_socket *h = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0);
-    ck_assert_ptr_nonnull(h);
-    struct sockaddr_in sin;
-    socklen_t len = sizeof(sin);
-    ck_assert_int_eq(getsockname(evhttp_bound_socket_get_fd(h), (struct sockaddr *)&sin, &len), 0);
-    s->port = ntohs(sin.sin_port);
-}
-
-static void srv_stop(struct srv *s)
-{
-    for (int i = 0; i < s->ndelayed; i++) {
-        /* Answer what is still held so evhttp frees it with its connection. */
-        if (!s->delayed[i].fired)
-            evhttp_send_reply(s->delayed[i].req, 503, "stop", NULL);
-        event_free(s->delayed[i].ev);
-    }
-    evhttp_free(s->http);
-    SSL_CTX_free(s->ssl_ctx);
-}
-
 /* ---- the fixture --------------------------------------------------------- */
 
 struct got {
@@ -461,7 +131,7 @@ struct got {
 };
 
 static struct event_base *base;
-static struct srv srv;
+static struct sg_test_srv srv;
 static struct sg_conf_backend backend;
 static struct sg_backend_worker *bw;
 
@@ -480,49 +150,17 @@ static void on_fetched(struct sg_fetch_result *res, void *arg)
     res->norm.info = NULL;
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    (void)arg;
-}
-
 /* Runs the loop until *counter reaches want or ms pass; returns whether it did. */
 static bool run_until(const int *counter, int want, int ms)
 {
-    struct event *tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-    struct timeval tv = {0, 5000};
-    event_add(tick, &tv);
-    uint64_t end = sg_now_ms() + (uint64_t)ms;
-    while ((!counter || *counter < want) && sg_now_ms() < end)
-        event_base_loop(base, EVLOOP_ONCE);
-    event_free(tick);
-    return !counter || *counter >= want;
-}
-
-static void backend_init(struct sg_conf_backend *b, const char *scheme, const char *host,
-                         uint16_t port)
-{
-    memset(b, 0, sizeof(*b));
-    b->name = "vc1";
-    b->scheme = (char *)scheme;
-    b->host = (char *)host;
-    b->port = port;
-    b->base_path = "/base";
-    b->dialect = &td_module;
-    b->username = "svc";
-    b->password = "secret";
-    b->tls_verify = true;
-    b->connect_timeout_ms = 1000;
-    b->request_timeout_ms = 2000;
-    b->pool_max_connections = 32;
+    return sg_test_run_until(base, counter, want, ms);
 }
 
 static void setup_with(X509 *cert)
 {
     base = event_base_new();
-    srv_start(&srv, base, cert);
-    backend_init(&backend, cert ? "https" : "http", "127.0.0.1", srv.port);
+    sg_test_srv_start(&srv, base, cert, pki.leaf_key);
+    sg_test_backend_init(&backend, "vc1", cert ? "https" : "http", "127.0.0.1", srv.port);
 }
 
 /* The client for backend, its TLS prepared as sg_conf_load would. */
@@ -550,7 +188,7 @@ static void teardown(void)
     backend.tls_ctx = NULL;
     /* Let freed connections' last events run before the server goes. */
     run_until(NULL, 0, 20);
-    srv_stop(&srv);
+    sg_test_srv_stop(&srv);
     event_base_free(base);
 }
 
@@ -622,7 +260,7 @@ END_TEST
 
 START_TEST(test_unauthenticated_once_relogs_in_and_retries)
 {
-    srv.task_script[0] = (struct act){.kind = ACT_STATUS, .status = 401, .body = "{}"};
+    srv.task_script[0] = (struct sg_test_act){.kind = SG_ACT_STATUS, .status = 401, .body = "{}"};
     srv.ntask_script = 1;
     struct got g = fetch_one("task-r", 3000);
     ck_assert_int_eq(g.outcome, SG_OUT_INFO);
@@ -633,7 +271,7 @@ END_TEST
 
 START_TEST(test_unauthenticated_twice_blames_service_account)
 {
-    srv.task_script[0] = (struct act){.kind = ACT_STATUS, .status = 401, .body = "{}"};
+    srv.task_script[0] = (struct sg_test_act){.kind = SG_ACT_STATUS, .status = 401, .body = "{}"};
     srv.task_script[1] = srv.task_script[0];
     srv.ntask_script = 2;
     struct got g = fetch_one("task-r", 3000);
@@ -695,7 +333,7 @@ static const struct status_case status_cases[] = {
 START_TEST(test_answer_is_normalized_by_dialect)
 {
     const struct status_case *c = &status_cases[_i];
-    srv.task_script[0] = (struct act){.kind = ACT_STATUS, .status = c->status, .body = c->body};
+    srv.task_script[0] = (struct sg_test_act){.kind = SG_ACT_STATUS, .status = c->status, .body = c->body};
     srv.ntask_script = 1;
     struct got g = fetch_one("task-s", 3000);
     ck_assert_int_eq(g.calls, 1);
@@ -708,7 +346,7 @@ END_TEST
 
 START_TEST(test_fetch_timeout_calls_back_once)
 {
-    srv.task_default = (struct act){.kind = ACT_DELAY, .delay_ms = 600};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_DELAY, .delay_ms = 600};
     uint64_t t0 = sg_now_ms();
     struct got g = fetch_one("task-t", 150);
     ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
@@ -724,7 +362,7 @@ END_TEST
 START_TEST(test_request_timeout_bounds_one_request)
 {
     backend.request_timeout_ms = 150;
-    srv.task_default = (struct act){.kind = ACT_DELAY, .delay_ms = 600};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_DELAY, .delay_ms = 600};
     struct got g = fetch_one("task-t", 3000);
     ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
     ck_assert_msg(strstr(g.reason, "within 150 ms"), "%s", g.reason);
@@ -735,7 +373,7 @@ END_TEST
 
 START_TEST(test_close_without_answer_is_unavailable)
 {
-    srv.task_default = (struct act){.kind = ACT_CLOSE};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_CLOSE};
     struct got g = fetch_one("task-x", 3000);
     ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
     ck_assert_msg(strstr(g.reason, "closed") || strstr(g.reason, "reset"), "%s", g.reason);
@@ -797,8 +435,8 @@ END_TEST
 START_TEST(test_idempotent_failures_are_retried)
 {
     backend.retries_max = 2;
-    srv.task_script[0] = (struct act){.kind = ACT_STATUS, .status = 503, .body = "{}"};
-    srv.task_script[1] = (struct act){.kind = ACT_STATUS, .status = 502, .body = ""};
+    srv.task_script[0] = (struct sg_test_act){.kind = SG_ACT_STATUS, .status = 503, .body = "{}"};
+    srv.task_script[1] = (struct sg_test_act){.kind = SG_ACT_STATUS, .status = 502, .body = ""};
     srv.ntask_script = 2;
     struct got g = fetch_one("task-retry", 3000);
     ck_assert_msg(g.outcome == SG_OUT_INFO, "%s", g.reason);
@@ -811,7 +449,7 @@ END_TEST
 START_TEST(test_retries_stop_at_max)
 {
     backend.retries_max = 1;
-    srv.task_default = (struct act){.kind = ACT_STATUS, .status = 504, .body = ""};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_STATUS, .status = 504, .body = ""};
     struct got g = fetch_one("task-retry", 3000);
     ck_assert_int_eq(g.outcome, SG_OUT_UNAVAILABLE);
     ck_assert_int_eq(g.retries, 1);
@@ -825,7 +463,7 @@ START_TEST(test_answers_are_not_retried)
 {
     /* 500 and 404 are answers, not outages: asking again changes nothing. */
     backend.retries_max = 2;
-    srv.task_default = (struct act){.kind = ACT_STATUS, .status = 500, .body = "{}"};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_STATUS, .status = 500, .body = "{}"};
     struct got g = fetch_one("task-500", 3000);
     ck_assert_int_eq(g.outcome, SG_OUT_ERROR);
     ck_assert_int_eq(g.retries, 0);
@@ -836,8 +474,8 @@ END_TEST
 START_TEST(test_retries_stay_inside_the_deadline)
 {
     backend.retries_max = 5;
-    srv.task_default = (struct act){.kind = ACT_DELAY, .delay_ms = 600};
-    srv.task_script[0] = (struct act){.kind = ACT_STATUS, .status = 503, .body = "{}"};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_DELAY, .delay_ms = 600};
+    srv.task_script[0] = (struct sg_test_act){.kind = SG_ACT_STATUS, .status = 503, .body = "{}"};
     srv.ntask_script = 1;
     uint64_t t0 = sg_now_ms();
     struct got g = fetch_one("task-slow", 300);
@@ -871,7 +509,7 @@ END_TEST
 START_TEST(test_pool_cap_queues_beyond_it)
 {
     backend.pool_max_connections = 1;
-    srv.task_default = (struct act){.kind = ACT_DELAY, .delay_ms = 50};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_DELAY, .delay_ms = 50};
     struct got g[4] = {{0}};
     for (int i = 0; i < 4; i++)
         sg_fetch_start(bw, "task-q", 3000, on_fetched, &g[i]);
@@ -891,7 +529,7 @@ END_TEST
 
 START_TEST(test_oversized_answer_is_error)
 {
-    srv.task_default = (struct act){.kind = ACT_BIG};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_BIG};
     struct got g = fetch_one("task-big", 5000);
     ck_assert_int_eq(g.outcome, SG_OUT_ERROR);
     ck_assert_msg(strstr(g.reason, "exceeds"), "%s", g.reason);
@@ -916,7 +554,7 @@ END_TEST
 
 START_TEST(test_cancel_before_completion)
 {
-    srv.task_default = (struct act){.kind = ACT_DELAY, .delay_ms = 200};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_DELAY, .delay_ms = 200};
     struct got a = {0}, b = {0}, c = {0};
     struct sg_fetch *fa = sg_fetch_start(bw, "task-a", 3000, on_fetched, &a);
     struct sg_fetch *fb = sg_fetch_start(bw, "task-b", 3000, on_fetched, &b);
@@ -936,7 +574,7 @@ END_TEST
 START_TEST(test_cancel_after_result_before_callback)
 {
     srv.task_default =
-        (struct act){.kind = ACT_STATUS, .status = 200, .body = "{\"status\":\"SUCCEEDED\"}"};
+        (struct sg_test_act){.kind = SG_ACT_STATUS, .status = 200, .body = "{\"status\":\"SUCCEEDED\"}"};
     struct got a = {0};
     struct sg_fetch *f = sg_fetch_start(bw, "task-a", 3000, on_fetched, &a);
     /* Run until the server answered, then cancel whatever state f is in. */
@@ -949,7 +587,7 @@ END_TEST
 
 START_TEST(test_destroy_with_fetches_in_flight)
 {
-    srv.task_default = (struct act){.kind = ACT_DELAY, .delay_ms = 200};
+    srv.task_default = (struct sg_test_act){.kind = SG_ACT_DELAY, .delay_ms = 200};
     struct got g[4] = {{0}};
     for (int i = 0; i < 3; i++)
         sg_fetch_start(bw, "task-d", 3000, on_fetched, &g[i]);
