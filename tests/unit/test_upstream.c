@@ -333,7 +333,8 @@ static const struct status_case status_cases[] = {
 START_TEST(test_answer_is_normalized_by_dialect)
 {
     const struct status_case *c = &status_cases[_i];
-    srv.task_script[0] = (struct sg_test_act){.kind = SG_ACT_STATUS, .status = c->status, .body = c->body};
+    srv.task_script[0] =
+        (struct sg_test_act){.kind = SG_ACT_STATUS, .status = c->status, .body = c->body};
     srv.ntask_script = 1;
     struct got g = fetch_one("task-s", 3000);
     ck_assert_int_eq(g.calls, 1);
@@ -573,8 +574,8 @@ END_TEST
 
 START_TEST(test_cancel_after_result_before_callback)
 {
-    srv.task_default =
-        (struct sg_test_act){.kind = SG_ACT_STATUS, .status = 200, .body = "{\"status\":\"SUCCEEDED\"}"};
+    srv.task_default = (struct sg_test_act){
+        .kind = SG_ACT_STATUS, .status = 200, .body = "{\"status\":\"SUCCEEDED\"}"};
     struct got a = {0};
     struct sg_fetch *f = sg_fetch_start(bw, "task-a", 3000, on_fetched, &a);
     /* Run until the server answered, then cancel whatever state f is in. */
