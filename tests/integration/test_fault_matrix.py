@@ -755,7 +755,7 @@ class FaultMatrixBase(h.GatewayTestCase):
         for line in text.splitlines():
             s = line.strip()
             if not s or s.startswith("{") or s.startswith("=") or '":"' in s \
-                    or s == "stderr:":
+                    or s.endswith('"}') or s == "stderr:":
                 continue  # the gateway's own JSON log lines (or a cut one), separators
             if s.startswith("snapgate:"):
                 s = s.split("; stderr:")[0]
