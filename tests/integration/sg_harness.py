@@ -1249,3 +1249,55 @@ class VCSim:
     def __exit__(self, *exc):
         self.stop()
         return False
+
+
+class HangingServer:
+    """Accepts connections and never answers: a backend that hangs. .port, .url, stop()."""
+
+    def __init__(self, port=0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(256)
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.conns = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def stop(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(2)
+        for c in self.conns:
+            c.close()
+
+
+def reload_config(gw, cfg, timeout=5.0):
+    """Rewrites gw's config file with cfg (on gw's own ports), sends SIGHUP and waits until
+    snapgate_config_reloads_total{result="ok"} moves; returns whether it did."""
+    def oks():
+        try:
+            samples = parse_metrics(gw.admin("GET", "/metrics", timeout=2).body.decode())
+        except OSError:
+            return -1
+        return metric_value(samples, "snapgate_config_reloads_total", result="ok") or 0
+    before = oks()
+    with open(gw.config_path, "w") as f:
+        f.write(to_yaml(merge(cfg, {"listen": "127.0.0.1:%d" % gw.port,
+                                    "admin_listen": "127.0.0.1:%d" % gw.admin_port})))
+    gw.proc.send_signal(signal.SIGHUP)
+    ok = wait_for(lambda: oks() == before + 1, timeout)
+    time.sleep(0.1)  # the workers apply it from their own loops
+    return bool(ok)

@@ -5,7 +5,6 @@ an all-healthy run); both are taken out (health checks, passive ejection) and co
 when they recover; /readyz follows the health checks."""
 
 import http.client
-import socket
 import threading
 import time
 import unittest
@@ -17,38 +16,6 @@ import sg_harness as h
 FAST_HEALTH = {"interval": "500ms", "timeout": "250ms", "rise": 2, "fall": 2}
 TASKS = ["t-load-%02d" % i for i in range(20)]
 UPSTREAM_DELAY_MS = 20
-
-
-class HangingServer:
-    """Accepts connections and never answers: a backend that hangs."""
-
-    def __init__(self, port=0):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(128)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-
-    def stop(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
-        self.sock.close()
-        self.thread.join(2)
-        for c in self.conns:
-            c.close()
 
 
 class Always503:
@@ -160,7 +127,7 @@ class TestResilience(h.GatewayTestCase):
             good_snap.stop()
 
         refused_port = h.free_port()
-        hanging = HangingServer()
+        hanging = h.HangingServer()
         revived = []
         try:
             with self.gateway_with([

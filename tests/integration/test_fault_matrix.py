@@ -64,7 +64,6 @@ import http.client
 import json
 import math
 import os
-import signal
 import socket
 import sys
 import threading
@@ -137,39 +136,6 @@ mock_vcenter._Server.handle_error = _quiet_handle_error
 
 
 # ---- the faulty backends that are not mocks ------------------------------------------------
-class HangingServer:
-    """Accepts connections and never answers."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(256)
-        self.port = self.sock.getsockname()[1]
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.conns = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-
-    def stop(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        self.thread.join(2)
-        for c in self.conns:
-            c.close()
-
-
 class Flapper:
     """Stops and starts a mock's listener every FLAP_S seconds (the mock was made with a
     fixed port); leaves it started."""
@@ -296,7 +262,7 @@ class FaultMatrixBase(h.GatewayTestCase):
                                                password=cls.SVC_PASSWORD).start()
         cls.flapmock = mock_vcenter.MockVCenter(port=h.free_port(), user=cls.SVC_USER,
                                                 password=cls.SVC_PASSWORD).start()
-        cls.hanging = HangingServer()
+        cls.hanging = h.HangingServer()
         cls.refused_port = h.free_port()
         cls.redis = h.RedisServer()
         cls.redis.start()
@@ -367,21 +333,7 @@ class FaultMatrixBase(h.GatewayTestCase):
         }
 
     def reload_with(self, gw, cfg, timeout=5.0):
-        """Rewrite gw's config, SIGHUP, wait until the ok count moves; False when it did not."""
-        def oks():
-            try:
-                samples = h.parse_metrics(gw.admin("GET", "/metrics", timeout=2).body.decode())
-            except OSError:
-                return -1
-            return h.metric_value(samples, "snapgate_config_reloads_total", result="ok") or 0
-        before = oks()
-        with open(gw.config_path, "w") as f:
-            f.write(h.to_yaml(h.merge(cfg, {"listen": "127.0.0.1:%d" % gw.port,
-                                            "admin_listen": "127.0.0.1:%d" % gw.admin_port})))
-        gw.proc.send_signal(signal.SIGHUP)
-        ok = h.wait_for(lambda: oks() == before + 1, timeout)
-        time.sleep(0.1)  # the workers apply it from their own loops
-        return bool(ok)
+        return h.reload_config(gw, cfg, timeout)
 
     # ---- callers ---------------------------------------------------------------------------
     def alice_session(self):
