@@ -5,29 +5,27 @@
 #include "throttle.h"
 
 struct sg_throttle_entry {
-    unsigned n;       /* failures within the window ending at last_ms */
-    uint64_t last_ms; /* the latest failure */
-    unsigned pending; /* held attempts admitted and not yet released */
-    struct sg_throttle_entry *newer, *older;
-    char key[]; /* to drop it from the map when it is evicted */
+    unsigned n;                          /* failures within the window ending at last_ms */
+    uint64_t last_ms;                    /* the latest failure */
+    unsigned pending;                    /* held attempts admitted and not yet released */
+    TAILQ_ENTRY(sg_throttle_entry) link; /* in t->lru */
+    char key[];                          /* to drop it from the map when it is evicted */
 };
 
 void sg_throttle_init(struct sg_throttle *t)
 {
     sg_strmap_init(&t->map);
-    t->newest = t->oldest = NULL;
+    TAILQ_INIT(&t->lru);
     t->max = SG_THROTTLE_MAX_KEYS;
 }
 
 void sg_throttle_destroy(struct sg_throttle *t)
 {
-    struct sg_throttle_entry *e = t->newest;
-    while (e) {
-        struct sg_throttle_entry *older = e->older;
+    struct sg_throttle_entry *e;
+    while ((e = TAILQ_FIRST(&t->lru)) != NULL) {
+        TAILQ_REMOVE(&t->lru, e, link);
         free(e);
-        e = older;
     }
-    t->newest = t->oldest = NULL;
     sg_strmap_destroy(&t->map);
 }
 
@@ -36,31 +34,13 @@ size_t sg_throttle_count(const struct sg_throttle *t)
     return t->map.count;
 }
 
-static void unlink_entry(struct sg_throttle *t, struct sg_throttle_entry *e)
-{
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        t->newest = e->older;
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        t->oldest = e->newer;
-    e->newer = e->older = NULL;
-}
-
+/* e is in the list (every entry is, from its creation). */
 static void touch(struct sg_throttle *t, struct sg_throttle_entry *e)
 {
-    if (t->newest == e)
+    if (TAILQ_FIRST(&t->lru) == e)
         return;
-    if (e->newer || e->older || t->oldest == e)
-        unlink_entry(t, e);
-    e->older = t->newest;
-    if (t->newest)
-        t->newest->newer = e;
-    else
-        t->oldest = e;
-    t->newest = e;
+    TAILQ_REMOVE(&t->lru, e, link);
+    TAILQ_INSERT_HEAD(&t->lru, e, link);
 }
 
 /* Makes room for one more key: the least recently touched entry without
@@ -71,12 +51,12 @@ static void make_room(struct sg_throttle *t)
 {
     if (t->map.count < t->max)
         return;
-    struct sg_throttle_entry *e = t->oldest;
+    struct sg_throttle_entry *e = TAILQ_LAST(&t->lru, sg_throttle_lru);
     while (e && e->pending > 0)
-        e = e->newer;
+        e = TAILQ_PREV(e, sg_throttle_lru, link);
     if (!e)
         return;
-    unlink_entry(t, e);
+    TAILQ_REMOVE(&t->lru, e, link);
     sg_strmap_del(&t->map, e->key);
     free(e);
 }
@@ -106,6 +86,7 @@ uint64_t sg_throttle_fail(struct sg_throttle *t, const char *key, uint64_t now_m
         e = sg_xcalloc(1, sizeof(*e) + klen + 1);
         memcpy(e->key, key, klen + 1);
         sg_strmap_put(&t->map, key, e);
+        TAILQ_INSERT_HEAD(&t->lru, e, link);
     }
     e->n = failures_now(e, now_ms);
     if (e->n < SG_THROTTLE_FREE_FAILURES + 32) /* far past the cap: stop counting */

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "strmap.h"
 
@@ -51,9 +52,9 @@
 struct sg_throttle_entry;
 
 struct sg_throttle {
-    struct sg_strmap map;                      /* key -> struct sg_throttle_entry */
-    struct sg_throttle_entry *newest, *oldest; /* by last touch */
-    size_t max;                                /* SG_THROTTLE_MAX_KEYS */
+    struct sg_strmap map;                               /* key -> struct sg_throttle_entry */
+    TAILQ_HEAD(sg_throttle_lru, sg_throttle_entry) lru; /* by last touch, newest first */
+    size_t max;                                         /* SG_THROTTLE_MAX_KEYS */
 };
 
 void sg_throttle_init(struct sg_throttle *t);
