@@ -3,7 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth_token.h"
+#include "snapgate/auth_token.h"
 #include "snapgate/common.h"
 
 static bool is_b64url(char c)

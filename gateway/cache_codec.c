@@ -4,7 +4,7 @@
  * is left and the ETag must match the body. */
 #include <string.h>
 
-#include "cache_codec.h"
+#include "snapgate/cache_codec.h"
 #include "snapgate/common.h"
 #include "snapgate/task.h"
 

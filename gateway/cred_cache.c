@@ -10,7 +10,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#include "cred_cache.h"
+#include "snapgate/cred_cache.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "line_file.h"
+#include "snapgate/line_file.h"
 #include "snapgate/common.h"
 
 static bool is_blank_or_comment(const char *s)

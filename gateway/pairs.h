@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "strmap.h"
+#include "snapgate/strmap.h"
 
 #define SG_PAIR_ALLOWED_MS (30u * 1000u)
 #define SG_PAIR_DENIED_MS (10u * 1000u)

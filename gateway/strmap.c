@@ -8,7 +8,7 @@
 
 #include "snapgate/common.h"
 #include "snapgate/log.h"
-#include "strmap.h"
+#include "snapgate/strmap.h"
 
 /* Keys are client input (task ids, user names, addresses), so an unkeyed hash
  * would let a caller pick names that share one bucket and turn every lookup

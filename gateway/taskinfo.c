@@ -13,7 +13,7 @@
 
 #include "snapgate/common.h"
 #include "snapgate/info.h"
-#include "taskinfo.h"
+#include "snapgate/taskinfo.h"
 
 /* Everything a TaskInfo may say that the mapping reads, type-checked once. */
 struct ti_view {

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
-#include "strmap.h"
+#include "snapgate/strmap.h"
 
 #define SG_THROTTLE_FREE_FAILURES 5   /* failures within the window before any delay */
 #define SG_THROTTLE_WINDOW_MS 60000u  /* failures older than this are forgotten */

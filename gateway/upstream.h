@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "snapgate/call.h"
 #include "snapgate/dialect.h"
 #include "snapgate/task.h"
 
@@ -77,24 +78,8 @@ struct sg_fetch *sg_fetch_start_as(struct sg_backend_worker *bw, const char *tas
                                    const char *session, uint64_t timeout_ms, sg_fetch_cb cb,
                                    void *arg);
 
-/* One plain request to the backend, outside the task API (e.g. a caller's
- * session exchange). The answer is borrowed for the callback. */
-struct sg_call_result {
-    int status;       /* HTTP status, 0 when no answer */
-    const char *body; /* NUL-terminated, NULL when no answer */
-    size_t len;
-    char reason[160]; /* why there was no answer */
-};
-typedef void (*sg_call_cb)(const struct sg_call_result *res, void *arg);
-struct sg_call;
-
-/* Sends req (its contents are taken over) on bw's pool; cb runs exactly once
- * from the loop, never from inside this call, bounded by the backend's request
- * timeout. Never NULL. */
-struct sg_call *sg_call_start(struct sg_backend_worker *bw, struct sg_http_req *req, sg_call_cb cb,
-                              void *arg);
-/* Abandons c: its callback will not run. Valid until the callback begins. */
-void sg_call_cancel(struct sg_call *c);
+/* One plain request outside the task API: sg_call_start and sg_call_cancel,
+ * part of the module ABI (snapgate/call.h). */
 
 /* Abandons f: its callback will not run and f is freed. Valid from the start
  * until the callback begins; a call from inside f's own callback is ignored. */

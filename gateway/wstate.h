@@ -10,7 +10,7 @@
 #include "auth_set.h"
 #include "snapgate/cache.h"
 #include "snapgate/conf.h"
-#include "strmap.h"
+#include "snapgate/strmap.h"
 #include "throttle.h"
 
 struct evhtp;

@@ -34,7 +34,8 @@ const struct sg_module *sg_module_find(enum sg_module_kind kind, const char *nam
 /* What modules may ask of the worker they run on. */
 struct event_base *sg_worker_base(struct sg_worker *w);
 unsigned sg_worker_id(const struct sg_worker *w);
-/* The worker's client of the backend named name (gateway/upstream.h), or NULL. */
+/* The worker's client of the backend named name, or NULL: what sg_call_start
+ * (snapgate/call.h) sends on; for use on w's loop thread only. */
 struct sg_backend_worker;
 struct sg_backend_worker *sg_worker_backend(struct sg_worker *w, const char *name);
 

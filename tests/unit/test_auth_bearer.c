@@ -12,7 +12,7 @@
 
 #include "../../modules/auth/bearer/bearer.h"
 #include "../../modules/auth/jwt/jwt.h"
-#include "auth_token.h"
+#include "snapgate/auth_token.h"
 #include "sg_test_jwt.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"

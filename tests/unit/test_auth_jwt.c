@@ -15,7 +15,7 @@
 #include <openssl/x509.h>
 
 #include "../../modules/auth/jwt/jwt.h"
-#include "auth_token.h"
+#include "snapgate/auth_token.h"
 #include "sg_test_jwt.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"

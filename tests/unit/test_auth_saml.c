@@ -26,7 +26,7 @@
 
 #include "../../modules/auth/saml/saml.h"
 #include "../../modules/auth/saml/saml_xml.h"
-#include "cred_cache.h"
+#include "snapgate/cred_cache.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache_codec.h"
+#include "snapgate/cache_codec.h"
 #include "snapgate/common.h"
 
 static struct sg_cache_entry *sample(void)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cred_cache.h"
+#include "snapgate/cred_cache.h"
 #include "snapgate/auth.h"
 #include "snapgate/common.h"
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "strmap.h"
+#include "snapgate/strmap.h"
 
 /* The hash the map used before: unkeyed 64-bit FNV-1a. */
 static uint64_t fnv1a(const char *s)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "snapgate/common.h"
-#include "taskinfo.h"
+#include "snapgate/taskinfo.h"
 
 static const struct {
     const char *fault;

@@ -15,8 +15,8 @@
 #include <openssl/crypto.h>
 
 #include "basic.h"
-#include "cred_cache.h"
-#include "offload.h"
+#include "snapgate/cred_cache.h"
+#include "snapgate/offload.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
 #include "snapgate/log.h"

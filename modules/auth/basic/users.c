@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "basic.h"
-#include "line_file.h"
+#include "snapgate/line_file.h"
 #include "snapgate/common.h"
 
 struct basic_user {

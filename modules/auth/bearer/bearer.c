@@ -17,7 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "auth_token.h"
+#include "snapgate/auth_token.h"
 #include "bearer.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"

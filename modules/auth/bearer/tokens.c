@@ -17,7 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "bearer.h"
-#include "line_file.h"
+#include "snapgate/line_file.h"
 #include "snapgate/common.h"
 
 struct bearer_token {

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth_token.h"
-#include "cred_cache.h"
+#include "snapgate/auth_token.h"
+#include "snapgate/cred_cache.h"
 #include "jwt.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"

@@ -22,7 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "auth_token.h"
+#include "snapgate/auth_token.h"
 #include "jwt.h"
 #include "snapgate/common.h"
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cred_cache.h"
+#include "snapgate/cred_cache.h"
 #include "saml.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"

@@ -13,7 +13,7 @@
 #include "session_end.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
-#include "upstream.h"
+#include "snapgate/call.h"
 
 #define MOD "auth.vcenter"
 #define SESSION_HEADER "vmware-api-session-id"

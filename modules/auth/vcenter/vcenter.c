@@ -36,8 +36,8 @@
 #include "snapgate/log.h"
 #include "snapgate/module.h"
 #include "session_end.h"
-#include "strmap.h"
-#include "upstream.h"
+#include "snapgate/strmap.h"
+#include "snapgate/call.h"
 
 #define MOD "auth.vcenter"
 #define ACCEPTED_TTL_MS (5u * 60u * 1000u)

@@ -6,7 +6,7 @@
 #include "snapgate/cache.h"
 #include "snapgate/common.h"
 #include "snapgate/module.h"
-#include "strmap.h"
+#include "snapgate/strmap.h"
 
 struct mem_conf {
     uint64_t max_entries;

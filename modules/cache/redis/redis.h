@@ -21,7 +21,7 @@
 #include "snapgate/cache.h"
 #include "snapgate/conf.h"
 #include "snapgate/module.h"
-#include "strmap.h"
+#include "snapgate/strmap.h"
 
 extern const struct sg_module sg_module_cache_redis;
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache_codec.h"
+#include "snapgate/cache_codec.h"
 #include "redis.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"

@@ -7,7 +7,7 @@
 
 #include "snapgate/common.h"
 #include "snapgate/info.h"
-#include "taskinfo.h"
+#include "snapgate/taskinfo.h"
 #include "vijson.h"
 
 static void set_outcome(struct sg_normalized *out, enum sg_outcome o, const char *why)

@@ -10,7 +10,7 @@
 #include <libxml/tree.h>
 
 #include "snapgate/common.h"
-#include "taskinfo.h"
+#include "snapgate/taskinfo.h"
 #include "vim25.h"
 
 static void set_outcome(struct sg_normalized *out, enum sg_outcome o, const char *why)

@@ -1,7 +1,8 @@
 /* A string-keyed hash map for per-worker tables (in-flight fetches, the local
  * cache, delegated pairs, the failed-login throttle). Keyed hashing (SipHash
  * under a random key per map): callers choose the keys, they must not choose
- * the buckets. Not thread-safe by design: each worker owns its own maps. */
+ * the buckets. Not thread-safe by design: each worker owns its own maps.
+ * Part of the module ABI (the memory and redis tiers, auth/vcenter use it). */
 #ifndef SG_STRMAP_H
 #define SG_STRMAP_H
 
@@ -28,6 +29,7 @@ struct sg_strmap {
 void sg_strmap_init(struct sg_strmap *m);
 /* Frees the nodes; values are the caller's (free them first via sg_strmap_each). */
 void sg_strmap_destroy(struct sg_strmap *m);
+/* The value stored under key, or NULL when key is absent. */
 void *sg_strmap_get(const struct sg_strmap *m, const char *key);
 /* Inserts or replaces; returns the previous value or NULL. */
 void *sg_strmap_put(struct sg_strmap *m, const char *key, void *value);

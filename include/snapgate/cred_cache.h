@@ -44,6 +44,7 @@ void sg_cred_cache_put(struct sg_cred_cache *c, const unsigned char key[SG_CRED_
                        const struct sg_principal *p, uint64_t until_ms);
 /* Drops every entry (a reload: credentials may have changed). */
 void sg_cred_cache_clear(struct sg_cred_cache *c);
+/* How many entries c holds now (expired ones not yet dropped included). */
 size_t sg_cred_cache_count(const struct sg_cred_cache *c);
 
 #endif
