@@ -1,9 +1,11 @@
 """Helpers for the snapgate integration tests (Python 3 standard library only).
 
-The binary comes from $SNAPGATE_BIN (ctest sets it) and the shared task fixtures from
-$SG_FIXTURES_DIR (ctest sets it; else ../../../shared/api/fixtures from this file). Test
-classes that need the gateway are decorated with @requires_gateway and skip cleanly when the
-binary is missing.
+The binary comes from $SNAPGATE_BIN (ctest sets it) and the API task fixtures from
+tests/fixtures/api in this repository ($SG_FIXTURES_DIR overrides it; ctest sets it to that
+same folder). Nothing outside the repository is read. Test classes that need the gateway are
+decorated with @requires_gateway: run by hand without SNAPGATE_BIN they skip; under ctest
+(SG_TEST_STRICT=1) a missing binary, like every other missing prerequisite, FAILS with the
+reason.
 
 Main pieces:
   Gateway(config, env=None)      context manager running `snapgate -c FILE` on free ports
@@ -61,16 +63,42 @@ def gateway_bin():
     return None
 
 
-requires_gateway = unittest.skipUnless(gateway_bin(), "SNAPGATE_BIN is unset or not executable")
+NO_GATEWAY = "SNAPGATE_BIN is unset or not executable"
+
+
+def strict():
+    """True under ctest (it sets SG_TEST_STRICT=1): nothing may skip, a missing prerequisite
+    fails the test with its reason."""
+    return os.environ.get("SG_TEST_STRICT") == "1"
+
+
+def skip_without_gateway():
+    """Called where the gateway binary is needed and missing: a skip when run by hand, a
+    failure under ctest (which always sets SNAPGATE_BIN to the binary it built)."""
+    if strict():
+        raise AssertionError(NO_GATEWAY + " (ctest sets it to the binary it built)")
+    raise unittest.SkipTest(NO_GATEWAY)
+
+
+def requires_gateway(cls):
+    """Class decorator: skip the class when SNAPGATE_BIN is unset and the run is by hand; under
+    ctest the class runs and each test fails in skip_without_gateway instead."""
+    if gateway_bin() or strict():
+        return cls
+    return unittest.skip(NO_GATEWAY)(cls)
+
+
+FIXTURES_DIR = os.path.join(REPO, "tests", "fixtures", "api")
 
 
 def fixtures_dir():
-    """The shared task fixtures directory, or None when it cannot be found."""
-    for cand in (os.environ.get("SG_FIXTURES_DIR", ""),
-                 os.path.join(REPO, "..", "shared", "api", "fixtures")):
-        if cand and os.path.isdir(cand):
-            return os.path.abspath(cand)
-    return None
+    """The API task fixtures directory: $SG_FIXTURES_DIR, else tests/fixtures/api of this
+    repository. Fails (never skips) when it is missing."""
+    cand = os.environ.get("SG_FIXTURES_DIR", "") or FIXTURES_DIR
+    if not os.path.isdir(cand):
+        raise AssertionError("the API task fixtures folder %s is missing (it is part of the "
+                             "repository: tests/fixtures/api)" % cand)
+    return os.path.abspath(cand)
 
 
 def project_version():
@@ -90,8 +118,6 @@ def fixture(case):
     """The fixture case `case` (e.g. "cis-running"): task id, upstream status, and the parsed
     expected Info (or None) and expected-error dict (or None)."""
     d = fixtures_dir()
-    if d is None:
-        raise unittest.SkipTest("fixtures directory not found (set SG_FIXTURES_DIR)")
     base = os.path.join(d, case)
     with open(base + ".meta.json", encoding="utf-8") as f:
         meta = json.load(f)
@@ -108,8 +134,6 @@ def fixture(case):
 def fixture_cases(prefix="cis-"):
     """Every fixture case name starting with prefix, sorted."""
     d = fixtures_dir()
-    if d is None:
-        return []
     return sorted(os.path.basename(p)[:-len(".meta.json")]
                   for p in glob.glob(os.path.join(d, prefix + "*.meta.json")))
 
@@ -467,7 +491,7 @@ class Gateway:
     def start(self):
         binary = gateway_bin()
         if binary is None:
-            raise unittest.SkipTest("SNAPGATE_BIN is unset or not executable")
+            skip_without_gateway()
         self.tmpdir = tempfile.mkdtemp(prefix="sg-gw-")
         self.config_path = write_file(self.tmpdir, "snapgate.yaml", self._render())
         self._out_path = os.path.join(self.tmpdir, "stdout.log")
@@ -588,7 +612,7 @@ def run_snapgate(args, env=None, timeout=15.0):
     Fails on a sanitizer report in stderr."""
     binary = gateway_bin()
     if binary is None:
-        raise unittest.SkipTest("SNAPGATE_BIN is unset or not executable")
+        skip_without_gateway()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPGATE_")}
     full_env.update(env or {})
     proc = subprocess.run([binary] + list(args), stdout=subprocess.PIPE,
@@ -1089,7 +1113,7 @@ class RedisTestCase(GatewayTestCase):
     def require_supported(self, cfg):
         """Fails the test with MISSING_FEATURE when `snapgate -t` rejects cfg."""
         if gateway_bin() is None:
-            raise unittest.SkipTest("SNAPGATE_BIN is unset or not executable")
+            skip_without_gateway()
         cfg = merge({"listen": "127.0.0.1:%d" % free_port(),
                      "admin_listen": "127.0.0.1:%d" % free_port()}, cfg)
         d = tempfile.mkdtemp(prefix="sg-probe-")
@@ -1138,17 +1162,17 @@ class RedisTestCase(GatewayTestCase):
         return gw.admin("DELETE", "/cache/tasks/" + urllib.parse.quote(task, safe=""))
 
 
-# ---- the vCenter simulator (../shared/vcsim: govmomi's SOAP vCenter) ------------------------
+# ---- the vCenter simulator (tests/vcsim: govmomi's SOAP vCenter) ----------------------------
 VCSIM_BUILD_TIMEOUT = 240.0
+VCSIM_DIR = os.path.join(REPO, "tests", "vcsim")
 
 
 def vcsim_dir():
-    """The shared vcsim folder (main.go, build.sh): beside the fixtures' api folder."""
-    for cand in (os.environ.get("SG_VCSIM_DIR", ""),
-                 os.path.join(fixtures_dir() or "", "..", "..", "vcsim"),
-                 os.path.join(REPO, "..", "shared", "vcsim")):
-        if cand and os.path.isfile(os.path.join(cand, "build.sh")):
-            return os.path.abspath(cand)
+    """The simulator launcher's folder (main.go, build.sh): $SG_VCSIM_DIR, else tests/vcsim of
+    this repository; None when it has no build.sh."""
+    cand = os.environ.get("SG_VCSIM_DIR", "") or VCSIM_DIR
+    if os.path.isfile(os.path.join(cand, "build.sh")):
+        return os.path.abspath(cand)
     return None
 
 
@@ -1156,14 +1180,15 @@ _vcsim_built = {}
 
 
 def vcsim_build():
-    """Builds vcsimlite once per process with the shared build.sh (it installs Go and
+    """Builds vcsimlite once per process with tests/vcsim/build.sh (it installs Go and
     Debian's govmomi when missing) next to the gateway binary, so each build tree keeps its
     own (and its Go cache). Returns the binary's path; fails, never skips, when it cannot."""
     if "path" in _vcsim_built:
         return _vcsim_built["path"]
     src = vcsim_dir()
     if src is None:
-        raise AssertionError("the shared vcsim folder (build.sh) was not found; set SG_VCSIM_DIR")
+        raise AssertionError("the vCenter simulator launcher (build.sh) is missing from %s"
+                             % (os.environ.get("SG_VCSIM_DIR", "") or VCSIM_DIR))
     out_dir = os.path.join(os.path.dirname(gateway_bin() or os.path.join(REPO, "build", "x")),
                            "vcsim")
     out = os.path.join(out_dir, "vcsimlite")

@@ -59,7 +59,7 @@ def new_sign_token():
 def probe(testcase, cfg, extra=""):
     """Fails testcase with MISSING_FEATURE when `snapgate -t` rejects cfg."""
     if h.gateway_bin() is None:
-        raise unittest.SkipTest("SNAPGATE_BIN is unset or not executable")
+        h.skip_without_gateway()
     cfg = h.merge({"listen": "127.0.0.1:%d" % h.free_port(),
                    "admin_listen": "127.0.0.1:%d" % h.free_port()}, cfg)
     d = tempfile.mkdtemp(prefix="sg-probe-")

@@ -1,4 +1,4 @@
-"""The vim25 (SOAP) dialect against a real vCenter: govmomi's simulator from ../shared/vcsim,
+"""The vim25 (SOAP) dialect against a real vCenter: govmomi's simulator from tests/vcsim,
 seeded with one task per state (each test starts its own simulator and gateway); and against
 a scripted SOAP server that answers with the vim25 fixtures in small chunks, for what the
 simulator cannot be made to do (chunked bodies, a missingSet answer after a fresh login)."""

@@ -215,10 +215,30 @@ class TestGatewayLifecycle(unittest.TestCase):
         with self.assertRaisesRegex(AssertionError, "exited with"):
             h.Gateway("listen: 1\n").start()  # the stand-in cannot parse it and dies
 
-    def test_missing_binary_skips(self):
-        with umock.patch.dict(os.environ, {"SNAPGATE_BIN": "/nonexistent/snapgate"}):
+    def test_missing_binary_skips_by_hand(self):
+        env = {"SNAPGATE_BIN": "/nonexistent/snapgate", "SG_TEST_STRICT": "0"}
+        with umock.patch.dict(os.environ, env):
             with self.assertRaises(unittest.SkipTest):
                 h.Gateway({}).start()
+
+    def test_missing_binary_fails_under_ctest(self):
+        env = {"SNAPGATE_BIN": "/nonexistent/snapgate", "SG_TEST_STRICT": "1"}
+        with umock.patch.dict(os.environ, env):
+            with self.assertRaisesRegex(AssertionError, "SNAPGATE_BIN is unset"):
+                h.Gateway({}).start()
+
+    def test_fixtures_are_in_the_repository(self):
+        with umock.patch.dict(os.environ, {"SG_FIXTURES_DIR": ""}):
+            d = h.fixtures_dir()
+            self.assertEqual(d, os.path.join(h.REPO, "tests", "fixtures", "api"))
+            self.assertTrue(h.fixture_cases("cis-"))
+        with umock.patch.dict(os.environ, {"SG_VCSIM_DIR": ""}):
+            self.assertEqual(h.vcsim_dir(), os.path.join(h.REPO, "tests", "vcsim"))
+
+    def test_missing_fixtures_fail(self):
+        with umock.patch.dict(os.environ, {"SG_FIXTURES_DIR": "/nonexistent/fixtures"}):
+            with self.assertRaisesRegex(AssertionError, "fixtures folder"):
+                h.fixture("cis-running")
 
 
 if __name__ == "__main__":

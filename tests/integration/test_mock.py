@@ -561,9 +561,8 @@ class TestUsersTokensAndAcl(MockTestCase):
 class TestProgram(unittest.TestCase):
     def test_program_prints_port_serves_fixtures_and_stops_on_sigterm(self):
         args = [sys.executable, mock_vcenter.__file__, "--listen", "127.0.0.1:0",
-                "--user", USER, "--password", PASSWORD, "--print-port"]
-        if h.fixtures_dir():
-            args += ["--fixtures", h.fixtures_dir()]
+                "--user", USER, "--password", PASSWORD, "--print-port",
+                "--fixtures", h.fixtures_dir()]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 universal_newlines=True)
         try:
@@ -573,12 +572,11 @@ class TestProgram(unittest.TestCase):
             r = h.http_request(port, "POST", "/api/session",
                                {"Authorization": h.basic(USER, PASSWORD)})
             self.assertEqual(r.status, 201)
-            if h.fixtures_dir():
-                task = h.fixture("cis-succeeded").task
-                r2 = h.http_request(port, "GET",
-                                    "/api/cis/tasks/" + urllib.parse.quote(task, safe=""),
-                                    {"vmware-api-session-id": r.json()})
-                self.assertEqual(r2.json()["status"], "SUCCEEDED")
+            task = h.fixture("cis-succeeded").task
+            r2 = h.http_request(port, "GET",
+                                "/api/cis/tasks/" + urllib.parse.quote(task, safe=""),
+                                {"vmware-api-session-id": r.json()})
+            self.assertEqual(r2.json()["status"], "SUCCEEDED")
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(10), 0)
             with self.assertRaises(OSError):

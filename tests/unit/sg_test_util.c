@@ -28,20 +28,26 @@ char *sg_test_read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* The repository's tests/fixtures, compiled in by tests/CMakeLists.txt so a suite run from
+ * any directory finds its data without reading anything outside the repository. */
+#ifndef SG_TEST_FIXTURES_ROOT
+#define SG_TEST_FIXTURES_ROOT "tests/fixtures"
+#endif
+
 static char *dir_path(const char *env, const char *fallback, const char *name)
 {
     const char *dir = getenv(env);
-    return sg_xasprintf("%s/%s", dir ? dir : fallback, name);
+    return sg_xasprintf("%s/%s", dir && *dir ? dir : fallback, name);
 }
 
 char *sg_test_fixture_path(const char *name)
 {
-    return dir_path("SG_FIXTURES_DIR", "../shared/api/fixtures", name);
+    return dir_path("SG_FIXTURES_DIR", SG_TEST_FIXTURES_ROOT "/api", name);
 }
 
 char *sg_test_own_fixture_path(const char *name)
 {
-    return dir_path("SG_TEST_FIXTURES_DIR", "tests/fixtures", name);
+    return dir_path("SG_TEST_FIXTURES_DIR", SG_TEST_FIXTURES_ROOT, name);
 }
 
 char *sg_test_write_temp(const char *content)

@@ -6,9 +6,9 @@
 
 /* Reads a whole file; NULL when it cannot. *len gets the size. Caller frees. */
 char *sg_test_read_file(const char *path, size_t *len);
-/* $SG_FIXTURES_DIR/name (the shared api fixtures); caller frees. */
+/* $SG_FIXTURES_DIR/name, else tests/fixtures/api/name (the API task fixtures); caller frees. */
 char *sg_test_fixture_path(const char *name);
-/* $SG_TEST_FIXTURES_DIR/name (the project's own fixtures under tests/fixtures). */
+/* $SG_TEST_FIXTURES_DIR/name, else tests/fixtures/name (the suites' own fixtures). */
 char *sg_test_own_fixture_path(const char *name);
 /* Writes content to a new temporary file and returns its path (caller frees). */
 char *sg_test_write_temp(const char *content);
