@@ -2,7 +2,7 @@
  * the unit tests the pieces they drive directly.
  *
  * Key layout (version 1; a new layout takes a new prefix, never reuses this):
- *   snapgate:v2:task:<key>   string: an entry as gateway/cache_codec.h writes
+ *   snapgate:v2:task:<key>   string: an entry as snapgate/cache_codec.h writes
  *                            it, with a Redis TTL of keep_ms (PX)
  *   snapgate:v2:lease:<key>  string: the holder's random per-worker token, PX
  *                            the lease TTL; set with NX
@@ -71,7 +71,7 @@ int sg_redis_conf_hook(const struct sg_conf_node *node, const char *path,
                        const struct sg_conf *conf, struct sg_conf_errs *errs, void **priv);
 void sg_redis_free_conf(void *priv);
 
-/* ---- per-worker instance (redis_link.c, redis_cmd.c) ------------------------ */
+/* ---- per-worker instance (made by redis_module.c) -------------------------- */
 
 struct sg_redis_inst;
 struct redisAsyncContext;
@@ -113,6 +113,8 @@ struct sg_redis_inst {
     uint64_t rng;
 };
 
+/* ---- links and the circuit (redis_link.c: calls nothing above it) ---------- */
+
 /* Starts the link's first connection attempt (non-blocking). */
 void sg_redis_link_start(struct sg_redis_link *l);
 /* Drops the live connection of l if it is still ac: pending commands fail (from
@@ -129,7 +131,8 @@ void sg_redis_note_failure(struct sg_redis_inst *r);
 /* A uniform draw in [0, n]. */
 uint64_t sg_redis_rand(struct sg_redis_inst *r, uint64_t n);
 
-/* The cache ops (redis_cmd.c). */
+/* ---- the cache ops (redis_cmd.c: sends on the command link) ---------------- */
+
 extern const struct sg_cache_ops sg_redis_ops;
 /* Frees the remembered leases (worker_fini). */
 void sg_redis_leases_clear(struct sg_redis_inst *r);

@@ -8,7 +8,12 @@
  * So a killed connection only moves to `zomb` and is freed by on_reap, a
  * zero-timeout event that runs from the loop; if hiredis frees it first, the
  * callbacks above forget it. The retry timer is armed only by on_reap, so a
- * link has at most one zombie. */
+ * link has at most one zombie.
+ *
+ * The circuit lives here too: every failure (a lost or refused command
+ * connection, or a failed command reported by redis_cmd.c) is counted by
+ * sg_redis_note_failure, and the command link's next successful handshake
+ * closes it. This file calls nothing in redis_cmd.c or redis_module.c. */
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
@@ -27,6 +32,34 @@ static const char *link_name(const struct sg_redis_link *l)
 {
     return l->is_sub ? "subscription" : "connection";
 }
+
+/* ---- the circuit and the backoff draw -------------------------------------- */
+
+uint64_t sg_redis_rand(struct sg_redis_inst *r, uint64_t n)
+{
+    /* xorshift64*: jitter needs spread, not secrecy. */
+    uint64_t x = r->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->rng = x;
+    return (x * 2685821657736338717ULL) % (n + 1);
+}
+
+void sg_redis_note_failure(struct sg_redis_inst *r)
+{
+    r->failures++;
+    if (r->circuit_open || r->failures < SG_REDIS_CIRCUIT_FAILURES)
+        return;
+    r->circuit_open = true;
+    sg_log_warn(LOG_MOD,
+                "circuit open after %u consecutive failures: calls fail fast until a reconnect "
+                "answers PING",
+                r->failures);
+    sg_redis_link_kill(&r->cmd, r->cmd.ac, "circuit open");
+}
+
+/* ---- one link -------------------------------------------------------------- */
 
 /* The live connection is gone (detached or being freed by hiredis). */
 static void link_down(struct sg_redis_link *l, const char *why)

@@ -1,5 +1,7 @@
-/* cache/redis: per-worker instances (two connections each), the circuit
- * breaker, and the module's registry entry. */
+/* cache/redis: per-worker instances (two connections each) and the module's
+ * registry entry. The layers run one way: this file starts and stops the
+ * links (redis_link.c, which also keeps the circuit) and points at the cache
+ * ops (redis_cmd.c, which send on the command link). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -8,9 +10,6 @@
 
 #include "redis.h"
 #include "snapgate/common.h"
-#include "snapgate/log.h"
-
-#define LOG_MOD "redis"
 
 static void fill_random(void *buf, size_t n)
 {
@@ -29,30 +28,6 @@ static void fill_random(void *buf, size_t n)
             ((unsigned char *)buf)[i] = (unsigned char)(seed >> 56);
         }
     }
-}
-
-uint64_t sg_redis_rand(struct sg_redis_inst *r, uint64_t n)
-{
-    /* xorshift64*: jitter needs spread, not secrecy. */
-    uint64_t x = r->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    r->rng = x;
-    return (x * 2685821657736338717ULL) % (n + 1);
-}
-
-void sg_redis_note_failure(struct sg_redis_inst *r)
-{
-    r->failures++;
-    if (r->circuit_open || r->failures < SG_REDIS_CIRCUIT_FAILURES)
-        return;
-    r->circuit_open = true;
-    sg_log_warn(LOG_MOD,
-                "circuit open after %u consecutive failures: calls fail fast until a reconnect "
-                "answers PING",
-                r->failures);
-    sg_redis_link_kill(&r->cmd, r->cmd.ac, "circuit open");
 }
 
 /* Starts both connections; neither is ready until its handshake answers, and
