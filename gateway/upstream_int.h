@@ -1,6 +1,9 @@
-/* Internals of the upstream client shared by its files: the backend-worker,
- * pooled connections, and exchanges (one HTTP request and its answer). Not for
- * use outside gateway/upstream*.c. */
+/* Internals of the upstream client shared by its files: the backend-worker
+ * (upstream_worker.c), pooled connections (upstream_pool.c), exchanges (one
+ * HTTP request and its answer, upstream_exchange.c), the service-account
+ * session (upstream_session.c), fetches (upstream_fetch.c), calls
+ * (upstream_call.c) and TLS (upstream_tls.c). Not for use outside
+ * gateway/upstream*.c. */
 #ifndef SG_UPSTREAM_INT_H
 #define SG_UPSTREAM_INT_H
 
@@ -120,7 +123,7 @@ struct sg_backend_worker {
     int cb_depth;
 };
 
-/* ---- exchanges and the pool (upstream_pool.c) ---------------------------- */
+/* ---- exchanges (upstream_exchange.c) ------------------------------------- */
 
 void sg_ex_init(struct sg_exchange *ex, struct sg_backend_worker *bw,
                 void (*on_done)(struct sg_exchange *ex));
@@ -132,13 +135,66 @@ void sg_ex_start(struct sg_exchange *ex, bool urgent);
 void sg_ex_abort(struct sg_exchange *ex);
 /* sg_ex_abort, then frees ex's events. */
 void sg_ex_fini(struct sg_exchange *ex);
+/* Sends ex on c, which the pool took for it (busy); for sg_pool_pump. */
+void sg_ex_send(struct sg_exchange *ex, struct sg_conn *c);
 
-/* Cancels every call in flight (destroy). */
-void sg_call_cancel_all(struct sg_backend_worker *bw);
+/* Failures after which the request may be sent again: nothing reached the
+ * backend, or it closed the connection before answering. */
+static inline bool sg_ex_err_retryable(enum sg_ex_err err)
+{
+    return err == SG_EXERR_CONNECT || err == SG_EXERR_CLOSED;
+}
+
+/* The gateway answers a proxy or overloaded server gives: asking again may work. */
+static inline bool sg_status_retryable(int status)
+{
+    return status == 502 || status == 503 || status == 504;
+}
+
+/* ---- the pool (upstream_pool.c) ------------------------------------------ */
 
 int sg_pool_init(struct sg_backend_worker *bw);
 /* Frees every connection now, without callbacks; for destroy only. */
 void sg_pool_fini(struct sg_backend_worker *bw);
+/* Gives waiting exchanges the idle connections, and new ones up to the cap. */
+void sg_pool_pump(struct sg_backend_worker *bw);
+/* A new connection, busy and counted in the pool; nothing is connected until
+ * a request is made on it. */
+struct sg_conn *sg_conn_new(struct sg_backend_worker *bw);
+/* Moves c to the list of state (idle ones at the head: most recently used). */
+void sg_conn_set_state(struct sg_conn *c, enum sg_conn_state state);
+/* Retires c: freed by the reaper on the next loop iteration, and its slot is
+ * free for a new connection at once. */
+void sg_conn_kill(struct sg_conn *c);
+/* Whether the connection of a finished answer can carry another request. */
+bool sg_conn_answer_keeps(struct evhttp_request *hreq);
+/* True once TCP (and TLS, for https) is up on c. */
+bool sg_conn_is_up(const struct sg_conn *c);
+
+/* ---- the service-account session (upstream_session.c) -------------------- */
+
+void sg_session_init(struct sg_backend_worker *bw);
+/* Stops the login and forgets the session; for destroy. */
+void sg_session_fini(struct sg_backend_worker *bw);
+/* Forgets the session (wiped), so that the next fetch logs in. */
+void sg_session_drop(struct sg_backend_worker *bw);
+/* Starts a login for the fetches in bw->login_waiters; the caller has checked
+ * that none is in flight. */
+void sg_session_login(struct sg_backend_worker *bw);
+
+/* ---- fetches (upstream_fetch.c) ------------------------------------------ */
+
+/* The login succeeded: every waiting fetch sends its task request. */
+void sg_fetch_login_ok(struct sg_backend_worker *bw);
+/* The login failed: every waiting fetch is retried (when retryable) or ends
+ * UNAVAILABLE with reason; status is the login's HTTP status, 0 when none. */
+void sg_fetch_login_failed(struct sg_backend_worker *bw, int status, const char *reason,
+                           bool retryable);
+
+/* ---- calls (upstream_call.c) --------------------------------------------- */
+
+/* Cancels every call in flight (destroy). */
+void sg_call_cancel_all(struct sg_backend_worker *bw);
 
 /* ---- TLS (upstream_tls.c) ------------------------------------------------ */
 
