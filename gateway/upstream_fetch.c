@@ -1,29 +1,25 @@
-/* Fetching a task from a backend: the service-account session (one login in
- * flight per backend-worker, shared by every fetch waiting for it), the task
- * request, the one re-login retry when the backend no longer takes the session,
- * the whole-fetch deadline, and delivery of exactly one result from the loop.
+/* Fetching a task from a backend: the task request, the one re-login retry
+ * when the backend no longer takes the service account's session, the retries
+ * of idempotent failures after a backoff, the whole-fetch deadline, and
+ * delivery of exactly one result from the loop. The session and its login are
+ * upstream_session.c's; a fetch that needs one waits in bw->login_waiters.
  *
  * A fetch moves WAIT_LOGIN -> TASK -> DONE (or TASK directly when a session is
  * held or the backend has no service account). Every way out goes through
  * fetch_finish, which stops all that is in flight and schedules the callback;
  * the callback runs from f->ev_done, after which f is freed. */
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/dns.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/util.h>
-#include <json-c/json.h>
 #include <openssl/crypto.h>
 
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
 #include "snapgate/log.h"
-#include "snapgate/module.h"
 #include "upstream_int.h"
 
 #define MOD "upstream"
@@ -59,15 +55,6 @@ static void fetch_need_login(struct sg_fetch *f);
 static bool has_service_account(const struct sg_backend_worker *bw)
 {
     return bw->b->username != NULL;
-}
-
-static void drop_session(struct sg_backend_worker *bw)
-{
-    if (bw->session) {
-        OPENSSL_cleanse(bw->session, strlen(bw->session));
-        free(bw->session);
-    }
-    bw->session = NULL;
 }
 
 /* ---- finishing ----------------------------------------------------------- */
@@ -157,17 +144,6 @@ static void fetch_retry_or_fail(struct sg_fetch *f, const char *reason)
     evtimer_add(f->backoff, &tv);
 }
 
-static bool exchange_retryable(enum sg_ex_err err)
-{
-    return err == SG_EXERR_CONNECT || err == SG_EXERR_CLOSED;
-}
-
-/* The gateway answers a proxy or overloaded server gives: asking again may work. */
-static bool status_retryable(int status)
-{
-    return status == 502 || status == 503 || status == 504;
-}
-
 static void fetch_free(struct sg_fetch *f)
 {
     sg_ex_fini(&f->ex);
@@ -205,28 +181,35 @@ static void on_fetch_deadline(evutil_socket_t fd, short what, void *arg)
                f->bw->b->name, (unsigned long long)f->timeout_ms);
 }
 
-/* ---- the login ----------------------------------------------------------- */
+/* ---- waiting for the login ---------------------------------------------- */
 
-static const char *lookup_header(void *ctx, const char *name)
+static void fetch_need_login(struct sg_fetch *f)
 {
-    return evhttp_find_header(ctx, name);
+    struct sg_backend_worker *bw = f->bw;
+    if (bw->login_holdoff_until && sg_now_ms() < bw->login_holdoff_until) {
+        fetch_fail(f, SG_OUT_UNAVAILABLE, "login failed: %s (not retried for %u s)",
+                   bw->login_holdoff_reason, SG_UPSTREAM_LOGIN_HOLDOFF_MS / 1000);
+        return;
+    }
+    f->state = SG_FETCH_WAIT_LOGIN;
+    f->waiting = true;
+    TAILQ_INSERT_TAIL(&bw->login_waiters, f, wlink);
+    if (!bw->login_busy)
+        sg_session_login(bw);
 }
 
-/* Runs inside evhttp's callback, while the answer's headers exist. */
-static void on_login_answer(struct sg_exchange *ex, struct evhttp_request *hreq)
+void sg_fetch_login_ok(struct sg_backend_worker *bw)
 {
-    struct sg_backend_worker *bw = ex->bw;
-    ex->login_rc = bw->ops->parse_login(bw->dpriv, ex->status, lookup_header,
-                                        evhttp_request_get_input_headers(hreq), ex->body,
-                                        ex->body_len, &ex->session, ex->reason, sizeof(ex->reason));
-    if (ex->login_rc == SG_OK && !ex->session) {
-        ex->login_rc = SG_ERR;
-        snprintf(ex->reason, sizeof(ex->reason), "no session in the login answer");
+    struct sg_fetch *f;
+    while ((f = TAILQ_FIRST(&bw->login_waiters)) != NULL) {
+        TAILQ_REMOVE(&bw->login_waiters, f, wlink);
+        f->waiting = false;
+        fetch_send_task(f);
     }
 }
 
-static void login_fail_waiters(struct sg_backend_worker *bw, int status, const char *reason,
-                               bool retryable)
+void sg_fetch_login_failed(struct sg_backend_worker *bw, int status, const char *reason,
+                           bool retryable)
 {
     struct sg_fetch *f;
     char why[240];
@@ -241,80 +224,6 @@ static void login_fail_waiters(struct sg_backend_worker *bw, int status, const c
         else
             fetch_fail(f, SG_OUT_UNAVAILABLE, "%s", why);
     }
-}
-
-static void on_login_done(struct sg_exchange *ex)
-{
-    struct sg_backend_worker *bw = ex->bw;
-    char reason[200];
-    bw->login_busy = false;
-    if (ex->err != SG_EXERR_NONE) {
-        snprintf(reason, sizeof(reason), "%s", ex->reason);
-    } else if (ex->login_rc == SG_OK) {
-        drop_session(bw);
-        bw->session = ex->session;
-        ex->session = NULL;
-        bw->session_gen++;
-        /* The request held the credentials, the answer the session. */
-        sg_ex_abort(ex);
-        sg_log_debug(MOD, "backend %s: service account logged in (worker %u)", bw->b->name,
-                     bw->worker_id);
-        struct sg_fetch *f;
-        while ((f = TAILQ_FIRST(&bw->login_waiters)) != NULL) {
-            TAILQ_REMOVE(&bw->login_waiters, f, wlink);
-            f->waiting = false;
-            fetch_send_task(f);
-        }
-        return;
-    } else if (ex->login_rc == SG_DENIED) {
-        snprintf(reason, sizeof(reason),
-                 "backend rejected the service account credentials (HTTP %d)", ex->status);
-        bw->login_holdoff_until = sg_now_ms() + SG_UPSTREAM_LOGIN_HOLDOFF_MS;
-        snprintf(bw->login_holdoff_reason, sizeof(bw->login_holdoff_reason), "%s", reason);
-    } else {
-        snprintf(reason, sizeof(reason), "%s (HTTP %d)",
-                 ex->reason[0] ? ex->reason : "unusable answer", ex->status);
-    }
-    /* A refused account needs an operator; an unreachable backend is logged
-     * by whoever tracks its health, and would repeat here once per miss. */
-    if (ex->err == SG_EXERR_NONE)
-        sg_log_warn(MOD, "backend %s: login failed: %s", bw->b->name, reason);
-    else
-        sg_log_info(MOD, "backend %s: login failed: %s", bw->b->name, reason);
-    int status = ex->status;
-    bool retryable =
-        exchange_retryable(ex->err) ||
-        (ex->err == SG_EXERR_NONE && ex->login_rc != SG_DENIED && status_retryable(status));
-    sg_ex_abort(ex);
-    login_fail_waiters(bw, status, reason, retryable);
-}
-
-static void login_start(struct sg_backend_worker *bw)
-{
-    sg_ex_abort(&bw->login);
-    if (bw->ops->build_login(bw->dpriv, bw->b, &bw->login.req) != SG_OK) {
-        sg_http_req_clear(&bw->login.req);
-        login_fail_waiters(bw, 0, "the dialect could not build the login request", false);
-        return;
-    }
-    bw->login_busy = true;
-    bw->login.on_answer = on_login_answer;
-    sg_ex_start(&bw->login, true);
-}
-
-static void fetch_need_login(struct sg_fetch *f)
-{
-    struct sg_backend_worker *bw = f->bw;
-    if (bw->login_holdoff_until && sg_now_ms() < bw->login_holdoff_until) {
-        fetch_fail(f, SG_OUT_UNAVAILABLE, "login failed: %s (not retried for %u s)",
-                   bw->login_holdoff_reason, SG_UPSTREAM_LOGIN_HOLDOFF_MS / 1000);
-        return;
-    }
-    f->state = SG_FETCH_WAIT_LOGIN;
-    f->waiting = true;
-    TAILQ_INSERT_TAIL(&bw->login_waiters, f, wlink);
-    if (!bw->login_busy)
-        login_start(bw);
 }
 
 /* ---- the task request ---------------------------------------------------- */
@@ -335,13 +244,13 @@ static void on_task_done(struct sg_exchange *ex)
         fetch_fail(f, SG_OUT_ERROR, "%s", ex->reason);
         return;
     default:
-        if (exchange_retryable(ex->err))
+        if (sg_ex_err_retryable(ex->err))
             fetch_retry_or_fail(f, ex->reason);
         else
             fetch_fail(f, SG_OUT_UNAVAILABLE, "%s", ex->reason);
         return;
     }
-    if (status_retryable(ex->status)) {
+    if (sg_status_retryable(ex->status)) {
         char why[64];
         snprintf(why, sizeof(why), "backend answered HTTP %d", ex->status);
         fetch_retry_or_fail(f, why);
@@ -362,7 +271,7 @@ static void on_task_done(struct sg_exchange *ex)
         /* Drop the session only if it is still the one that was refused: a
          * concurrent fetch may already have logged in again. */
         if (bw->session && bw->session_gen == f->session_gen)
-            drop_session(bw);
+            sg_session_drop(bw);
         sg_ex_abort(ex);
         if (bw->session)
             fetch_send_task(f);
@@ -436,81 +345,4 @@ void sg_fetch_cancel(struct sg_fetch *f)
     sg_normalized_clear(&f->res.norm);
     TAILQ_REMOVE(&f->bw->fetches, f, link);
     fetch_free(f);
-}
-
-static bool host_is_ip(const char *host)
-{
-    unsigned char buf[sizeof(struct in6_addr)];
-    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
-struct sg_backend_worker *sg_backend_worker_create(struct event_base *base,
-                                                   const struct sg_conf_backend *b,
-                                                   unsigned worker_id)
-{
-    struct sg_backend_worker *bw = sg_xcalloc(1, sizeof(*bw));
-    bool tls = b->scheme && strcmp(b->scheme, "https") == 0;
-    bw->base = base;
-    bw->b = b;
-    bw->ops = b->dialect->ops;
-    bw->dpriv = b->dialect_priv;
-    bw->worker_id = worker_id;
-    bw->host_is_ip = host_is_ip(b->host);
-    TAILQ_INIT(&bw->login_waiters);
-    TAILQ_INIT(&bw->fetches);
-    TAILQ_INIT(&bw->calls);
-    sg_pool_init(bw);
-    sg_ex_init(&bw->login, bw, on_login_done);
-    sg_retry_budget_init(&bw->retry_budget, (unsigned)b->retry_budget_percent);
-
-    bool v6 = strchr(b->host, ':') != NULL;
-    bool default_port = b->port == (tls ? 443 : 80);
-    if (default_port)
-        bw->host_header = sg_xasprintf(v6 ? "[%s]" : "%s", b->host);
-    else
-        bw->host_header = sg_xasprintf(v6 ? "[%s]:%u" : "%s:%u", b->host, (unsigned)b->port);
-
-    if (tls) {
-        /* Built and checked with the config (sg_upstream_tls_prepare), so a
-         * bad CA file is a config error, never a client missing here. */
-        if (!b->tls_ctx) {
-            sg_log_error(MOD, "backend %s: TLS context not prepared with the config", b->name);
-            abort();
-        }
-        SSL_CTX_up_ref(b->tls_ctx);
-        bw->ssl_ctx = b->tls_ctx;
-    }
-    /* Names are resolved without blocking the loop; addresses need no DNS.
-     * evdns_base_new fails only when memory (or the RNG seed) does: like
-     * sg_xmalloc, that is not a state to serve on. */
-    if (!bw->host_is_ip) {
-        bw->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-                                           EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-        if (!bw->dns) {
-            sg_log_error(MOD, "backend %s: cannot set up the DNS resolver", b->name);
-            abort();
-        }
-    }
-    return bw;
-}
-
-void sg_backend_worker_destroy(struct sg_backend_worker *bw)
-{
-    if (!bw)
-        return;
-    /* Freeing bw under a running callback would pull the floor from under it. */
-    if (bw->cb_depth > 0)
-        abort();
-    struct sg_fetch *f;
-    while ((f = TAILQ_FIRST(&bw->fetches)) != NULL)
-        sg_fetch_cancel(f);
-    sg_call_cancel_all(bw);
-    sg_ex_fini(&bw->login);
-    sg_pool_fini(bw);
-    drop_session(bw);
-    if (bw->dns)
-        evdns_base_free(bw->dns, 0);
-    SSL_CTX_free(bw->ssl_ctx);
-    free(bw->host_header);
-    free(bw);
 }
