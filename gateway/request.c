@@ -42,7 +42,6 @@
 #include "request.h"
 #include "pairs.h"
 #include "router.h"
-#include "server.h"
 #include "throttle.h"
 #include "ttl.h"
 #include "snapgate/common.h"
@@ -146,7 +145,7 @@ static evhtp_res on_evhtp_request_fini(evhtp_request_t *ev, void *arg)
         }
         if (r->paused) {
             r->ws->requests_in_flight--;
-            sg_server_request_finished(r->ws);
+            sg_worker_request_finished(r->ws);
         }
     }
     request_put(r);
@@ -229,7 +228,7 @@ static void finish(struct sg_request *r, int status)
     log_access(r);
     if (r->paused) {
         r->ws->requests_in_flight--;
-        sg_server_request_finished(r->ws);
+        sg_worker_request_finished(r->ws);
     }
 }
 

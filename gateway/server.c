@@ -38,7 +38,6 @@
 
 #define LISTEN_BACKLOG 1024
 #define REAP_INTERVAL_MS 20
-#define DRAIN_GRACE_MS 100
 /* Drain timing (README "Drain"): the listeners stay open for
  * min(LISTEN_GRACE_MAX_MS, drain_timeout / 4) after the signal, so a load
  * balancer polling /readyz sees the 503 and stops sending before connections
@@ -81,15 +80,6 @@ static uint64_t deadline_for(const struct sg_conf *conf)
     if (conf->shared_cache)
         d += sg_flight_lease_wait_ms(conf);
     return d;
-}
-
-struct sg_backend_worker *sg_worker_backend(struct sg_worker *w, const char *name)
-{
-    struct sg_wstate *ws = w->server;
-    for (size_t i = 0; i < ws->nbackends; i++)
-        if (strcmp(ws->conf->backends[i].name, name) == 0)
-            return ws->backends[i];
-    return NULL;
 }
 
 static void on_shared_purge(void *ctx, const char *key)
@@ -231,26 +221,9 @@ static void *worker_main(void *arg)
 
 /* ---- drain ------------------------------------------------------------------ */
 
-static void worker_check_drained(struct sg_wstate *ws)
-{
-    if (!ws->draining || ws->requests_in_flight > 0)
-        return;
-    /* A short grace lets the last replies leave the socket buffers. */
-    struct timeval tv = {.tv_sec = 0, .tv_usec = DRAIN_GRACE_MS * 1000};
-    event_base_loopexit(ws->base, &tv);
-}
-
 static void on_worker_drain(void *arg)
 {
-    struct sg_wstate *ws = arg;
-    ws->draining = true;
-    evhtp_unbind_socket(ws->htp);
-    worker_check_drained(ws);
-}
-
-void sg_server_request_finished(struct sg_wstate *ws)
-{
-    worker_check_drained(ws);
+    sg_worker_drain(arg);
 }
 
 static void on_reap(evutil_socket_t fd, short what, void *arg)

@@ -8,7 +8,6 @@
 #include "snapgate/conf.h"
 
 struct sg_server;
-struct sg_wstate;
 
 /* Runs until drained; takes ownership of conf. on_ready (may be NULL) runs
  * once every listener is bound. Returns the process exit code: 0 after a clean
@@ -20,9 +19,6 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void));
  * with whatever is still in flight (timeout - min(250 ms, timeout / 10)). */
 uint64_t sg_server_listen_grace_ms(uint64_t drain_timeout_ms);
 uint64_t sg_server_stop_after_ms(uint64_t drain_timeout_ms);
-
-/* A worker finished a paused request: while draining, the last one ends the worker. */
-void sg_server_request_finished(struct sg_wstate *ws);
 
 /* Drops task from every worker's local tier; done(arg) runs on the main loop
  * once every worker has. */
