@@ -8,11 +8,11 @@
 #include "listen.h"
 #include "metrics.h"
 #include "router.h"
-#include "server.h"
 #include "snapgate/common.h"
 
 struct sg_admin {
-    struct sg_server *server;
+    sg_admin_purge_fn purge;
+    void *purge_ctx;
     evhtp_t *htp;
     struct sg_accept_guard *accept_guard; /* no spinning at the descriptor limit either */
     const struct sg_conf *conf;
@@ -94,7 +94,7 @@ static void on_admin_http(evhtp_request_t *req, void *arg)
             return;
         }
         evhtp_request_pause(req);
-        sg_server_purge(a->server, task, on_purged, req);
+        a->purge(a->purge_ctx, task, on_purged, req);
     } else {
         reply(req, 404, "application/json",
               "{\"error_type\":\"NOT_FOUND\",\"messages\":[{\"id\":\"com.vmware.snapgate.path."
@@ -103,11 +103,12 @@ static void on_admin_http(evhtp_request_t *req, void *arg)
     }
 }
 
-struct sg_admin *sg_admin_create(struct sg_server *s, struct event_base *base,
-                                 const struct sg_conf *conf)
+struct sg_admin *sg_admin_create(struct event_base *base, const struct sg_conf *conf,
+                                 sg_admin_purge_fn purge, void *purge_ctx)
 {
     struct sg_admin *a = sg_xcalloc(1, sizeof(*a));
-    a->server = s;
+    a->purge = purge;
+    a->purge_ctx = purge_ctx;
     a->conf = conf;
     a->htp = evhtp_new(base, NULL);
     evhtp_set_gencb(a->htp, on_admin_http, a);

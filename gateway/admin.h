@@ -8,12 +8,17 @@
 #include "snapgate/conf.h"
 
 struct sg_admin;
-struct sg_server;
 struct event_base;
 
+/* DELETE /cache/tasks/{task}: drops task from every cache of the process;
+ * done(done_arg) runs on the admin's loop once it has. Given by the owner of
+ * the workers (the server), with its ctx. */
+typedef void (*sg_admin_purge_fn)(void *ctx, const char *task, void (*done)(void *),
+                                  void *done_arg);
+
 /* Binds admin_listen; NULL when it cannot. */
-struct sg_admin *sg_admin_create(struct sg_server *s, struct event_base *base,
-                                 const struct sg_conf *conf);
+struct sg_admin *sg_admin_create(struct event_base *base, const struct sg_conf *conf,
+                                 sg_admin_purge_fn purge, void *purge_ctx);
 void sg_admin_destroy(struct sg_admin *a);
 void sg_admin_set_ready(struct sg_admin *a);
 void sg_admin_set_draining(struct sg_admin *a);

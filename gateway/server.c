@@ -454,8 +454,10 @@ static void on_worker_purge(void *arg)
     free(p);
 }
 
-void sg_server_purge(struct sg_server *s, const char *task, void (*done)(void *), void *arg)
+/* The admin listener's purge callback (ctx is the server). */
+static void purge(void *ctx, const char *task, void (*done)(void *), void *arg)
 {
+    struct sg_server *s = ctx;
     _Atomic unsigned *left = sg_xcalloc(1, sizeof(*left));
     atomic_store(left, s->nworkers);
     for (unsigned i = 0; i < s->nworkers; i++) {
@@ -499,7 +501,7 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
         s->workers[created]->accept_guard =
             sg_accept_guard_new(s->workers[created]->htp, "server", s->workers[created]);
     }
-    s->admin = sg_admin_create(s, s->base, conf);
+    s->admin = sg_admin_create(s->base, conf, purge, s);
     if (!s->admin) {
         sg_log_error("server", "cannot listen on admin address %s: in use or not available",
                      conf->admin_listen);

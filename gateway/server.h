@@ -7,8 +7,6 @@
 
 #include "snapgate/conf.h"
 
-struct sg_server;
-
 /* Runs until drained; takes ownership of conf. on_ready (may be NULL) runs
  * once every listener is bound. Returns the process exit code: 0 after a clean
  * drain, 2 when a listener cannot be bound. */
@@ -19,10 +17,6 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void));
  * with whatever is still in flight (timeout - min(250 ms, timeout / 10)). */
 uint64_t sg_server_listen_grace_ms(uint64_t drain_timeout_ms);
 uint64_t sg_server_stop_after_ms(uint64_t drain_timeout_ms);
-
-/* Drops task from every worker's local tier; done(arg) runs on the main loop
- * once every worker has. */
-void sg_server_purge(struct sg_server *s, const char *task, void (*done)(void *), void *arg);
 
 /* Why next cannot be applied by a reload (a key that needs a restart), or NULL. */
 const char *sg_conf_restart_needed(const struct sg_conf *cur, const struct sg_conf *next);
