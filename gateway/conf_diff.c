@@ -1,11 +1,10 @@
-/* What a reload may change: auth, allow-list, TTLs, log settings, routing and
- * backends. Listeners, workers, the local tier's size and Redis are built once
- * per process, so changing them is refused (with the key named) rather than
- * half-applied. */
+/* What differs between two configs (conf_diff.h). A reload may change auth,
+ * the allow-list, TTLs, log settings, routing and backends; the keys built
+ * once per process are reported by name, for the reload to refuse. */
 #include <stdbool.h>
 #include <string.h>
 
-#include "server.h"
+#include "conf_diff.h"
 
 static bool str_eq(const char *a, const char *b)
 {
@@ -29,7 +28,7 @@ bool sg_conf_backend_equal(const struct sg_conf_backend *a, const struct sg_conf
            a->outlier_ejection_ms == b->outlier_ejection_ms;
 }
 
-bool sg_conf_backends_equal(const struct sg_conf *cur, const struct sg_conf *next)
+static bool backends_equal(const struct sg_conf *cur, const struct sg_conf *next)
 {
     if (cur->backends_n != next->backends_n)
         return false;
@@ -39,17 +38,23 @@ bool sg_conf_backends_equal(const struct sg_conf *cur, const struct sg_conf *nex
     return true;
 }
 
-const char *sg_conf_restart_needed(const struct sg_conf *cur, const struct sg_conf *next)
+static const char *fixed_key(const struct sg_conf *cur, const struct sg_conf *next)
 {
     if (!str_eq(cur->listen, next->listen))
-        return "listen changed (needs a restart)";
+        return "listen";
     if (!str_eq(cur->admin_listen, next->admin_listen))
-        return "admin_listen changed (needs a restart)";
+        return "admin_listen";
     if (cur->workers != next->workers)
-        return "workers changed (needs a restart)";
+        return "workers";
     if (cur->local_max_entries != next->local_max_entries)
-        return "cache.local.max_entries changed (needs a restart)";
+        return "cache.local.max_entries";
     if (!str_eq(cur->redis_url, next->redis_url) || cur->redis_timeout_ms != next->redis_timeout_ms)
-        return "redis changed (needs a restart)";
+        return "redis";
     return NULL;
+}
+
+void sg_conf_diff(const struct sg_conf *cur, const struct sg_conf *next, struct sg_conf_diff *d)
+{
+    d->fixed_key = fixed_key(cur, next);
+    d->backends_changed = !backends_equal(cur, next);
 }

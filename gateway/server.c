@@ -16,6 +16,7 @@
 
 #include "access_log.h"
 #include "admin.h"
+#include "conf_diff.h"
 #include "conn.h"
 #include "flight.h"
 #include "health.h"
@@ -361,12 +362,18 @@ static void reload(struct sg_server *s)
     }
     struct sg_conf_errs errs = {.file = s->conf->path};
     struct sg_conf *next = sg_conf_load(s->conf->path, &errs);
-    const char *why = next ? sg_conf_restart_needed(s->conf, next) : NULL;
-    if (!next || why) {
+    struct sg_conf_diff diff = {0};
+    if (next)
+        sg_conf_diff(s->conf, next, &diff);
+    /* A key built once per process cannot change in place: refuse rather
+     * than half-apply. */
+    if (!next || diff.fixed_key) {
         for (size_t i = 0; i < errs.n; i++)
             sg_log_error("config", "%s", errs.msgs[i]);
-        if (why)
-            sg_log_error("config", "reload refused: %s; the running config stays", why);
+        if (diff.fixed_key)
+            sg_log_error("config",
+                         "reload refused: %s changed (needs a restart); the running config stays",
+                         diff.fixed_key);
         else
             sg_log_error("config", "reload failed: the running config stays");
         sg_conf_errs_clear(&errs);
@@ -376,7 +383,7 @@ static void reload(struct sg_server *s)
     }
     sg_conf_errs_clear(&errs);
     struct sg_health *health = NULL;
-    if (!sg_conf_backends_equal(s->conf, next)) {
+    if (diff.backends_changed) {
         /* New clients, new health: probes start over for the new set. */
         health = sg_health_new(next);
         sg_health_carry_over(health, s->health, sg_conf_backend_equal);

@@ -2,7 +2,6 @@
 #ifndef SG_SERVER_H
 #define SG_SERVER_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "snapgate/conf.h"
@@ -17,13 +16,5 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void));
  * with whatever is still in flight (timeout - min(250 ms, timeout / 10)). */
 uint64_t sg_server_listen_grace_ms(uint64_t drain_timeout_ms);
 uint64_t sg_server_stop_after_ms(uint64_t drain_timeout_ms);
-
-/* Why next cannot be applied by a reload (a key that needs a restart), or NULL. */
-const char *sg_conf_restart_needed(const struct sg_conf *cur, const struct sg_conf *next);
-/* Whether next's backends are cur's, every setting alike: then a reload keeps
- * the running clients (connections, sessions, health); else it builds new ones. */
-bool sg_conf_backends_equal(const struct sg_conf *cur, const struct sg_conf *next);
-/* One backend's settings alike (name included). */
-bool sg_conf_backend_equal(const struct sg_conf_backend *a, const struct sg_conf_backend *b);
 
 #endif
