@@ -1,6 +1,8 @@
 /* The process: share-nothing workers (one thread, one event base, one evhtp
  * listener on the shared port through SO_REUSEPORT each), the admin listener
- * and signal handling on the main thread, drain and reload.
+ * and signal handling on the main thread. This file creates, runs and destroys
+ * the workers; drain (server_drain.c), reload (server_reload.c) and the purge
+ * fan-out (server_purge.c) are the signals' and the admin's jobs.
  *
  * Every listener is bound on the main thread before any thread starts, so a
  * port in use is an exit code 2 at start, not a log line later.
@@ -16,7 +18,6 @@
 
 #include "access_log.h"
 #include "admin.h"
-#include "conf_diff.h"
 #include "conn.h"
 #include "flight.h"
 #include "health.h"
@@ -29,6 +30,7 @@
 #include "offload.h"
 #include "request.h"
 #include "server.h"
+#include "server_int.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
 #include "snapgate/module.h"
@@ -38,44 +40,13 @@
 #include "wstate.h"
 
 #define LISTEN_BACKLOG 1024
-#define REAP_INTERVAL_MS 20
-/* Drain timing (README "Drain"): the listeners stay open for
- * min(LISTEN_GRACE_MAX_MS, drain_timeout / 4) after the signal, so a load
- * balancer polling /readyz sees the 503 and stops sending before connections
- * are refused; the worker loops are stopped at drain_timeout minus
- * min(TEARDOWN_RESERVE_MAX_MS, drain_timeout / 10), which leaves the time to
- * close Redis and the backends and still exit within drain_timeout. */
-#define LISTEN_GRACE_MAX_MS 1000
-#define TEARDOWN_RESERVE_MAX_MS 250
 #define ACCESS_LOG_FLUSH_MS 100
-
-struct sg_server {
-    struct sg_conf *conf;
-    struct sg_conf **retired; /* older configs: workers' backends may point into them */
-    size_t nretired;
-    struct sg_health **retired_health; /* replaced by a backend reload; flights may still report */
-    size_t nretired_health;
-    struct event_base *base;
-    struct sg_wmsg_queue *mq;
-    struct sg_admin *admin;
-    struct sg_wstate **workers;
-    pthread_t *threads;
-    unsigned nworkers;
-    _Atomic unsigned exited;
-    _Atomic int draining;
-    struct event *signals[3];
-    struct event *reap_timer;
-    struct event *listen_grace;
-    struct event *drain_deadline;
-    struct sg_health *health;                 /* every backend's, shared by the workers */
-    struct sg_health_checker *health_checker; /* probes on this (the main) thread */
-};
 
 /* ---- per-worker setup --------------------------------------------------- */
 
 /* A little beyond the upstream timeout, so the fetch's own 503 wins; with a
  * shared tier a request may first wait for another replica's lease. */
-static uint64_t deadline_for(const struct sg_conf *conf)
+uint64_t sg_server_deadline_for(const struct sg_conf *conf)
 {
     uint64_t d = sg_flight_lease_ms(conf);
     if (conf->shared_cache)
@@ -129,7 +100,7 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
     sg_strmap_init(&ws->flights);
     sg_pairs_init(&ws->pairs);
     sg_throttle_init(&ws->failures);
-    ws->deadline_ms = deadline_for(conf);
+    ws->deadline_ms = sg_server_deadline_for(conf);
 
     ws->local_module = sg_module_find(SG_MOD_CACHE, "memory");
     ws->local_ops = ws->local_module->ops;
@@ -220,198 +191,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* ---- drain ------------------------------------------------------------------ */
-
-static void on_worker_drain(void *arg)
-{
-    sg_worker_drain(arg);
-}
-
-static void on_reap(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct sg_server *s = arg;
-    if (atomic_load(&s->exited) == s->nworkers)
-        event_base_loopexit(s->base, NULL);
-}
-
-static void on_drain_deadline(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct sg_server *s = arg;
-    sg_log_warn("server", "drain timeout: stopping with requests still in flight");
-    for (unsigned i = 0; i < s->nworkers; i++)
-        event_base_loopbreak(s->workers[i]->base);
-}
-
-static void on_listen_grace(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct sg_server *s = arg;
-    sg_log_info("server", "draining: listeners closed, waiting for in-flight requests");
-    for (unsigned i = 0; i < s->nworkers; i++)
-        sg_wmsg_post(s->workers[i]->mq, on_worker_drain, s->workers[i]);
-}
-
-uint64_t sg_server_listen_grace_ms(uint64_t drain_timeout_ms)
-{
-    uint64_t g = drain_timeout_ms / 4;
-    return g < LISTEN_GRACE_MAX_MS ? g : LISTEN_GRACE_MAX_MS;
-}
-
-uint64_t sg_server_stop_after_ms(uint64_t drain_timeout_ms)
-{
-    uint64_t reserve = drain_timeout_ms / 10;
-    if (reserve > TEARDOWN_RESERVE_MAX_MS)
-        reserve = TEARDOWN_RESERVE_MAX_MS;
-    return drain_timeout_ms - reserve;
-}
-
-static void start_drain(struct sg_server *s)
-{
-    if (atomic_exchange(&s->draining, 1))
-        return;
-    sg_notify_stopping();
-    uint64_t timeout = s->conf->drain_timeout_ms;
-    sg_log_info("server",
-                "draining: readiness fails now, listeners close in %llu ms, in-flight requests "
-                "have until %llu ms",
-                (unsigned long long)sg_server_listen_grace_ms(timeout),
-                (unsigned long long)sg_server_stop_after_ms(timeout));
-    sg_admin_set_draining(s->admin);
-    struct timeval grace = sg_timeval_ms(sg_server_listen_grace_ms(timeout));
-    s->listen_grace = evtimer_new(s->base, on_listen_grace, s);
-    evtimer_add(s->listen_grace, &grace);
-    struct timeval tv = sg_timeval_ms(sg_server_stop_after_ms(timeout));
-    s->drain_deadline = evtimer_new(s->base, on_drain_deadline, s);
-    evtimer_add(s->drain_deadline, &tv);
-    struct timeval reap = {.tv_sec = 0, .tv_usec = REAP_INTERVAL_MS * 1000};
-    s->reap_timer = event_new(s->base, -1, EV_PERSIST, on_reap, s);
-    evtimer_add(s->reap_timer, &reap);
-}
-
-/* ---- reload ----------------------------------------------------------------- */
-
-struct swap {
-    struct sg_wstate *ws;
-    const struct sg_conf *conf;
-    struct sg_health *health; /* with new backends: their health; NULL: backends kept */
-};
-
-/* Backend clients for ws's (new) conf: a backend whose settings did not
- * change keeps its client (connections, session); the others get new ones.
- * Replaced clients are retired, not freed: fetches, calls and auth sets that
- * started before the swap still hold them, and they are few (one set per
- * backend reload); worker_destroy frees them. */
-static void worker_swap_backends(struct sg_wstate *ws, const struct sg_conf *old,
-                                 struct sg_health *health)
-{
-    struct sg_backend_worker **prev = ws->backends;
-    size_t nprev = ws->nbackends;
-    ws->nbackends = ws->conf->backends_n;
-    ws->backends = sg_xcalloc(ws->nbackends ? ws->nbackends : 1, sizeof(*ws->backends));
-    for (size_t i = 0; i < ws->nbackends; i++) {
-        const struct sg_conf_backend *b = &ws->conf->backends[i];
-        for (size_t j = 0; j < nprev && !ws->backends[i]; j++)
-            if (prev[j] && sg_conf_backend_equal(&old->backends[j], b)) {
-                ws->backends[i] = prev[j];
-                prev[j] = NULL;
-            }
-        if (!ws->backends[i])
-            ws->backends[i] = sg_backend_worker_create(ws->base, b, sg_worker_id(ws->worker));
-    }
-    ws->retired_backends = sg_xrealloc(ws->retired_backends,
-                                       (ws->nretired_backends + 1) * sizeof(*ws->retired_backends));
-    ws->retired_backends[ws->nretired_backends].v = prev;
-    ws->retired_backends[ws->nretired_backends].n = nprev;
-    ws->nretired_backends++;
-    ws->health = health;
-    /* The per-backend counters are by position: a new set starts them over. */
-    sg_metrics_backends_reset(ws);
-}
-
-static void on_worker_swap(void *arg)
-{
-    struct swap *sw = arg;
-    struct sg_wstate *ws = sw->ws;
-    /* Requests in the middle of a check keep the old set until they finish. */
-    sg_auth_set_put(ws->auth);
-    const struct sg_conf *old = ws->conf;
-    ws->conf = sw->conf;
-    ws->deadline_ms = deadline_for(sw->conf);
-    if (sw->health)
-        worker_swap_backends(ws, old, sw->health);
-    /* After the backends: a delegating provider talks to its backend. */
-    ws->auth = sg_auth_set_create(sw->conf, ws->worker);
-    free(sw);
-}
-
-static void reload(struct sg_server *s)
-{
-    if (!s->conf->path) {
-        sg_log_warn("server", "SIGHUP: no config file to reload (started without -c)");
-        return;
-    }
-    if (atomic_load(&s->draining)) {
-        /* The workers may have stopped reading their queues. */
-        sg_log_warn("server", "SIGHUP while draining: not reloaded");
-        return;
-    }
-    struct sg_conf_errs errs = {.file = s->conf->path};
-    struct sg_conf *next = sg_conf_load(s->conf->path, &errs);
-    struct sg_conf_diff diff = {0};
-    if (next)
-        sg_conf_diff(s->conf, next, &diff);
-    /* A key built once per process cannot change in place: refuse rather
-     * than half-apply. */
-    if (!next || diff.fixed_key) {
-        for (size_t i = 0; i < errs.n; i++)
-            sg_log_error("config", "%s", errs.msgs[i]);
-        if (diff.fixed_key)
-            sg_log_error("config",
-                         "reload refused: %s changed (needs a restart); the running config stays",
-                         diff.fixed_key);
-        else
-            sg_log_error("config", "reload failed: the running config stays");
-        sg_conf_errs_clear(&errs);
-        sg_conf_free(next);
-        sg_admin_count_reload(s->admin, false);
-        return;
-    }
-    sg_conf_errs_clear(&errs);
-    struct sg_health *health = NULL;
-    if (diff.backends_changed) {
-        /* New clients, new health: probes start over for the new set. */
-        health = sg_health_new(next);
-        sg_health_carry_over(health, s->health, sg_conf_backend_equal);
-        sg_health_checker_stop(s->health_checker);
-        s->retired_health =
-            sg_xrealloc(s->retired_health, (s->nretired_health + 1) * sizeof(*s->retired_health));
-        s->retired_health[s->nretired_health++] = s->health;
-        s->health = health;
-        s->health_checker = sg_health_checker_start(s->base, health);
-        sg_admin_set_health(s->admin, health);
-        sg_log_info("config", "backends changed: %zu backend(s) now", next->backends_n);
-    }
-    /* Backends keep pointing into the old object: retire it, never free it early. */
-    s->retired = sg_xrealloc(s->retired, (s->nretired + 1) * sizeof(*s->retired));
-    s->retired[s->nretired++] = s->conf;
-    s->conf = next;
-    sg_log_setup((enum sg_log_level)next->log_level, (enum sg_log_format)next->log_format);
-    for (unsigned i = 0; i < s->nworkers; i++) {
-        struct swap *sw = sg_xcalloc(1, sizeof(*sw));
-        sw->ws = s->workers[i];
-        sw->conf = next;
-        sw->health = health;
-        sg_wmsg_post(s->workers[i]->mq, on_worker_swap, sw);
-    }
-    sg_admin_set_conf(s->admin, next);
-    sg_admin_count_reload(s->admin, true);
-    sg_log_info("config", "reloaded %s", next->path);
-}
+/* ---- signals ------------------------------------------------------------- */
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -421,63 +201,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         /* The manager hears the reload end whatever its outcome: a refused
          * file leaves the old config serving. */
         sg_notify_reloading();
-        reload(s);
+        sg_server_reload(s);
         sg_notify_ready();
     } else
-        start_drain(s);
-}
-
-/* ---- purge ------------------------------------------------------------------ */
-
-struct purge {
-    struct sg_wstate *ws;
-    char *task;
-    struct sg_server *s;
-    void (*done)(void *arg);
-    void *done_arg;
-    _Atomic unsigned *left;
-    bool shared;
-};
-
-static void purge_key(const char *key, void *arg)
-{
-    struct purge *p = arg;
-    sg_request_purge_local(p->ws, key);
-    /* One worker tells the shared tier, which tells every replica. */
-    if (p->shared && p->ws->shared_ops && p->ws->shared_ops->purge(p->ws->shared, key) != SG_OK)
-        sg_log_warn("cache", "purge of a task could not reach the shared tier");
-}
-
-static void on_worker_purge(void *arg)
-{
-    struct purge *p = arg;
-    /* Under header routing the task is cached once per backend. */
-    sg_flight_cache_keys(p->ws->conf, p->task, purge_key, p);
-    if (atomic_fetch_sub(p->left, 1) == 1) {
-        sg_wmsg_post(p->s->mq, p->done, p->done_arg);
-        free(p->left);
-    }
-    free(p->task);
-    free(p);
-}
-
-/* The admin listener's purge callback (ctx is the server). */
-static void purge(void *ctx, const char *task, void (*done)(void *), void *arg)
-{
-    struct sg_server *s = ctx;
-    _Atomic unsigned *left = sg_xcalloc(1, sizeof(*left));
-    atomic_store(left, s->nworkers);
-    for (unsigned i = 0; i < s->nworkers; i++) {
-        struct purge *p = sg_xcalloc(1, sizeof(*p));
-        p->ws = s->workers[i];
-        p->task = sg_xstrdup(task);
-        p->s = s;
-        p->done = done;
-        p->done_arg = arg;
-        p->left = left;
-        p->shared = i == 0;
-        sg_wmsg_post(s->workers[i]->mq, on_worker_purge, p);
-    }
+        sg_server_start_drain(s);
 }
 
 /* ---- run -------------------------------------------------------------------- */
@@ -508,7 +235,7 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
         s->workers[created]->accept_guard =
             sg_accept_guard_new(s->workers[created]->htp, "server", s->workers[created]);
     }
-    s->admin = sg_admin_create(s->base, conf, purge, s);
+    s->admin = sg_admin_create(s->base, conf, sg_server_purge, s);
     if (!s->admin) {
         sg_log_error("server", "cannot listen on admin address %s: in use or not available",
                      conf->admin_listen);

@@ -1,4 +1,5 @@
-/* The process: workers, admin listener, signals, drain and reload. */
+/* The process: workers, admin listener, signals, drain and reload
+ * (server.c, server_drain.c, server_reload.c, server_purge.c). */
 #ifndef SG_SERVER_H
 #define SG_SERVER_H
 
