@@ -31,11 +31,11 @@ class H(BaseHTTPRequestHandler):
             print(json.dumps({"path": self.path, "status": code}), flush=True)  # no race
         self.send_response(code); self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *a): pass
+done = threading.Event()  # before /healthz answers: the harness may SIGTERM at once
+signal.signal(signal.SIGTERM, lambda *_: done.set())
 servers = [ThreadingHTTPServer(addr(k), H) for k in ("listen", "admin_listen")]
 for s in servers:
     threading.Thread(target=s.serve_forever, daemon=True).start()
-done = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: done.set())
 done.wait()
 if "# crash-report" in text:
     sys.stderr.write("gateway/x.c:1:2: runtime error: signed integer overflow\n")
