@@ -285,7 +285,6 @@ static const struct sg_conf_spec backend_spec[] = {
     {.key = "name", .kind = SG_SPEC_CUSTOM, .custom = read_name},
     {.key = "url", .kind = SG_SPEC_CUSTOM, .custom = read_url},
     {.key = "dialect", .kind = SG_SPEC_CUSTOM, .custom = read_dialect},
-    {.key = "release", .kind = SG_SPEC_STRING, .off = B_OFF(release)},
     {.key = "credentials", .kind = SG_SPEC_MAP, .sub = credentials_spec},
     {.key = "tls", .kind = SG_SPEC_MAP, .sub = tls_spec},
     {.key = "timeouts", .kind = SG_SPEC_MAP, .sub = timeouts_spec},
@@ -295,6 +294,43 @@ static const struct sg_conf_spec backend_spec[] = {
     {.key = "outlier", .kind = SG_SPEC_MAP, .sub = outlier_spec},
     {0},
 };
+
+/* How many backend keys of its own m has (none unless a dialect). */
+static size_t dialect_key_count(const struct sg_module *m)
+{
+    size_t k = 0;
+    if (m->kind == SG_MOD_DIALECT && m->backend_keys)
+        while (m->backend_keys[k])
+            k++;
+    return k;
+}
+
+/* The dialect module whose backend_keys hold key, or NULL. */
+static const struct sg_module *dialect_key_owner(const char *key)
+{
+    for (size_t i = 0; sg_modules[i]; i++)
+        for (size_t k = 0; k < dialect_key_count(sg_modules[i]); k++)
+            if (!strcmp(sg_modules[i]->backend_keys[k], key))
+                return sg_modules[i];
+    return NULL;
+}
+
+/* backend_spec plus every dialect module's own keys as SG_SPEC_MODULE: the
+ * walk passes them over, the module's conf hook reads them
+ * (sg_conf_backends_finish). The caller frees the result. */
+static struct sg_conf_spec *backend_walk_spec(void)
+{
+    size_t n = SG_ARRAY_LEN(backend_spec) - 1, total = n;
+    for (size_t i = 0; sg_modules[i]; i++)
+        total += dialect_key_count(sg_modules[i]);
+    struct sg_conf_spec *spec = sg_xcalloc(total + 1, sizeof(*spec));
+    memcpy(spec, backend_spec, n * sizeof(*spec));
+    for (size_t i = 0; sg_modules[i]; i++)
+        for (size_t k = 0; k < dialect_key_count(sg_modules[i]); k++)
+            spec[n++] = (struct sg_conf_spec){.key = sg_modules[i]->backend_keys[k],
+                                              .kind = SG_SPEC_MODULE};
+    return spec;
+}
 
 static void require(const struct sg_conf_node *map, const char *path, const char *key,
                     const void *have, bool key_present, struct sg_conf_errs *errs)
@@ -315,13 +351,18 @@ static void check_entry(const struct sg_conf_node *item, const char *path,
     require(item, path, "url", b->url, sg_conf_node_get(item, "url"), errs);
     require(item, path, "dialect", b->dialect, sg_conf_node_get(item, "dialect"), errs);
 
+    /* A dialect's own keys (its module's backend_keys) on a backend of
+     * another dialect. */
     const struct sg_conf_node *dialect = sg_conf_node_get(item, "dialect");
-    const struct sg_conf_node *release = sg_conf_node_get(item, "release");
-    if (release &&
-        !(dialect && dialect->type == SG_NODE_SCALAR && !strcmp(dialect->scalar, "vijson"))) {
-        char *rpath = sg_conf_path_key(path, "release");
-        sg_conf_errs_add(errs, release->line, rpath, "only a vijson backend takes a release");
-        free(rpath);
+    for (size_t i = 0; i < item->n; i++) {
+        const struct sg_module *owner = dialect_key_owner(item->keys[i]);
+        if (!owner ||
+            (dialect && dialect->type == SG_NODE_SCALAR && !strcmp(dialect->scalar, owner->name)))
+            continue;
+        char *kpath = sg_conf_path_key(path, item->keys[i]);
+        sg_conf_errs_add(errs, item->key_lines[i], kpath, "only a %s backend takes a %s",
+                         owner->name, item->keys[i]);
+        free(kpath);
     }
 
     /* Without credentials the callers' own sessions go upstream: checked
@@ -396,6 +437,7 @@ void sg_conf_backends_read(const struct sg_conf_node *n, const char *path,
     }
     conf->backends = sg_xcalloc(n->n, sizeof(*conf->backends));
     conf->backends_n = n->n;
+    struct sg_conf_spec *spec = backend_walk_spec();
     for (size_t i = 0; i < n->n; i++) {
         const struct sg_conf_node *item = n->items[i];
         struct sg_conf_backend *b = &conf->backends[i];
@@ -407,7 +449,7 @@ void sg_conf_backends_read(const struct sg_conf_node *n, const char *path,
             sg_conf_errs_add(errs, item->line, ipath, "want a map, got %s",
                              sg_conf_node_kind(item));
         } else {
-            sg_conf_walk(item, ipath, backend_spec, b, errs);
+            sg_conf_walk(item, ipath, spec, b, errs);
             check_entry(item, ipath, b, errs);
             prepare_tls(item, ipath, b, errs);
             for (size_t j = 0; j < i && b->name; j++) {
@@ -418,6 +460,7 @@ void sg_conf_backends_read(const struct sg_conf_node *n, const char *path,
         }
         free(ipath);
     }
+    free(spec);
 }
 
 void sg_conf_backends_finish(const struct sg_conf_node *root, struct sg_conf *conf,
@@ -446,7 +489,6 @@ void sg_conf_backend_clear(struct sg_conf_backend *b)
     free(b->scheme);
     free(b->host);
     free(b->base_path);
-    free(b->release);
     free(b->username);
     if (b->password) {
         explicit_bzero(b->password, strlen(b->password));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conf_diff.h"
+#include "snapgate/module.h"
 
 static bool str_eq(const char *a, const char *b)
 {
@@ -14,9 +15,12 @@ static bool str_eq(const char *a, const char *b)
 bool sg_conf_backend_equal(const struct sg_conf_backend *a, const struct sg_conf_backend *b)
 {
     return str_eq(a->name, b->name) && str_eq(a->url, b->url) && a->dialect == b->dialect &&
-           str_eq(a->release, b->release) && str_eq(a->username, b->username) &&
-           str_eq(a->password, b->password) && str_eq(a->tls_ca_file, b->tls_ca_file) &&
-           a->tls_verify == b->tls_verify && str_eq(a->tls_server_name, b->tls_server_name) &&
+           (a->dialect && a->dialect->conf_equal
+                ? a->dialect->conf_equal(a->dialect_priv, b->dialect_priv)
+                : a->dialect_priv == b->dialect_priv) &&
+           str_eq(a->username, b->username) && str_eq(a->password, b->password) &&
+           str_eq(a->tls_ca_file, b->tls_ca_file) && a->tls_verify == b->tls_verify &&
+           str_eq(a->tls_server_name, b->tls_server_name) &&
            a->connect_timeout_ms == b->connect_timeout_ms &&
            a->request_timeout_ms == b->request_timeout_ms &&
            a->pool_max_connections == b->pool_max_connections && a->retries_max == b->retries_max &&

@@ -99,7 +99,6 @@ struct sg_conf_backend {
     char *base_path;                 /* path prefix of the url without trailing '/', "" when none */
     const struct sg_module *dialect; /* the dialect module for `dialect` */
     void *dialect_priv;
-    char *release;  /* vijson only; NULL otherwise */
     char *username; /* service account; NULL when credentials are omitted */
     char *password; /* read from password_file at load time; NULL when omitted */
     char *password_file;

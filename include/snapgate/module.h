@@ -3,6 +3,8 @@
 #ifndef SG_MODULE_H
 #define SG_MODULE_H
 
+#include <stdbool.h>
+
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
 
@@ -21,6 +23,17 @@ struct sg_module {
     int (*conf)(const struct sg_conf_node *node, const char *path, const struct sg_conf *conf,
                 struct sg_conf_errs *errs, void **priv);
     void (*free_conf)(void *priv);
+    /* Dialects only (NULL elsewhere and when the dialect has none): the keys of
+     * a backend entry that belong to this dialect, NULL-terminated. The core's
+     * backend reader passes them over (this module's conf hook reads and
+     * checks them) and refuses them on a backend of any other dialect with
+     * "only a <name> backend takes a <key>". */
+    const char *const *backend_keys;
+    /* Optional: whether two configs this module's conf hook built (either may
+     * be NULL) are the same, so a reload keeps what was built from them (a
+     * dialect: the backend's clients). Without it only the same pointer (two
+     * NULLs included) counts as the same. */
+    bool (*conf_equal)(const void *a, const void *b);
     /* Per worker, after its event base exists: returns the worker's instance (may be NULL). */
     void *(*worker_init)(void *priv, struct sg_worker *w);
     void (*worker_fini)(void *inst);

@@ -33,6 +33,26 @@ static const struct sg_dialect_ops *ops(void)
     return module()->ops;
 }
 
+/* The dialect's priv for a backend entry holding release, built by the
+ * module's own conf hook as the loader does; NULL release: no priv. Free with
+ * free_conf. */
+static void *conf_with(const char *release)
+{
+    if (!release)
+        return NULL;
+    char *yaml = sg_xasprintf("release: \"%s\"\n", release);
+    struct sg_conf_errs errs = {0};
+    struct sg_conf_node *n = sg_conf_tree_parse_string(yaml, &errs);
+    ck_assert_ptr_nonnull(n);
+    void *priv = NULL;
+    ck_assert_int_eq(module()->conf(n, "backends[0]", NULL, &errs, &priv), SG_OK);
+    ck_assert_uint_eq(errs.n, 0);
+    ck_assert_ptr_nonnull(priv);
+    sg_conf_tree_free(n);
+    free(yaml);
+    return priv;
+}
+
 START_TEST(fixture)
 {
     sg_fixture_check(ops(), set.cases[_i], ".upstream.json");
@@ -109,9 +129,11 @@ static const struct {
 
 START_TEST(build_task)
 {
-    struct sg_conf_backend b = {.release = "8.0.3.0"};
+    struct sg_conf_backend b = {0};
+    void *priv = conf_with("8.0.3.0");
     struct sg_http_req r = {0};
-    int rc = ops()->build_task(NULL, &b, tasks[_i].id, &r);
+    int rc = ops()->build_task(priv, &b, tasks[_i].id, &r);
+    module()->free_conf(priv);
     if (!tasks[_i].path) {
         ck_assert_int_eq(rc, SG_ERR);
         ck_assert_ptr_null(r.path);
@@ -130,10 +152,12 @@ END_TEST
 
 START_TEST(build_task_needs_release)
 {
-    struct sg_conf_backend none = {0}, dot = {.release = ".."};
+    struct sg_conf_backend b = {0};
+    void *dot = conf_with("..");
     struct sg_http_req r = {0};
-    ck_assert_int_eq(ops()->build_task(NULL, &none, "task-1", &r), SG_ERR);
-    ck_assert_int_eq(ops()->build_task(NULL, &dot, "task-1", &r), SG_ERR);
+    ck_assert_int_eq(ops()->build_task(NULL, &b, "task-1", &r), SG_ERR);
+    ck_assert_int_eq(ops()->build_task(dot, &b, "task-1", &r), SG_ERR);
+    module()->free_conf(dot);
     ck_assert_ptr_null(r.path);
     ck_assert_uint_eq(r.nheaders, 0);
 }
@@ -141,10 +165,11 @@ END_TEST
 
 START_TEST(build_login)
 {
-    struct sg_conf_backend b = {
-        .release = "8.0.3.0", .username = "svc@vsphere.local", .password = "p\"a\\ss/w\xc3\xb6rd"};
+    struct sg_conf_backend b = {.username = "svc@vsphere.local",
+                                .password = "p\"a\\ss/w\xc3\xb6rd"};
+    void *priv = conf_with("8.0.3.0");
     struct sg_http_req r = {0};
-    ck_assert_int_eq(ops()->build_login(NULL, &b, &r), SG_OK);
+    ck_assert_int_eq(ops()->build_login(priv, &b, &r), SG_OK);
     ck_assert_str_eq(r.method, "POST");
     ck_assert_str_eq(r.path, "/sdk/vim25/8.0.3.0/SessionManager/SessionManager/Login");
     ck_assert_uint_eq(r.body_len, strlen(r.body));
@@ -161,11 +186,11 @@ START_TEST(build_login)
     ck_assert_str_eq(r.header_values[0], "application/json");
     sg_http_req_clear(&r);
 
-    struct sg_conf_backend nocred = {.release = "8.0.3.0"},
-                           norel = {.username = "a", .password = "b"};
-    ck_assert_int_eq(ops()->build_login(NULL, &nocred, &r), SG_ERR);
+    struct sg_conf_backend nocred = {0}, norel = {.username = "a", .password = "b"};
+    ck_assert_int_eq(ops()->build_login(priv, &nocred, &r), SG_ERR);
     ck_assert_int_eq(ops()->build_login(NULL, &norel, &r), SG_ERR);
     ck_assert_ptr_null(r.path);
+    module()->free_conf(priv);
 }
 END_TEST
 
@@ -225,9 +250,11 @@ END_TEST
 
 START_TEST(apply_session)
 {
-    struct sg_conf_backend b = {.release = "8.0.3.0"};
+    struct sg_conf_backend b = {0};
+    void *priv = conf_with("8.0.3.0");
     struct sg_http_req r = {0};
-    ck_assert_int_eq(ops()->build_task(NULL, &b, "task-1", &r), SG_OK);
+    ck_assert_int_eq(ops()->build_task(priv, &b, "task-1", &r), SG_OK);
+    module()->free_conf(priv);
     ops()->apply_session(NULL, "5f1d8e", &r);
     ck_assert_uint_eq(r.nheaders, 2);
     ck_assert_str_eq(r.header_names[1], "vmware-api-session-id");
@@ -248,6 +275,8 @@ static const struct {
     {"", NULL, "backends[0].release: required key is missing"},
     {"    release: \"8.0/../x\"\n", NULL, "backends[0].release: not a release"},
     {"    release: \"8 0\"\n", NULL, "backends[0].release: not a release"},
+    {"    release: \"\"\n", NULL, "backends[0].release: must not be empty"},
+    {"    release: [8]\n", NULL, "backends[0].release: want a string"},
 };
 
 START_TEST(conf_release)
@@ -262,7 +291,14 @@ START_TEST(conf_release)
     struct sg_conf *c = sg_conf_load(path, &errs);
     if (!confs[_i].error) {
         ck_assert_msg(c != NULL, "case %d: %s", _i, errs.n ? errs.msgs[0] : "?");
-        ck_assert_str_eq(c->backends[0].release, confs[_i].release);
+        /* The release the hook kept is the one every path names. */
+        struct sg_http_req r = {0};
+        ck_assert_int_eq(
+            ops()->build_task(c->backends[0].dialect_priv, &c->backends[0], "task-1", &r), SG_OK);
+        char *want = sg_xasprintf("/sdk/vim25/%s/Task/task-1/info", confs[_i].release);
+        ck_assert_str_eq(r.path, want);
+        free(want);
+        sg_http_req_clear(&r);
         ck_assert_ptr_eq(c->backends[0].dialect, module());
         sg_conf_free(c);
     } else {
@@ -277,6 +313,20 @@ START_TEST(conf_release)
     free(path);
     free(pw);
     free(yaml);
+}
+END_TEST
+
+/* A reload keeps a vijson backend's clients only when its release stays. */
+START_TEST(conf_equal)
+{
+    void *a = conf_with("8.0.3.0"), *b = conf_with("8.0.3.0"), *c = conf_with("8.0.2.0");
+    ck_assert(module()->conf_equal(a, b));
+    ck_assert(!module()->conf_equal(a, c));
+    ck_assert(!module()->conf_equal(a, NULL));
+    ck_assert(module()->conf_equal(NULL, NULL));
+    module()->free_conf(a);
+    module()->free_conf(b);
+    module()->free_conf(c);
 }
 END_TEST
 
@@ -299,6 +349,7 @@ static Suite *vijson_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("conf");
     tcase_add_loop_test(tc, conf_release, 0, (int)SG_ARRAY_LEN(confs));
+    tcase_add_test(tc, conf_equal);
     suite_add_tcase(s, tc);
     return s;
 }

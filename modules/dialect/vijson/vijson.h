@@ -3,23 +3,33 @@
 #ifndef SG_DIALECT_VIJSON_H
 #define SG_DIALECT_VIJSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "snapgate/conf.h"
 #include "snapgate/dialect.h"
 
-/* The backend's `release` (e.g. "8.0.3.0"): required, and only letters,
- * digits, '.', '_' and '-', since it becomes a path segment. SG_OK, or SG_ERR
- * with the problem added to errs. Keeps no state (*priv stays NULL). */
+/* What the conf hook keeps of a backend entry: the dialect ops' priv. */
+struct sg_vijson_conf {
+    char *release; /* the API release every path names, e.g. "8.0.3.0" */
+};
+
+/* The backend's `release` (e.g. "8.0.3.0"): required, a non-empty string of
+ * only letters, digits, '.', '_' and '-', since it becomes a path segment.
+ * SG_OK with *priv a struct sg_vijson_conf (freed by sg_vijson_free_conf), or
+ * SG_ERR with the problem added to errs and *priv NULL. */
 int sg_vijson_conf(const struct sg_conf_node *node, const char *path, const struct sg_conf *conf,
                    struct sg_conf_errs *errs, void **priv);
+void sg_vijson_free_conf(void *priv);
+/* Whether two struct sg_vijson_conf (or NULLs) hold the same release. */
+bool sg_vijson_conf_equal(const void *a, const void *b);
 
-/* GET /sdk/vim25/{release}/Task/{moId}/info. SG_ERR without a release or for
- * an empty, "." or ".." id. */
+/* GET /sdk/vim25/{release}/Task/{moId}/info (priv: struct sg_vijson_conf).
+ * SG_ERR without a release or for an empty, "." or ".." id. */
 int sg_vijson_build_task(void *priv, const struct sg_conf_backend *b, const char *task_id,
                          struct sg_http_req *out);
-/* POST .../SessionManager/SessionManager/Login with {"userName", "password"};
- * SG_ERR without a release or a service account. */
+/* POST .../SessionManager/SessionManager/Login with {"userName", "password"}
+ * (priv: struct sg_vijson_conf); SG_ERR without a release or a service account. */
 int sg_vijson_build_login(void *priv, const struct sg_conf_backend *b, struct sg_http_req *out);
 /* The token is the vmware-api-session-id response header of a 200/201.
  * SG_DENIED for 401/403 or an InvalidLogin / NotAuthenticated / NoPermission

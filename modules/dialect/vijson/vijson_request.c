@@ -22,11 +22,11 @@ static int segment_ok(const char *s)
 }
 
 /* "/sdk/vim25/{release}/" + rest; NULL without a usable release. */
-static char *api_path(const struct sg_conf_backend *b, const char *rest)
+static char *api_path(const struct sg_vijson_conf *vc, const char *rest)
 {
-    if (!b || !segment_ok(b->release))
+    if (!vc || !segment_ok(vc->release))
         return NULL;
-    char *rel = sg_http_path_segment_encode(b->release);
+    char *rel = sg_http_path_segment_encode(vc->release);
     char *path = sg_xasprintf("/sdk/vim25/%s/%s", rel, rest);
     free(rel);
     return path;
@@ -35,13 +35,13 @@ static char *api_path(const struct sg_conf_backend *b, const char *rest)
 int sg_vijson_build_task(void *priv, const struct sg_conf_backend *b, const char *task_id,
                          struct sg_http_req *out)
 {
-    (void)priv;
+    (void)b;
     if (!segment_ok(task_id))
         return SG_ERR;
     char *seg = sg_http_path_segment_encode(task_id);
     char *rest = sg_xasprintf("Task/%s/info", seg);
     free(seg);
-    out->path = api_path(b, rest);
+    out->path = api_path(priv, rest);
     free(rest);
     if (!out->path)
         return SG_ERR;
@@ -52,10 +52,9 @@ int sg_vijson_build_task(void *priv, const struct sg_conf_backend *b, const char
 
 int sg_vijson_build_login(void *priv, const struct sg_conf_backend *b, struct sg_http_req *out)
 {
-    (void)priv;
     if (!b || !b->username || !b->password)
         return SG_ERR;
-    char *path = api_path(b, "SessionManager/SessionManager/Login");
+    char *path = api_path(priv, "SessionManager/SessionManager/Login");
     if (!path)
         return SG_ERR;
     struct json_object *o = json_object_new_object();
