@@ -9,14 +9,11 @@
 #include <stdint.h>
 
 #include "snapgate/auth.h"
+#include "snapgate/basic_header.h"
 #include "snapgate/module.h"
 
 extern const struct sg_module sg_module_auth_basic;
 
-/* Longer Authorization values are denied without decoding. */
-#define SG_BASIC_HEADER_MAX 4096
-/* What base64 of at most SG_BASIC_HEADER_MAX bytes can decode to. */
-#define SG_BASIC_DECODED_MAX (SG_BASIC_HEADER_MAX / 4 * 3)
 #define SG_BASIC_CACHE_MAX 4096
 #define SG_BASIC_CACHE_TTL_MS 60000u
 
@@ -42,14 +39,7 @@ const char *sg_basic_users_dummy(const struct sg_basic_users *u);
 
 /* ---- the Authorization header (header.c) --------------------------------- */
 
-/* Parses "Basic <base64(user:password)>". Returns SG_DECLINED (absent, or not
- * the Basic scheme followed by a space), SG_DENIED (too long, empty, base64 not
- * strict and canonical, a NUL byte, no ':'), or SG_OK with the decoded bytes in
- * buf (capacity SG_BASIC_DECODED_MAX, not NUL-terminated), *n their count and
- * *colon the index of the first ':'. buf may hold secrets on every return: the
- * caller cleanses it. */
-int sg_basic_header_parse(const char *hdr, size_t len, unsigned char *buf, size_t *n,
-                          size_t *colon);
+/* sg_basic_header_parse: snapgate/basic_header.h (shared with the core). */
 
 /* ---- the provider (basic.c) ------------------------------------------------ */
 

@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "basic.h"
+#include "snapgate/basic_header.h"
 #include "snapgate/common.h"
 
 /* The 6-bit value of a base64 character, or -1. */
