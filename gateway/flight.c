@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_store.h"
 #include "flight.h"
 #include "health.h"
 #include "metrics.h"
@@ -134,96 +135,6 @@ static void finish_flight(struct sg_flight *f, const struct sg_flight_answer *a)
     flight_free_if_idle(f);
 }
 
-/* How long a tier keeps an entry past its freshness: for stale_if_error, and
- * for a fan-out the owner it names, so the task's next miss asks only that
- * backend (routing.owner_ttl). */
-static uint64_t keep_for(const struct sg_conf *c, const struct sg_cache_entry *e, uint64_t fresh)
-{
-    uint64_t keep = fresh + c->stale_if_error_ms;
-    if (c->routing == SG_ROUTE_FANOUT && c->backends_n > 1 && e->owner[0] && keep < c->owner_ttl_ms)
-        keep = c->owner_ttl_ms;
-    return keep;
-}
-
-/* Local copy of an entry: bounded by local.max_ttl in front of a shared tier. */
-static void store_local(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e)
-{
-    uint64_t now = sg_wall_ms();
-    uint64_t remaining = e->expires_at_ms > now ? e->expires_at_ms - now : 0;
-    uint64_t fresh =
-        sg_ttl_local(ws->conf, ws->shared_ops != NULL, e->http_status, e->task_status, remaining);
-    ws->local_ops->put(ws->local, task, e, fresh, keep_for(ws->conf, e, remaining));
-}
-
-char *sg_flight_cache_key(const struct sg_conf *c, const char *task, int backend, char *out,
-                          size_t cap)
-{
-    if (backend >= 0) {
-        snprintf(out, cap, "%s\x1e%s", task, c->backends[backend].name);
-    } else {
-        /* Every request, hits included: a copy, no formatting. */
-        size_t len = strnlen(task, cap - 1);
-        memcpy(out, task, len);
-        out[len] = '\0';
-    }
-    return out;
-}
-
-void sg_flight_cache_keys(const struct sg_conf *c, const char *task,
-                          void (*fn)(const char *key, void *arg), void *arg)
-{
-    char key[SG_FLIGHT_KEY_MAX + 1];
-    fn(task, arg);
-    for (size_t i = 0; i < c->backends_n; i++)
-        fn(sg_flight_cache_key(c, task, (int)i, key, sizeof(key)), arg);
-}
-
-void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e)
-{
-    store_local(ws, task, e);
-}
-
-/* Renders and stores what the backend said (owner: its name, "" when the
- * answer is no single backend's); returns the entry to answer with (a new
- * reference) or NULL with *err set. */
-static struct sg_cache_entry *store_answer(struct sg_flight *f, const char *owner,
-                                           struct sg_normalized *n, enum sg_error *err)
-{
-    struct sg_wstate *ws = f->ws;
-    const char *task = f->cache_key;
-    const struct sg_conf *c = ws->conf;
-    uint64_t now = sg_wall_ms();
-    struct sg_cache_entry *e = NULL;
-    uint64_t ttl = 0;
-    int64_t completed = -1;
-    if (n->outcome == SG_OUT_INFO) {
-        completed = sg_progress_apply_floor(n->info, f->completed_floor);
-        size_t len = 0;
-        const char *body = json_object_to_json_string_length(
-            n->info, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        ttl = sg_ttl_for_status(c, n->status);
-        e = sg_cache_entry_new(200, (int)n->status, body, len, now, now + ttl);
-    } else if (n->outcome == SG_OUT_NOT_FOUND) {
-        const struct sg_error_reply *er = sg_error_reply(SG_E_NOT_FOUND);
-        ttl = sg_ttl_not_found(c);
-        e = sg_cache_entry_new(404, -1, er->body, er->len, now, now + ttl);
-    } else {
-        /* 401/403/5xx and garbage are never cached as anything. */
-        *err = sg_error_for_outcome(n->outcome);
-        return NULL;
-    }
-    snprintf(e->owner, sizeof(e->owner), "%s", owner);
-    e->completed = completed;
-    /* A delegated caller's 404 is that caller's alone: the backend may hide
-     * from one caller a task another may read, so it is never shared. */
-    if (f->session && n->outcome != SG_OUT_INFO)
-        return e;
-    store_local(ws, task, e);
-    if (ws->shared_ops)
-        ws->shared_ops->put(ws->shared, task, e, ttl, keep_for(c, e, ttl));
-    return e;
-}
-
 static void cancel_legs(struct sg_flight *f)
 {
     for (size_t i = 0; i < f->nlegs; i++)
@@ -248,7 +159,11 @@ static void settle(struct sg_flight *f, const char *backend, const char *owner,
         .stale_ok = n->outcome == SG_OUT_UNAVAILABLE || n->outcome == SG_OUT_ERROR,
         .outcome = n->outcome,
     };
-    a.entry = store_answer(f, owner, n, &a.error);
+    /* A delegated caller's 404 is that caller's alone: the backend may hide
+     * from one caller a task another may read, so it is never shared. */
+    bool shared = !f->session || n->outcome == SG_OUT_INFO;
+    a.entry =
+        sg_cache_store_answer(f->ws, f->cache_key, owner, n, f->completed_floor, shared, &a.error);
     finish_flight(f, &a);
     sg_cache_entry_put(a.entry);
 }
@@ -391,7 +306,7 @@ static void on_poll_get(int rc, struct sg_cache_entry *e, void *arg)
     }
     if (rc == SG_OK) {
         /* Another replica fetched and stored it: answer from the shared tier. */
-        store_local(f->ws, f->cache_key, e);
+        sg_cache_store_local(f->ws, f->cache_key, e);
         struct sg_flight_answer a = {.entry = e, .cache = "HIT", .backend = "-", .outcome = -1};
         finish_flight(f, &a);
         sg_cache_entry_put(e);

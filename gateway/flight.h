@@ -37,7 +37,7 @@ struct sg_flight_waiter {
 /* What a miss asks for. */
 struct sg_flight_ask {
     const char *task;
-    const char *cache_key; /* where the answer is stored (sg_flight_cache_key) */
+    const char *cache_key; /* where the answer is stored (sg_cache_key) */
     /* A delegated caller (name and its own upstream session, a secret): its
      * fetch carries the session and is shared with nobody else. */
     const char *caller;
@@ -52,26 +52,12 @@ struct sg_flight_ask {
  * joining nothing, when the worker is stopping. */
 bool sg_flight_join(struct sg_wstate *ws, const struct sg_flight_ask *ask,
                     struct sg_flight_waiter *w);
-/* The cache key of task for a request bound to backend (-1: not bound): the
- * task id, or for a request bound to one backend (header routing, or a
- * delegated caller) the task id and the backend's name: the same id on two
- * backends is two tasks, and what a backend said to its delegated callers is
- * never read by callers it does not know. Writes at most cap bytes to out and
- * returns out. */
-#define SG_FLIGHT_KEY_MAX (SG_TASK_ID_MAX + 2 + SG_CACHE_OWNER_MAX)
-char *sg_flight_cache_key(const struct sg_conf *c, const char *task, int backend, char *out,
-                          size_t cap);
-/* Calls fn with every cache key task may be stored under (purges). */
-void sg_flight_cache_keys(const struct sg_conf *c, const char *task,
-                          void (*fn)(const char *key, void *arg), void *arg);
 /* The lease outlives the fetch's own timeout, so it never lapses while its
  * holder is still asking: the longest backend request timeout plus a second. */
 uint64_t sg_flight_lease_ms(const struct sg_conf *c);
 /* How long the others poll for the holder's answer before asking the backend
  * themselves (a holder that died): the lease, at most 5 s. */
 uint64_t sg_flight_lease_wait_ms(const struct sg_conf *c);
-/* Keeps a copy of an entry found in the shared tier in the local tier. */
-void sg_flight_store_from_shared(struct sg_wstate *ws, const char *task, struct sg_cache_entry *e);
 /* Leaves without an answer (deadline, client gone); no-op when not waiting.
  * The fetch goes on so its answer still fills the cache. */
 void sg_flight_leave(struct sg_flight_waiter *w);

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "flight.h"
+#include "cache_store.h"
 #include "request.h"
 #include "server_int.h"
 #include "snapgate/common.h"
@@ -37,7 +37,7 @@ static void on_worker_purge(void *arg)
 {
     struct purge *p = arg;
     /* Under header routing the task is cached once per backend. */
-    sg_flight_cache_keys(p->ws->conf, p->task, purge_key, p);
+    sg_cache_keys(p->ws->conf, p->task, purge_key, p);
     if (atomic_fetch_sub(p->left, 1) == 1) {
         sg_wmsg_post(p->s->mq, p->done, p->done_arg);
         free(p->left);

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "cache_store.h"
 #include "flight.h"
 #include "health.h"
 #include "metrics.h"
@@ -88,11 +89,11 @@ static void on_answer(struct sg_flight_waiter *w, const struct sg_flight_answer 
 static bool join_as(struct waiter *x, const char *task, int backend, const char *caller,
                     const char *session)
 {
-    char key[SG_FLIGHT_KEY_MAX + 1];
+    char key[SG_CACHE_KEY_MAX + 1];
     int bound = conf.routing == SG_ROUTE_HEADER || session ? backend : -1;
     const struct sg_flight_ask ask = {
         .task = task,
-        .cache_key = sg_flight_cache_key(&conf, task, bound, key, sizeof(key)),
+        .cache_key = sg_cache_key(&conf, task, bound, key, sizeof(key)),
         .caller = caller,
         .session = session,
         .backend = backend,
@@ -783,20 +784,20 @@ END_TEST
 
 START_TEST(test_cache_key_of_unbound_and_bound_requests)
 {
-    char key[SG_FLIGHT_KEY_MAX + 1];
-    ck_assert_str_eq(sg_flight_cache_key(&conf, "task-k", -1, key, sizeof(key)), "task-k");
-    ck_assert_str_eq(sg_flight_cache_key(&conf, "task-k", 0, key, sizeof(key)), "task-k\x1evc1");
-    ck_assert_str_eq(sg_flight_cache_key(&conf, "task-k", 1, key, sizeof(key)), "task-k\x1evc2");
+    char key[SG_CACHE_KEY_MAX + 1];
+    ck_assert_str_eq(sg_cache_key(&conf, "task-k", -1, key, sizeof(key)), "task-k");
+    ck_assert_str_eq(sg_cache_key(&conf, "task-k", 0, key, sizeof(key)), "task-k\x1evc1");
+    ck_assert_str_eq(sg_cache_key(&conf, "task-k", 1, key, sizeof(key)), "task-k\x1evc2");
     /* Bounded by cap, always terminated. */
     char small[4];
-    ck_assert_str_eq(sg_flight_cache_key(&conf, "task-k", -1, small, sizeof(small)), "tas");
-    ck_assert_str_eq(sg_flight_cache_key(&conf, "task-k", 1, small, sizeof(small)), "tas");
+    ck_assert_str_eq(sg_cache_key(&conf, "task-k", -1, small, sizeof(small)), "tas");
+    ck_assert_str_eq(sg_cache_key(&conf, "task-k", 1, small, sizeof(small)), "tas");
 }
 END_TEST
 
 struct keys_seen {
     int n;
-    char keys[4][SG_FLIGHT_KEY_MAX + 1];
+    char keys[4][SG_CACHE_KEY_MAX + 1];
 };
 
 static void collect_key(const char *key, void *arg)
@@ -809,7 +810,7 @@ static void collect_key(const char *key, void *arg)
 START_TEST(test_cache_keys_visit_the_task_and_every_backend)
 {
     struct keys_seen k = {0};
-    sg_flight_cache_keys(&conf, "task-k", collect_key, &k);
+    sg_cache_keys(&conf, "task-k", collect_key, &k);
     ck_assert_int_eq(k.n, 3);
     ck_assert_str_eq(k.keys[0], "task-k");
     ck_assert_str_eq(k.keys[1], "task-k\x1evc1");
