@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "offload.h"
-#include "server.h"
+#include "lib/offload.h"
+#include "process/server.h"
 #include "snapgate/conf.h"
 #include "snapgate/log.h"
 

@@ -7,6 +7,9 @@
 
 struct json_object;
 
+/* The longest task id, in bytes, once percent-decoded. */
+#define SG_TASK_ID_MAX 256
+
 enum sg_task_status {
     SG_TASK_PENDING = 0,
     SG_TASK_RUNNING,

@@ -94,7 +94,7 @@ struct sg_test_route *sg_test_srv_route(struct sg_test_srv *s, const char *task,
                                         struct sg_test_act act);
 
 /* A backend called name at scheme://host:port/base speaking sg_test_dialect
- * as svc:secret; nothing prepared yet (sg_upstream_tls_prepare). */
+ * as svc:secret; nothing prepared yet (sg_conf_tls_prepare). */
 void sg_test_backend_init(struct sg_conf_backend *b, const char *name, const char *scheme,
                           const char *host, uint16_t port);
 

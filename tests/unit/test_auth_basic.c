@@ -13,11 +13,11 @@
 #include <openssl/evp.h>
 
 #include "../../modules/auth/basic/basic.h"
-#include "offload.h"
+#include "lib/offload.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
-#include "worker.h"
+#include "worker/worker.h"
 
 static const struct sg_auth_ops *ops;
 static struct event_base *base;

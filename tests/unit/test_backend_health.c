@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_route.h"
-#include "health.h"
+#include "upstream/backend_route.h"
+#include "upstream/health.h"
 #include "snapgate/common.h"
 
 static struct sg_conf conf;

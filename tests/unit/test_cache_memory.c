@@ -6,7 +6,7 @@
 #include "snapgate/cache.h"
 #include "snapgate/common.h"
 #include "snapgate/module.h"
-#include "ttl.h"
+#include "cache/ttl.h"
 
 extern const struct sg_module sg_module_cache_memory;
 

@@ -21,7 +21,7 @@
 #include "../../modules/cache/redis/redis.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
-#include "worker.h"
+#include "worker/worker.h"
 
 #define TIMEOUT_MS 200
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf_internal.h"
+#include "conf/conf_internal.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"

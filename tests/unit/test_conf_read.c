@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf_internal.h"
+#include "conf/conf_internal.h"
 #include "snapgate/common.h"
 
 /* ---- durations ---- */

@@ -13,20 +13,21 @@
 
 #include <event2/event.h>
 
-#include "cache_store.h"
-#include "flight.h"
-#include "health.h"
-#include "metrics.h"
-#include "pairs.h"
-#include "reply.h"
+#include "cache/cache_store.h"
+#include "cache/flight.h"
+#include "upstream/health.h"
+#include "obs/metrics.h"
+#include "auth/pairs.h"
+#include "normalize/reply.h"
 #include "sg_test_backend.h"
 #include "sg_test_shared.h"
 #include "snapgate/cache.h"
 #include "snapgate/common.h"
 #include "snapgate/module.h"
-#include "upstream.h"
-#include "worker.h"
-#include "wstate.h"
+#include "conf/conf_tls.h"
+#include "upstream/upstream.h"
+#include "worker/worker.h"
+#include "worker/wstate.h"
 
 #define RUNNING "{\"status\":\"RUNNING\",\"description\":\"x\"}"
 #define SUCCEEDED "{\"status\":\"SUCCEEDED\",\"description\":\"x\"}"
@@ -194,7 +195,7 @@ static void setup_with(int routing)
         b->health_rise = 1;
         b->health_fall = 1;
         char err[600];
-        ck_assert_msg(sg_upstream_tls_prepare(b, err, sizeof(err)) == SG_OK, "%s", err);
+        ck_assert_msg(sg_conf_tls_prepare(b, err, sizeof(err)) == SG_OK, "%s", err);
     }
     /* Distinct TTLs, so each assertion names the one that was used. */
     conf.ttl_pending_ms = 2000;

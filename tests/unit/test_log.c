@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server.h"
+#include "process/server.h"
 #include "snapgate/log.h"
 
 /* Runs one sg_log_req with stderr sent to a temporary file; returns what it

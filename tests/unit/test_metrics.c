@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
-#include "wstate.h"
+#include "obs/metrics.h"
+#include "worker/wstate.h"
 
 static struct sg_wstate ws[2];
 

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "notify.h"
+#include "process/notify.h"
 
 static int sock_fd = -1;
 static char sock_dir[64];

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "offload.h"
+#include "lib/offload.h"
 #include "snapgate/common.h"
 
 static struct event_base *base;

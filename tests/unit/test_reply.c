@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reply.h"
+#include "normalize/reply.h"
 
 struct err_case {
     enum sg_error e;

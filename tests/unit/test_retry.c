@@ -4,8 +4,8 @@
 #include <check.h>
 #include <json-c/json.h>
 
-#include "progress_floor.h"
-#include "retry.h"
+#include "cache/progress_floor.h"
+#include "upstream/retry.h"
 
 START_TEST(test_backoff_is_full_jitter_capped)
 {

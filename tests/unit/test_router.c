@@ -2,7 +2,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "router.h"
+#include "http/router.h"
 
 struct route_case {
     const char *method;

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "pairs.h"
-#include "throttle.h"
+#include "auth/pairs.h"
+#include "auth/throttle.h"
 
 START_TEST(test_delay_grows_and_is_bounded)
 {

@@ -26,7 +26,8 @@
 #include "snapgate/conf.h"
 #include "snapgate/dialect.h"
 #include "snapgate/module.h"
-#include "upstream.h"
+#include "conf/conf_tls.h"
+#include "upstream/upstream.h"
 
 /* ---- TLS material, made once per run ------------------------------------- */
 
@@ -167,7 +168,7 @@ static void setup_with(X509 *cert)
 static struct sg_backend_worker *create_bw(void)
 {
     char err[600];
-    ck_assert_msg(sg_upstream_tls_prepare(&backend, err, sizeof(err)) == SG_OK, "%s", err);
+    ck_assert_msg(sg_conf_tls_prepare(&backend, err, sizeof(err)) == SG_OK, "%s", err);
     struct sg_backend_worker *w = sg_backend_worker_create(base, &backend, 0);
     ck_assert_ptr_nonnull(w);
     return w;
@@ -732,7 +733,7 @@ static void ca_refused(const char *file, const char *want)
     char err[600] = "";
     setup_with(pki.leaf_ok);
     backend.tls_ca_file = (char *)file;
-    ck_assert_int_eq(sg_upstream_tls_prepare(&backend, err, sizeof(err)), SG_ERR);
+    ck_assert_int_eq(sg_conf_tls_prepare(&backend, err, sizeof(err)), SG_ERR);
     ck_assert_ptr_null(backend.tls_ctx);
     ck_assert_msg(strstr(err, file) && strstr(err, want), "%s", err);
     teardown();
@@ -792,7 +793,7 @@ START_TEST(test_tls_ca_file_is_checked_with_verify_off)
     setup_with(pki.leaf_ok);
     backend.tls_ca_file = file;
     backend.tls_verify = false;
-    ck_assert_int_eq(sg_upstream_tls_prepare(&backend, err, sizeof(err)), SG_ERR);
+    ck_assert_int_eq(sg_conf_tls_prepare(&backend, err, sizeof(err)), SG_ERR);
     ck_assert_msg(strstr(err, "holds no PEM certificate"), "%s", err);
     teardown();
     unlink(file);

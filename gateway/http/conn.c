@@ -1,0 +1,327 @@
+/* Per-connection limits that libevhtp does not enforce itself: at most 100
+ * request headers and 32 KiB of them, a 64 KiB body, a 10 s deadline to receive
+ * a request head, a 60 s keep-alive idle limit; and the answers for requests
+ * evhtp's parser gives up on (URI over 8 KiB: 414, a header token over 8 KiB:
+ * 431, garbage: 400).
+ *
+ * evhtp closes a connection without a word when a hook fails or its parser
+ * errs. To answer those we take the bufferevent over (evhtp lets go of it),
+ * write a complete error response and close it gracefully ourselves.
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <evhtp/evhtp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "obs/access_log.h"
+#include "http/conn.h"
+#include "http/listen.h"
+#include "obs/metrics.h"
+#include "normalize/reply.h"
+#include "snapgate/common.h"
+#include "snapgate/log.h"
+#include "worker/wstate.h"
+
+#define MAX_HEADERS 100
+#define MAX_HEADER_BYTES (32 * 1024)
+#define MAX_BODY_BYTES (64 * 1024)
+#define HEAD_DEADLINE_S 10
+#define KEEPALIVE_IDLE_S 60
+#define LINGER_S 2
+
+enum conn_phase { PHASE_HEAD, PHASE_BUSY, PHASE_IDLE };
+
+struct sg_conn {
+    LIST_ENTRY(sg_conn) link; /* in ws->conns */
+    struct sg_wstate *ws;
+    evhtp_connection_t *c;
+    struct event *timer;
+    enum conn_phase phase;
+    unsigned nheaders;
+    size_t header_bytes;
+    size_t body_bytes;
+};
+
+static void arm(struct sg_conn *sc, enum conn_phase phase, int seconds)
+{
+    sc->phase = phase;
+    if (seconds <= 0) {
+        event_del(sc->timer);
+        return;
+    }
+    struct timeval tv = {.tv_sec = seconds, .tv_usec = 0};
+    evtimer_add(sc->timer, &tv);
+}
+
+static void conn_free(struct sg_conn *sc)
+{
+    LIST_REMOVE(sc, link);
+    event_free(sc->timer);
+    free(sc);
+}
+
+/* ---- graceful close of a taken-over connection ---------------------------- */
+
+struct sg_linger {
+    LIST_ENTRY(sg_linger) link; /* in ws->lingerers */
+    struct sg_wstate *ws;
+    struct bufferevent *bev;
+    struct event *timer;
+};
+
+static void linger_end(struct sg_linger *l)
+{
+    LIST_REMOVE(l, link);
+    sg_metrics_conn_close(l->ws);
+    bufferevent_free(l->bev);
+    event_free(l->timer);
+    free(l);
+}
+
+static void on_linger_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    linger_end(arg);
+}
+
+/* Discard what the client still sends, so closing does not reset the
+ * connection before it has read our answer. */
+static void on_linger_read(struct bufferevent *bev, void *arg)
+{
+    (void)arg;
+    evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+static void on_linger_written(struct bufferevent *bev, void *arg)
+{
+    (void)arg;
+    shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
+static void on_linger_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what; /* EOF or error: the client is done either way */
+    linger_end(arg);
+}
+
+static void reject_on_bev(struct sg_wstate *ws, struct bufferevent *bev, enum sg_error e)
+{
+    char id[80];
+    sg_request_id_new(ws, id, sizeof(id));
+    size_t len = 0;
+    char *raw = sg_error_reply_raw(e, id, &len);
+    struct sg_linger *l = sg_xcalloc(1, sizeof(*l));
+    l->ws = ws;
+    LIST_INSERT_HEAD(&ws->lingerers, l, link);
+    l->bev = bev;
+    l->timer = evtimer_new(ws->base, on_linger_timeout, l);
+    struct timeval tv = {.tv_sec = LINGER_S, .tv_usec = 0};
+    evtimer_add(l->timer, &tv);
+    bufferevent_setcb(bev, on_linger_read, on_linger_written, on_linger_event, l);
+    bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+    bufferevent_write(bev, raw, len);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    free(raw);
+
+    struct sg_access_rec rec = {
+        .request_id = id,
+        .method = "-",
+        .path = "-",
+        .status = sg_error_reply(e)->status,
+        .cache = "-",
+        .backend = "-",
+        .user = "-",
+    };
+    sg_access_log(&rec);
+    sg_metrics_request(ws, rec.status, 0);
+}
+
+/* From inside an evhtp hook: evhtp notices it no longer owns the connection
+ * and frees its side once the hook returns an error status. */
+static evhtp_res reject_from_hook(struct sg_conn *sc, enum sg_error e)
+{
+    struct sg_wstate *ws = sc->ws;
+    struct bufferevent *bev = evhtp_connection_take_ownership(sc->c);
+    conn_free(sc); /* our fini hook was unset by the take-over */
+    reject_on_bev(ws, bev, e);
+    return EVHTP_RES_ERROR;
+}
+
+/* ---- hooks ------------------------------------------------------------------ */
+
+static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct sg_conn *sc = arg;
+    evhtp_connection_t *c = sc->c;
+    if (sc->phase == PHASE_HEAD) {
+        struct sg_wstate *ws = sc->ws;
+        struct bufferevent *bev = evhtp_connection_take_ownership(c);
+        evhtp_connection_free(c);
+        conn_free(sc);
+        reject_on_bev(ws, bev, SG_E_HEAD_TIMEOUT);
+    } else if (sc->phase == PHASE_IDLE) {
+        evhtp_connection_free(c); /* runs on_conn_fini, which frees sc */
+    }
+}
+
+static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
+{
+    (void)req;
+    struct sg_conn *sc = arg;
+    sc->nheaders = 0;
+    sc->header_bytes = 0;
+    sc->body_bytes = 0;
+    if (sc->phase == PHASE_IDLE)
+        arm(sc, PHASE_HEAD, HEAD_DEADLINE_S);
+    return EVHTP_RES_OK;
+}
+
+static evhtp_res on_header(evhtp_request_t *req, evhtp_header_t *hdr, void *arg)
+{
+    (void)req;
+    struct sg_conn *sc = arg;
+    sc->nheaders++;
+    sc->header_bytes += hdr->klen + hdr->vlen + 4;
+    if (sc->nheaders > MAX_HEADERS || sc->header_bytes > MAX_HEADER_BYTES)
+        return reject_from_hook(sc, SG_E_HEADERS_TOO_LARGE);
+    return EVHTP_RES_OK;
+}
+
+static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
+{
+    (void)req;
+    struct sg_conn *sc = arg;
+    const char *cl = evhtp_kv_find(hdrs, "Content-Length");
+    if (cl) {
+        char *end = NULL;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (end == cl || *end != '\0')
+            return reject_from_hook(sc, SG_E_INVALID_ARGUMENT);
+        if (n > MAX_BODY_BYTES)
+            return reject_from_hook(sc, SG_E_BODY_TOO_LARGE);
+    }
+    return EVHTP_RES_OK;
+}
+
+static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf, void *arg)
+{
+    struct sg_conn *sc = arg;
+    sc->body_bytes += evbuffer_get_length(buf);
+    if (sc->body_bytes > MAX_BODY_BYTES)
+        return reject_from_hook(sc, SG_E_BODY_TOO_LARGE);
+    /* The body is read and ignored (the Python SDK sends "{}" with a GET). */
+    evbuffer_drain(buf, evbuffer_get_length(buf));
+    (void)req;
+    return EVHTP_RES_OK;
+}
+
+/* evhtp tears the connection down: on a parser error, answer first. */
+static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
+{
+    struct sg_conn *sc = arg;
+    struct sg_wstate *ws = sc->ws;
+    htpparse_error err = c->parser ? htparser_get_error(c->parser) : htparse_error_none;
+    /* evhtp frees the request after this hook: its fini must not find us. */
+    evhtp_connection_unset_hook(c, evhtp_hook_on_connection_fini);
+    conn_free(sc);
+    if (err == htparse_error_none || err == htparse_error_user || !c->bev) {
+        sg_metrics_conn_close(ws); /* evhtp closes the socket after this hook */
+        return EVHTP_RES_OK;
+    }
+    enum sg_error e = SG_E_INVALID_ARGUMENT;
+    if (err == htparse_error_too_big)
+        e = (!c->request || !c->request->uri) ? SG_E_URI_TOO_LONG : SG_E_HEADERS_TOO_LARGE;
+    struct bufferevent *bev = evhtp_connection_take_ownership(c);
+    /* Whatever is left unparsed is discarded while lingering. */
+    evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+    reject_on_bev(ws, bev, e);
+    return EVHTP_RES_OK;
+}
+
+evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
+{
+    struct sg_wstate *ws = arg;
+    /* Over max_connections: closed at once without an answer (evhtp frees a
+     * connection whose post-accept hook fails), so the kernel's queue keeps
+     * moving and the client learns now instead of after a timeout. */
+    if (sg_metrics_conns_open_total() >= ws->conf->max_connections) {
+        sg_accept_guard_refused(ws->accept_guard, (unsigned long long)ws->conf->max_connections);
+        return EVHTP_RES_ERROR;
+    }
+    struct sg_conn *sc = sg_xcalloc(1, sizeof(*sc));
+    sc->ws = ws;
+    sc->c = c;
+    LIST_INSERT_HEAD(&ws->conns, sc, link);
+    /* Closed again in on_conn_fini, or in linger_end after an error answer. */
+    sg_metrics_conn_open(ws);
+    sc->timer = evtimer_new(ws->base, on_conn_timer, sc);
+    arm(sc, PHASE_HEAD, HEAD_DEADLINE_S);
+    evhtp_connection_set_hook(c, evhtp_hook_on_headers_start, (evhtp_hook)on_headers_start, sc);
+    evhtp_connection_set_hook(c, evhtp_hook_on_header, (evhtp_hook)on_header, sc);
+    evhtp_connection_set_hook(c, evhtp_hook_on_headers, (evhtp_hook)on_headers, sc);
+    evhtp_connection_set_hook(c, evhtp_hook_on_read, (evhtp_hook)on_body, sc);
+    evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini, (evhtp_hook)on_conn_fini, sc);
+    return EVHTP_RES_OK;
+}
+
+static struct sg_conn *conn_of(evhtp_request_t *req)
+{
+    evhtp_connection_t *c = evhtp_request_get_connection(req);
+    if (!c || !c->hooks ||
+        c->hooks->on_connection_fini != (evhtp_hook_connection_fini_cb)on_conn_fini)
+        return NULL;
+    return c->hooks->on_connection_fini_arg;
+}
+
+void sg_conn_request_started(evhtp_request_t *req)
+{
+    struct sg_conn *sc = conn_of(req);
+    if (sc)
+        arm(sc, PHASE_BUSY, 0);
+}
+
+void sg_conn_request_done(evhtp_request_t *req)
+{
+    struct sg_conn *sc = conn_of(req);
+    if (sc)
+        arm(sc, PHASE_IDLE, KEEPALIVE_IDLE_S);
+}
+
+bool sg_conn_has_pipelined(evhtp_request_t *req)
+{
+    evhtp_connection_t *c = evhtp_request_get_connection(req);
+    struct bufferevent *bev = c ? evhtp_connection_get_bev(c) : NULL;
+    if (!bev)
+        return false;
+    /* evhtp parses one request per read callback and drains the input after
+     * it: inside the callback the buffer starts with this request, so what
+     * lies past its head and body is the next one. */
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t avail = evbuffer_get_length(in);
+    struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+    if (end.pos < 0 || evhtp_kv_find(req->headers_in, "Transfer-Encoding"))
+        return avail > 0; /* bare-LF or chunked framing: unsure, say yes */
+    size_t used = (size_t)end.pos + 4;
+    const char *cl = evhtp_kv_find(req->headers_in, "Content-Length");
+    if (cl)
+        used += (size_t)strtoull(cl, NULL, 10); /* checked in on_headers */
+    return avail > used;
+}
+
+void sg_conn_close_all(struct sg_wstate *ws)
+{
+    /* Freeing a connection runs on_conn_fini (which unlinks it) and frees its
+     * request, whose fini hook drops the request's evhtp reference. A parser
+     * error at that moment may still turn it into a lingerer: those go last. */
+    while (!LIST_EMPTY(&ws->conns))
+        evhtp_connection_free(LIST_FIRST(&ws->conns)->c);
+    while (!LIST_EMPTY(&ws->lingerers))
+        linger_end(LIST_FIRST(&ws->lingerers));
+}

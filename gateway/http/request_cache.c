@@ -1,0 +1,292 @@
+/* A request's way through the cache: bind it to a backend where something
+ * names one, look the tiers up, join or lead the task's flight on a miss,
+ * and turn the flight's answer into the reply (stale answers and what a
+ * delegated caller's own fetch says it may read included). */
+#include <evhtp/evhtp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/auth_set.h"
+#include "upstream/backend_route.h"
+#include "obs/metrics.h"
+#include "auth/pairs.h"
+#include "http/request_int.h"
+#include "cache/ttl.h"
+#include "worker/wstate.h"
+#include "snapgate/common.h"
+#include "snapgate/log.h"
+
+/* Within stale_if_error past its freshness, an old answer beats an error. */
+static bool stale_usable(const struct sg_request *r)
+{
+    const struct sg_cache_entry *e = r->stale;
+    uint64_t now = sg_wall_ms();
+    return e && e->http_status == 200 && now < e->expires_at_ms + r->ws->conf->stale_if_error_ms;
+}
+
+/* Who a delegated caller is for the pairs: the name and the backend that
+ * vouched for it (the same name on two vCenters is two callers). */
+static const char *pair_who(const struct sg_request *r, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s\x1f%s", r->principal.name, r->principal.upstream_backend);
+    return buf;
+}
+
+/* A delegated caller's own req_fetch also says what the backend lets it read.
+ * Only a 200 is a permission: a 404 may be what this caller alone is shown. */
+static bool delegated_answer(struct sg_request *r, const struct sg_flight_answer *a)
+{
+    struct sg_wstate *ws = r->ws;
+    if (!r->principal.upstream_session || a->outcome < 0)
+        return false;
+    char who[SG_PRINCIPAL_NAME_MAX + SG_CACHE_OWNER_MAX + 2];
+    pair_who(r, who, sizeof(who));
+    if (a->outcome == SG_OUT_INFO) {
+        sg_pairs_set(&ws->pairs, who, r->task, SG_PAIR_ALLOWED);
+    } else if (a->outcome == SG_OUT_NOT_FOUND) {
+        sg_pairs_set_for(&ws->pairs, who, r->task, SG_PAIR_NOT_FOUND, sg_ttl_not_found(ws->conf));
+    } else if (a->outcome == SG_OUT_UNAUTHORIZED) {
+        sg_pairs_set(&ws->pairs, who, r->task, SG_PAIR_DENIED);
+    } else if (a->outcome == SG_OUT_UNAUTHENTICATED) {
+        /* The caller's session ended: what vouched for it is void. A caller
+         * who sent credentials gets one fresh exchange and one more try
+         * (SNAPSERVICE.md section 4); a caller who sent the session itself,
+         * or whose fresh session is refused too, gets the 401: the caller's
+         * problem, not an operator's. */
+        if (r->auth_by && r->auth_by->ops->reject)
+            r->auth_by->ops->reject(r->auth_by->inst, &r->principal);
+        bool by_credential = r->ev && evhtp_header_find(r->ev->headers_in, "Authorization");
+        if (by_credential && !r->reauthenticated && r->auth_by) {
+            r->reauthenticated = true;
+            sg_principal_clear(&r->principal);
+            r->authenticated = false;
+            r->pair_unknown = false;
+            r->auth_next = (size_t)(r->auth_by - r->auth->v);
+            req_auth_continue(r);
+            return true;
+        }
+        req_finish_error(r, SG_E_UNAUTHENTICATED);
+        return true;
+    }
+    return false;
+}
+
+/* The flight's answer for one waiter. */
+static void on_flight_answer(struct sg_flight_waiter *w, const struct sg_flight_answer *a)
+{
+    struct sg_request *r = w->owner;
+    ASSERT_NOT_INSIDE_CALL(r);
+    r->upstream_status = a->upstream_status;
+    r->upstream_ms = a->upstream_ms;
+    r->backend = a->backend;
+    if (delegated_answer(r, a)) {
+        req_put(r);
+        return;
+    }
+    if (a->entry) {
+        req_reply_entry(r, a->entry, r->shared_failed ? "BYPASS" : a->cache);
+        if (r->shared_failed)
+            sg_metrics_cache(r->ws, "bypass");
+    } else if (a->stale_ok && stale_usable(r) && !r->pair_unknown) {
+        sg_metrics_cache(r->ws, "stale");
+        req_reply_entry(r, r->stale, "STALE");
+    } else {
+        if (strcmp(a->backend, "-") == 0)
+            r->why = "the req_fetch was cancelled (the worker is stopping)";
+        req_finish_error(r, a->error);
+    }
+    req_put(r);
+}
+
+/* Keeps the newest entry seen past its freshness, for stale_if_error. */
+static void keep_stale(struct sg_request *r, struct sg_cache_entry *e)
+{
+    if (!e)
+        return;
+    if (r->stale && r->stale->fetched_at_ms >= e->fetched_at_ms) {
+        sg_cache_entry_put(e);
+        return;
+    }
+    sg_cache_entry_put(r->stale);
+    r->stale = e;
+}
+
+void req_fetch(struct sg_request *r)
+{
+    struct sg_wstate *ws = r->ws;
+    if (!r->cache)
+        r->cache = "MISS";
+    if (ws->nbackends == 0) {
+        r->why = "no backend is configured";
+        req_finish_error(r, SG_E_UNAVAILABLE);
+        return;
+    }
+    req_go_async(r);
+    r->waiter.owner = r;
+    r->waiter.on_answer = on_flight_answer;
+    struct sg_flight_ask ask = {
+        .task = r->task,
+        .cache_key = r->cache_key,
+        .caller = r->principal.name,
+        .session = r->principal.upstream_session,
+        .backend = r->backend_index,
+        .shared_failed = r->shared_failed,
+        .completed_floor = r->stale ? r->stale->completed : -1,
+    };
+    /* Fan-out: a task whose owner is known (kept with its expired entry) is
+     * asked of that backend alone. */
+    if (ask.backend < 0 && r->stale && r->stale->owner[0] && ws->conf->backends_n > 1)
+        ask.backend = sg_backend_index(ws->conf, r->stale->owner);
+    r->refs++; /* the flight's answer's */
+    CALL_BEGIN(r);
+    bool joined = sg_flight_join(ws, &ask, &r->waiter);
+    CALL_END(r);
+    if (!joined) {
+        req_drop_unused_ref(r);
+        r->why = "the worker is stopping";
+        req_finish_error(r, SG_E_UNAVAILABLE);
+    }
+}
+
+/* The shared tier's answer (or failure) for this request's lookup. */
+static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry *e)
+{
+    struct sg_wstate *ws = r->ws;
+    if (ws->stopping) {
+        sg_cache_entry_put(e);
+        r->why = "the worker is stopping";
+        req_finish_error(r, SG_E_UNAVAILABLE);
+        return;
+    }
+    if (rc == SG_OK) {
+        sg_metrics_cache(ws, "hit");
+        sg_cache_store_local(ws, r->cache_key, e);
+        req_reply_entry(r, e, "HIT");
+        sg_cache_entry_put(e);
+        return;
+    }
+    if (rc == SG_DECLINED) {
+        sg_metrics_cache(ws, "miss");
+        keep_stale(r, e);
+        req_fetch(r);
+        return;
+    }
+    /* The cache fails open (bypass) unless the operator asked for 503. */
+    sg_cache_entry_put(e);
+    sg_metrics_cache(ws, "error");
+    if (ws->conf->redis_on_error == SG_REDIS_REJECT) {
+        r->cache = "BYPASS";
+        r->why = "the shared cache failed (redis.on_error: reject)";
+        req_finish_error(r, SG_E_UNAVAILABLE);
+        return;
+    }
+    r->shared_failed = true;
+    r->cache = "BYPASS";
+    req_fetch(r);
+}
+
+static void on_shared_get(int rc, struct sg_cache_entry *e, void *arg)
+{
+    struct sg_request *r = arg;
+    ASSERT_NOT_INSIDE_CALL(r);
+    if (r->finished)
+        sg_cache_entry_put(e);
+    else
+        shared_looked_up(r, rc, e);
+    req_put(r);
+}
+
+static void lookup(struct sg_request *r)
+{
+    struct sg_wstate *ws = r->ws;
+    struct sg_cache_entry *e = NULL;
+    int rc = ws->local_ops->get(ws->local, r->cache_key, &e, NULL, NULL);
+    if (rc == SG_OK) {
+        sg_metrics_cache(ws, "hit");
+        req_reply_entry(r, e, "HIT");
+        sg_cache_entry_put(e);
+        return;
+    }
+    keep_stale(r, e);
+    if (!ws->shared_ops) {
+        sg_metrics_cache(ws, "miss");
+        req_fetch(r);
+        return;
+    }
+    e = NULL;
+    r->refs++; /* on_shared_get's */
+    CALL_BEGIN(r);
+    rc = ws->shared_ops->get(ws->shared, r->cache_key, &e, on_shared_get, r);
+    CALL_END(r);
+    if (rc == SG_AGAIN) {
+        if (!r->finished)
+            req_go_async(r);
+        return;
+    }
+    req_drop_unused_ref(r);
+    shared_looked_up(r, rc, e);
+}
+
+/* Binds the request to a backend where something names one: the header
+ * (routing.strategy header) or the provider that vouched for a delegated
+ * caller. Answers the request and returns false when it cannot be bound. */
+static bool bind_backend(struct sg_request *r)
+{
+    const struct sg_conf *c = r->ws->conf;
+    r->backend_index = -1;
+    if (c->routing == SG_ROUTE_HEADER) {
+        const char *name =
+            r->ev ? evhtp_header_find(r->ev->headers_in, "X-Snapgate-Backend") : NULL;
+        r->backend_index = name ? sg_backend_index(c, name) : -1;
+        if (r->backend_index < 0) {
+            sg_log_debug("request", "request %s: X-Snapgate-Backend %s", r->id,
+                         name ? "names no configured backend" : "is missing");
+            req_finish_error(r, SG_E_BAD_BACKEND);
+            return false;
+        }
+    }
+    if (r->principal.upstream_backend) {
+        int own = sg_backend_index(c, r->principal.upstream_backend);
+        /* The caller's session is good on its own backend only. */
+        if (own < 0 || (c->routing == SG_ROUTE_HEADER && own != r->backend_index)) {
+            req_finish_error(r, SG_E_UNAUTHORIZED);
+            return false;
+        }
+        r->backend_index = own;
+    }
+    sg_cache_key(c, r->task, r->backend_index, r->cache_key, sizeof(r->cache_key));
+    return true;
+}
+
+void req_authenticated(struct sg_request *r)
+{
+    r->authenticated = true;
+    if (!sg_auth_set_allows(r->auth, &r->principal)) {
+        req_finish_error(r, SG_E_UNAUTHORIZED);
+        return;
+    }
+    if (!bind_backend(r))
+        return;
+    if (r->principal.upstream_session) {
+        /* Delegated: a cached answer is this caller's only once the backend
+         * has let this caller read this task. */
+        char who[SG_PRINCIPAL_NAME_MAX + SG_CACHE_OWNER_MAX + 2];
+        switch (sg_pairs_get(&r->ws->pairs, pair_who(r, who, sizeof(who)), r->task)) {
+        case SG_PAIR_DENIED:
+            req_finish_error(r, SG_E_UNAUTHORIZED);
+            return;
+        case SG_PAIR_NOT_FOUND:
+            /* What the backend told this caller, remembered for ttl.not_found. */
+            r->cache = "HIT";
+            req_finish_error(r, SG_E_NOT_FOUND);
+            return;
+        case SG_PAIR_UNKNOWN:
+            r->pair_unknown = true;
+            req_fetch(r);
+            return;
+        case SG_PAIR_ALLOWED:
+            break;
+        }
+    }
+    lookup(r);
+}

@@ -1,0 +1,101 @@
+/* What the request_*.c files share: the request itself and the steps each
+ * file owns. The life of a request is described in request.c. */
+#ifndef SG_REQUEST_INT_H
+#define SG_REQUEST_INT_H
+
+#include <assert.h>
+#include <evhtp/evhtp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache/cache_store.h"
+#include "cache/flight.h"
+#include "normalize/reply.h"
+#include "snapgate/auth.h"
+#include "snapgate/cache.h"
+#include "auth/throttle.h"
+
+struct sg_wstate;
+
+struct sg_request {
+    int refs;
+    bool finished;
+    bool paused;
+    bool in_http_callback; /* inside sg_request_on_http: evhtp is parsing */
+    unsigned calling;      /* calls under way that take a completion for this request */
+    evhtp_request_t *ev;   /* NULL once evhtp has freed the request */
+    struct sg_wstate *ws;
+    struct event *deadline;
+    struct event *delay_timer; /* a throttled attempt or 401 waits on it */
+    /* Failed-login protection (gateway/throttle.h): the keys, built once. */
+    bool thr_built;
+    bool thr_waited;    /* held: waited before its check, its 401 does not wait again */
+    bool thr_refused;   /* held past the bound: a 401 after the wait, never checked */
+    bool thr_pair_slot; /* a held slot to give back (sg_throttle_release) */
+    bool thr_addr_slot;
+    /* "ip:ADDR", "user:NAME", "pair:ADDR\x1fNAME"; "" when not known */
+    char thr_addr[INET6_ADDRSTRLEN + 8];
+    char thr_user[SG_PRINCIPAL_NAME_MAX + 8];
+    char thr_pair[INET6_ADDRSTRLEN + SG_PRINCIPAL_NAME_MAX + 8];
+    uint64_t started_us;
+    struct sg_auth_set *auth;           /* the chain this request is checked by, held */
+    const struct sg_auth_inst *auth_by; /* the provider asked last */
+    size_t auth_next;
+    struct sg_principal principal;
+    bool authenticated;
+    bool head;
+    char method[8];
+    char id[80];
+    char task[SG_TASK_ID_MAX + 1];
+    char cache_key[SG_CACHE_KEY_MAX + 1]; /* the task, or task and backend (header routing) */
+    char *path;                           /* as received, for the access log */
+
+    struct sg_flight_waiter waiter; /* membership in a flight while fetching */
+    struct sg_cache_entry *stale;   /* newest expired entry seen, for stale_if_error */
+    bool shared_failed;             /* the shared tier failed: answer BYPASS */
+    bool pair_unknown;    /* delegated: the backend has not yet said whether this caller may */
+    bool reauthenticated; /* delegated: the one fresh exchange after a refused session is used */
+    int backend_index;    /* the backend the request is bound to (header, delegation), -1 none */
+
+    const char *why; /* why a 5xx answer, for its error line; NULL: the backend failed */
+
+    /* what the access log says */
+    int status;
+    const char *cache;
+    const char *backend;
+    int upstream_status;
+    uint64_t upstream_ms;
+};
+
+/* A call that takes a completion for r: the caller has taken the completion's
+ * reference already. */
+#define CALL_BEGIN(r) ((r)->calling++)
+#define CALL_END(r) ((r)->calling--)
+#define ASSERT_NOT_INSIDE_CALL(r)                                                                  \
+    assert((r)->calling == 0 && "a completion ran inside the call that started it")
+
+/* Asks the providers from r->auth_next on (request_auth.c). */
+void req_auth_continue(struct sg_request *r);
+/* Runs the provider chain from its start, throttled where it must (request_auth.c). */
+void req_auth_start(struct sg_request *r);
+/* The chain said who the caller is: authorize, bind, look up (request_cache.c). */
+void req_authenticated(struct sg_request *r);
+/* The reference taken for a completion that will not come (the call answered
+ * synchronously). Never the last: the caller's frame holds another. */
+void req_drop_unused_ref(struct sg_request *r);
+/* A miss: joins or leads the task's flight (request_cache.c). */
+void req_fetch(struct sg_request *r);
+/* Answers with the vAPI error e (request_reply.c). */
+void req_finish_error(struct sg_request *r, enum sg_error e);
+/* Before the first asynchronous step: evhtp stops reading, the deadline starts. */
+void req_go_async(struct sg_request *r);
+/* Monotonic microseconds, for durations. */
+uint64_t req_now_us(void);
+/* Answers from a cached or fetched entry, X-Cache cache (request_reply.c). */
+void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char *cache);
+/* Drops one reference; the last frees the request. */
+void req_put(struct sg_request *r);
+/* Gives back the held throttle slots of the attempt (request_auth.c). */
+void req_throttle_release(struct sg_request *r);
+
+#endif

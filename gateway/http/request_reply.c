@@ -1,0 +1,182 @@
+/* Answering a request: the headers every answer carries, the vAPI error
+ * bodies, entries sent zero-copy from the cache, the one finish() that sends,
+ * resumes evhtp (pipelining included) and writes the access line. */
+#include <event2/buffer.h>
+#include <evhtp/evhtp.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/auth_set.h"
+#include "obs/access_log.h"
+#include "http/conn.h"
+#include "obs/metrics.h"
+#include "http/request_int.h"
+#include "worker/worker.h"
+#include "worker/wstate.h"
+#include "snapgate/common.h"
+#include "snapgate/log.h"
+
+static void add_header(evhtp_request_t *ev, const char *name, const char *value, bool copy_value)
+{
+    evhtp_headers_add_header(ev->headers_out, evhtp_header_new(name, value, 0, copy_value ? 1 : 0));
+}
+
+static void log_access(struct sg_request *r)
+{
+    struct sg_access_rec rec = {
+        .request_id = r->id,
+        .method = r->method,
+        .path = r->path,
+        .status = r->status,
+        .cache = r->cache,
+        .backend = r->backend,
+        .user = r->authenticated ? r->principal.name : "-",
+        .upstream_status = r->upstream_status,
+        .duration_us = req_now_us() - r->started_us,
+        .upstream_ms = r->upstream_ms,
+    };
+    sg_access_log(&rec);
+    sg_metrics_request(r->ws, r->status, rec.duration_us);
+}
+
+/* Lets evhtp read the connection again after the answer. libevhtp 1.2.18
+ * parses one request per read callback and goes on with pipelined bytes only
+ * by resuming a paused request ("ODDITY, resuming when not paused" otherwise,
+ * and the next request is never parsed). So a request answered inside evhtp's
+ * callback while more bytes wait is paused and resumed at once: evhtp parses
+ * the next request once this answer is written, in order. A lone request
+ * (the usual case) costs nothing extra. */
+static void resume_reading(struct sg_request *r)
+{
+    if (r->in_http_callback) {
+        if (!r->paused && !sg_conn_has_pipelined(r->ev))
+            return;
+        evhtp_request_pause(r->ev);
+        evhtp_request_resume(r->ev);
+    } else if (r->paused) {
+        evhtp_request_resume(r->ev);
+    }
+}
+
+/* Sends what is staged in r->ev with status, then lets evhtp go on. */
+static void finish(struct sg_request *r, int status)
+{
+    if (r->finished)
+        return;
+    r->finished = true;
+    r->status = status;
+    if (r->deadline)
+        event_del(r->deadline);
+    sg_flight_leave(&r->waiter);
+    if (r->ev) {
+        if (r->ws->draining)
+            add_header(r->ev, "Connection", "close", false);
+        evhtp_send_reply(r->ev, (evhtp_res)status);
+        resume_reading(r);
+    }
+    log_access(r);
+    if (r->paused) {
+        r->ws->requests_in_flight--;
+        sg_worker_request_finished(r->ws);
+    }
+}
+
+static void stage_common_headers(struct sg_request *r)
+{
+    add_header(r->ev, "X-Request-Id", r->id, true);
+}
+
+/* A 5xx is the gateway's or a backend's failure, not the caller's: one line
+ * that carries the request id, to be found next to its access line. */
+static void log_failure(const struct sg_request *r, int status)
+{
+    if (r->why)
+        sg_log_req(SG_LOG_WARN, "request", r->id, "answered %d: %s", status, r->why);
+    else
+        sg_log_req(SG_LOG_WARN, "request", r->id,
+                   "answered %d: backend %s failed (upstream status %d)", status, r->backend,
+                   r->upstream_status);
+}
+
+void req_finish_error(struct sg_request *r, enum sg_error e)
+{
+    if (r->finished)
+        return;
+    const struct sg_error_reply *er = sg_error_reply(e);
+    if (er->status >= 500)
+        log_failure(r, er->status);
+    if (r->ev) {
+        stage_common_headers(r);
+        add_header(r->ev, "Content-Type", "application/json", false);
+        if (e == SG_E_UNAUTHENTICATED && r->auth)
+            add_header(r->ev, "WWW-Authenticate", r->auth->challenge, false);
+        if (e == SG_E_BAD_METHOD)
+            add_header(r->ev, "Allow", "GET, HEAD", false);
+        if (r->cache) {
+            add_header(r->ev, "X-Cache", r->cache, false);
+            add_header(r->ev, "Cache-Control", "private, max-age=0", false);
+        }
+        if (r->head) {
+            char len[24];
+            snprintf(len, sizeof(len), "%zu", er->len);
+            add_header(r->ev, "Content-Length", len, true);
+        } else {
+            evbuffer_add_reference(r->ev->buffer_out, er->body, er->len, NULL, NULL);
+        }
+    }
+    finish(r, er->status);
+}
+
+static void on_entry_bytes_sent(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    sg_cache_entry_put(arg);
+}
+
+void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char *cache)
+{
+    if (r->finished)
+        return;
+    r->cache = cache;
+    if (!r->ev) {
+        finish(r, e->http_status);
+        return;
+    }
+    evhtp_request_t *ev = r->ev;
+    uint64_t now = sg_wall_ms();
+    uint64_t max_age = e->expires_at_ms > now ? (e->expires_at_ms - now) / 1000u : 0;
+    char cc[48];
+    snprintf(cc, sizeof(cc), "private, max-age=%" PRIu64, max_age);
+    char len[24];
+    snprintf(len, sizeof(len), "%zu", e->len);
+
+    stage_common_headers(r);
+    add_header(ev, "Content-Type", "application/json", false);
+    add_header(ev, "ETag", e->etag, true);
+    add_header(ev, "Cache-Control", cc, true);
+    add_header(ev, "X-Cache", cache, false);
+    if (strcmp(cache, "MISS") != 0 && strcmp(cache, "BYPASS") != 0) {
+        /* How long ago the backend gave this answer (RFC 9111 Age). */
+        char age[24];
+        snprintf(age, sizeof(age), "%" PRIu64,
+                 now > e->fetched_at_ms ? (now - e->fetched_at_ms) / 1000u : 0);
+        add_header(ev, "Age", age, true);
+    }
+
+    const char *inm = evhtp_header_find(ev->headers_in, "If-None-Match");
+    if (e->http_status == 200 && inm && sg_etag_matches(inm, e->etag)) {
+        add_header(ev, "Content-Length", len, true);
+        finish(r, 304);
+        return;
+    }
+    if (r->head) {
+        add_header(ev, "Content-Length", len, true);
+    } else {
+        /* Zero-copy: the buffer references the entry's bytes and holds a ref. */
+        evbuffer_add_reference(ev->buffer_out, e->body, e->len, on_entry_bytes_sent,
+                               sg_cache_entry_get(e));
+    }
+    finish(r, e->http_status);
+}

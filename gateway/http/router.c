@@ -1,0 +1,66 @@
+/* The client API has one route. Everything else is a 404 or 405 decided here,
+ * before authentication, so probing unknown paths costs no password hash. */
+#include <string.h>
+
+#include "http/router.h"
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int sg_task_id_decode(const char *seg, size_t len, char *out, size_t cap, const char **why)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)seg[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hex_value(seg[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_value(seg[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                *why = "malformed percent-encoding in the task id";
+                return -1;
+            }
+            c = (unsigned char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (c <= 0x20 || c >= 0x7f) {
+            *why = "the task id holds whitespace, control or non-ASCII characters";
+            return -1;
+        }
+        if (n >= SG_TASK_ID_MAX || n + 1 >= cap) {
+            *why = "the task id is longer than 256 bytes";
+            return -1;
+        }
+        out[n++] = (char)c;
+    }
+    if (n == 0) {
+        *why = "the task id is empty";
+        return -1;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+enum sg_route sg_route_request(const char *method, const char *path, char *id, const char **why)
+{
+    static const size_t prefix_len = sizeof(SG_TASK_PREFIX) - 1;
+    if (strncmp(path, SG_TASK_PREFIX, prefix_len) != 0)
+        return SG_ROUTE_NOT_FOUND;
+    const char *seg = path + prefix_len;
+    size_t len = strlen(seg);
+    /* An empty id or a second segment is another path, not a bad id: no route. */
+    if (len == 0 || memchr(seg, '/', len))
+        return SG_ROUTE_NOT_FOUND;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return SG_ROUTE_BAD_METHOD;
+    if (sg_task_id_decode(seg, len, id, SG_TASK_ID_MAX + 1, why) != 0)
+        return SG_ROUTE_BAD_ID;
+    return SG_ROUTE_TASK;
+}

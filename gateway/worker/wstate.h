@@ -1,0 +1,75 @@
+/* Everything one worker owns. Nothing here is touched by another thread except
+ * through the worker's message queue (gateway/wmsg.c). */
+#ifndef SG_WSTATE_H
+#define SG_WSTATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "snapgate/cache.h"
+#include "snapgate/conf.h"
+#include "snapgate/strmap.h"
+
+struct evhtp;
+struct sg_auth_set;
+struct sg_throttle;
+struct event;
+struct sg_worker;
+struct sg_backend_worker;
+struct sg_wmsg_queue;
+struct sg_metrics;
+struct sg_server;
+struct sg_health;
+struct sg_conn;
+struct sg_linger;
+struct sg_accept_guard;
+
+struct sg_wstate {
+    struct sg_worker *worker;
+    struct event_base *base;
+    struct evhtp *htp;
+    const struct sg_conf *conf;
+
+    struct sg_auth_set *auth; /* the current chain; requests hold their own reference */
+
+    const struct sg_module *local_module;
+    const struct sg_cache_ops *local_ops;
+    void *local_priv;
+    void *local;
+
+    /* The shared tier (Redis), when configured. */
+    const struct sg_module *shared_module;
+    const struct sg_cache_ops *shared_ops;
+    void *shared;
+    struct event *stats_timer; /* copies the shared tier's counters into metrics */
+    struct event *log_timer;   /* flushes this worker's access-log batch */
+
+    struct sg_backend_worker **backends;
+    size_t nbackends;
+    struct sg_health *health; /* the process's, shared by every worker (gateway/health.h) */
+    struct {
+        struct sg_backend_worker **v;
+        size_t n;
+    } * retired_backends; /* replaced by reloads, freed when the worker ends */
+    size_t nretired_backends;
+
+    struct sg_strmap flights; /* task key -> struct sg_flight */
+    struct sg_strmap pairs;   /* delegated caller x task -> what the backend said (pairs.c) */
+    struct sg_throttle
+        *failures;        /* address, user name, pair -> recent auth failures (throttle.c) */
+    uint64_t deadline_ms; /* per-request deadline */
+
+    uint64_t requests_in_flight; /* paused requests not yet finished */
+    uint64_t seq;                /* for request ids */
+    bool draining;
+    bool stopping; /* worker_destroy has begun: start nothing new */
+    struct sg_wmsg_queue *mq;
+    struct sg_metrics *metrics;
+    struct sg_server *server_ctx;
+    LIST_HEAD(sg_client_conns, sg_conn) conns;    /* open client connections (gateway/conn.c) */
+    LIST_HEAD(sg_lingerers, sg_linger) lingerers; /* connections closing after an error answer */
+    struct sg_accept_guard *accept_guard;         /* the listener's backoff (gateway/listen.c) */
+};
+
+#endif
