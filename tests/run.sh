@@ -14,8 +14,13 @@ ensure_node
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== static checks"
+# The layers of gateway/ and the module ABI, from the #include lines (the rules
+# in gateway/README.md); also the ctest test static.layers.
+python3 tests/static/layers.py "$here"
 mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find gateway modules include tests -name '*.[ch]')
 clang-format --dry-run -Werror "${sources[@]}"
+# Includes are folder-qualified from gateway/ ("cache/flight.h") or public
+# ("snapgate/common.h"); both trees are walked recursively.
 cppcheck --enable=warning --std=c11 --error-exitcode=1 --quiet --inline-suppr \
     -I include -I gateway -D_GNU_SOURCE gateway modules
 

@@ -24,8 +24,8 @@
 #include <xmlsec/xmltree.h>
 #include <zlib.h>
 
-#include "../../modules/auth/saml/saml.h"
-#include "../../modules/auth/saml/saml_xml.h"
+#include "modules/auth/saml/saml.h"
+#include "modules/auth/saml/saml_xml.h"
 #include "snapgate/cred_cache.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"

@@ -14,7 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "../../modules/auth/jwt/jwt.h"
+#include "modules/auth/jwt/jwt.h"
 #include "snapgate/auth_token.h"
 #include "sg_test_jwt.h"
 #include "sg_test_util.h"

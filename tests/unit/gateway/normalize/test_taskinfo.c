@@ -1,4 +1,4 @@
-/* The shared TaskInfo -> Info mapping (gateway/taskinfo.c): the fault tables,
+/* The shared TaskInfo -> Info mapping (gateway/normalize/taskinfo.c): the fault tables,
  * and the rules the dialect fixtures do not each pin (status per state,
  * descriptionId forms, fallbacks, what is never passed through). */
 #include <check.h>

@@ -1,4 +1,4 @@
-/* The verified-credential cache the auth providers share (gateway/cred_cache.c):
+/* The verified-credential cache the auth providers share (gateway/lib/cred_cache.c):
  * keying, hits and misses, deadlines, replacement, LRU eviction, clear, and
  * what an entry keeps (name and groups, deep-copied; never a backend session).
  * The clock is the caller's, so every time here is a plain number. */

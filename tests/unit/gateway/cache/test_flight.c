@@ -1,4 +1,4 @@
-/* The flight state machine (gateway/flight.c) on a hand-assembled worker
+/* The flight state machine (gateway/cache/flight.c) on a hand-assembled worker
  * state: two real backend clients against two scripted in-process backends,
  * the real memory tier as the local tier, and a fake shared tier that answers
  * at once, later, or never. Each case names the path through join, lease,

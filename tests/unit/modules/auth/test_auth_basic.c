@@ -12,7 +12,7 @@
 
 #include <openssl/evp.h>
 
-#include "../../modules/auth/basic/basic.h"
+#include "modules/auth/basic/basic.h"
 #include "lib/offload.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"

@@ -1,4 +1,4 @@
-/* Info validation and canonicalization (gateway/info*.c): the date-time
+/* Info validation and canonicalization (gateway/normalize/info*.c): the date-time
  * rewrite, the field table, nulls, the union rule, and the JSON parser. */
 #include <check.h>
 #include <json-c/json.h>

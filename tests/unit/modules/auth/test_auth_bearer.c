@@ -1,6 +1,6 @@
 /* The bearer provider with a tokens file written at test time, the shared
  * Bearer-header reader, and the provider chain with bearer and jwt in both
- * orders (run the way gateway/request.c runs it: DECLINED asks the next,
+ * orders (run the way gateway/http/request_auth.c runs it: DECLINED asks the next,
  * anything else ends the chain, and the end of the chain is a 401). */
 #include <check.h>
 #include <stdio.h>
@@ -10,8 +10,8 @@
 
 #include <openssl/evp.h>
 
-#include "../../modules/auth/bearer/bearer.h"
-#include "../../modules/auth/jwt/jwt.h"
+#include "modules/auth/bearer/bearer.h"
+#include "modules/auth/jwt/jwt.h"
 #include "snapgate/auth_token.h"
 #include "sg_test_jwt.h"
 #include "sg_test_util.h"

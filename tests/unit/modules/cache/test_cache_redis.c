@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../modules/cache/redis/redis.h"
+#include "modules/cache/redis/redis.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
 #include "worker/worker.h"

@@ -1,5 +1,5 @@
 /* Error/info lines: the request id as its own field, JSON and text, escaping,
- * the level filter; and the drain timing rule of gateway/server.c. */
+ * the level filter; and the drain timing rule of gateway/process/server_drain.c. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
