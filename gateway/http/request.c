@@ -187,8 +187,3 @@ static void begin(struct sg_request *r, evhtp_request_t *ev)
     r->auth = sg_auth_set_get(ws->auth);
     req_auth_start(r);
 }
-
-void sg_request_purge_local(struct sg_wstate *ws, const char *task)
-{
-    ws->local_ops->del(ws->local, task);
-}

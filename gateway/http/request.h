@@ -3,13 +3,9 @@
 #define SG_REQUEST_H
 
 struct evhtp_request;
-struct sg_wstate;
 
 /* evhtp's general callback for the client listener: routes, authenticates,
  * answers from the cache or joins/leads an upstream fetch. */
 void sg_request_on_http(struct evhtp_request *ev, void *arg);
-
-/* Drops every cached copy of a task in this worker's local tier. */
-void sg_request_purge_local(struct sg_wstate *ws, const char *task);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth/auth_set.h"
+#include "cache/lookup.h"
 #include "upstream/backend_route.h"
 #include "obs/metrics.h"
 #include "auth/pairs.h"
@@ -148,8 +149,8 @@ void req_fetch(struct sg_request *r)
     }
 }
 
-/* The shared tier's answer (or failure) for this request's lookup. */
-static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry *e)
+/* What the cache said for this request's lookup (cache/lookup.h). */
+static void looked_up(struct sg_request *r, enum sg_lookup what, struct sg_cache_entry *e)
 {
     struct sg_wstate *ws = r->ws;
     if (ws->stopping) {
@@ -158,22 +159,18 @@ static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry
         req_finish_error(r, SG_E_UNAVAILABLE);
         return;
     }
-    if (rc == SG_OK) {
-        sg_metrics_cache(ws, "hit");
-        sg_cache_store_local(ws, r->cache_key, e);
+    if (what == SG_LOOKUP_HIT) {
         req_reply_entry(r, e, "HIT");
         sg_cache_entry_put(e);
         return;
     }
-    if (rc == SG_DECLINED) {
-        sg_metrics_cache(ws, "miss");
+    if (what == SG_LOOKUP_MISS) {
         keep_stale(r, e);
         req_fetch(r);
         return;
     }
     /* The cache fails open (bypass) unless the operator asked for 503. */
     sg_cache_entry_put(e);
-    sg_metrics_cache(ws, "error");
     if (ws->conf->redis_on_error == SG_REDIS_REJECT) {
         r->cache = "BYPASS";
         r->why = "the shared cache failed (redis.on_error: reject)";
@@ -185,46 +182,32 @@ static void shared_looked_up(struct sg_request *r, int rc, struct sg_cache_entry
     req_fetch(r);
 }
 
-static void on_shared_get(int rc, struct sg_cache_entry *e, void *arg)
+static void on_looked_up(enum sg_lookup what, struct sg_cache_entry *e, void *arg)
 {
     struct sg_request *r = arg;
     ASSERT_NOT_INSIDE_CALL(r);
     if (r->finished)
         sg_cache_entry_put(e);
     else
-        shared_looked_up(r, rc, e);
+        looked_up(r, what, e);
     req_put(r);
 }
 
 static void lookup(struct sg_request *r)
 {
-    struct sg_wstate *ws = r->ws;
-    struct sg_cache_entry *e = NULL;
-    int rc = ws->local_ops->get(ws->local, r->cache_key, &e, NULL, NULL);
-    if (rc == SG_OK) {
-        sg_metrics_cache(ws, "hit");
-        req_reply_entry(r, e, "HIT");
-        sg_cache_entry_put(e);
-        return;
-    }
-    keep_stale(r, e);
-    if (!ws->shared_ops) {
-        sg_metrics_cache(ws, "miss");
-        req_fetch(r);
-        return;
-    }
-    e = NULL;
-    r->refs++; /* on_shared_get's */
+    struct sg_cache_entry *e = NULL, *stale = NULL;
+    r->refs++; /* on_looked_up's, should the shared tier be asked */
     CALL_BEGIN(r);
-    rc = ws->shared_ops->get(ws->shared, r->cache_key, &e, on_shared_get, r);
+    enum sg_lookup what = sg_cache_lookup(r->ws, r->cache_key, &e, &stale, on_looked_up, r);
     CALL_END(r);
-    if (rc == SG_AGAIN) {
+    keep_stale(r, stale);
+    if (what == SG_LOOKUP_PENDING) {
         if (!r->finished)
             req_go_async(r);
         return;
     }
     req_drop_unused_ref(r);
-    shared_looked_up(r, rc, e);
+    looked_up(r, what, e);
 }
 
 /* Binds the request to a backend where something names one: the header

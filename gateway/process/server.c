@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "auth/auth_set.h"
+#include "cache/lookup.h"
 #include "obs/access_log.h"
 #include "process/admin.h"
 #include "http/conn.h"
@@ -57,7 +58,7 @@ uint64_t sg_server_deadline_for(const struct sg_conf *conf)
 
 static void on_shared_purge(void *ctx, const char *key)
 {
-    sg_request_purge_local(ctx, key);
+    sg_cache_drop_local(ctx, key);
 }
 
 static void on_stats_timer(evutil_socket_t fd, short what, void *arg)

@@ -6,8 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "cache/cache_store.h"
-#include "http/request.h"
+#include "cache/lookup.h"
 #include "process/server_int.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
@@ -24,20 +23,10 @@ struct purge {
     bool shared;
 };
 
-static void purge_key(const char *key, void *arg)
-{
-    struct purge *p = arg;
-    sg_request_purge_local(p->ws, key);
-    /* One worker tells the shared tier, which tells every replica. */
-    if (p->shared && p->ws->shared_ops && p->ws->shared_ops->purge(p->ws->shared, key) != SG_OK)
-        sg_log_warn("cache", "purge of a task could not reach the shared tier");
-}
-
 static void on_worker_purge(void *arg)
 {
     struct purge *p = arg;
-    /* Under header routing the task is cached once per backend. */
-    sg_cache_keys(p->ws->conf, p->task, purge_key, p);
+    sg_cache_purge(p->ws, p->task, p->shared);
     if (atomic_fetch_sub(p->left, 1) == 1) {
         sg_wmsg_post(p->s->mq, p->done, p->done_arg);
         free(p->left);
