@@ -3,7 +3,7 @@
  * guesser spread over N workers gets N times the budget; the delay is bounded
  * so a real user is slowed, never locked out.
  *
- * Three keys count failures (the caller builds them, gateway/request.c):
+ * Three keys count failures (the caller builds them, gateway/http/request.c):
  *   "ip:ADDR"            every failure from the address
  *   "user:NAME"          every failure of a Basic user name, from anywhere
  *   "pair:ADDR\x1fNAME"  one user name from one address

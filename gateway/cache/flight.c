@@ -9,7 +9,7 @@
  *            (SET NX PX); the replica that gets it fetches, the others poll
  *            the shared tier for the stored answer, and fetch themselves only
  *            when none arrives in time (a holder that died: its lease expires)
- *   fetch    the backends gateway/backend_route.c picks are asked at once (one
+ *   fetch    the backends gateway/upstream/backend_route.c picks are asked at once (one
  *            "leg" each); the first 200 wins and the other legs are
  *            cancelled, else all legs end and sg_fanout_verdict decides; the
  *            answer is rendered once, stored in both tiers by status with the

@@ -6,7 +6,7 @@
  *   LOOKUP     the local tier; a fresh hit replies at once, without any JSON work
  *   FETCH      a miss joins the in-flight fetch for the task, or leads a new one
  *   STORE      the leader's answer is rendered once, stored by status, and every
- *              waiter is answered from the same bytes (gateway/flight.c)
+ *              waiter is answered from the same bytes (gateway/cache/flight.c)
  *   FINISH     exactly once: reply, resume evhtp, access log, drop references
  *
  * Refcounting: evhtp holds one reference (dropped by its request-fini hook) and

@@ -1,5 +1,5 @@
 /* A request's way through authentication: the provider chain, the failed-login
- * throttle around it (gateway/throttle.h), and the 401 when nothing accepts. */
+ * throttle around it (gateway/auth/throttle.h), and the 401 when nothing accepts. */
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <evhtp/evhtp.h>
@@ -41,7 +41,7 @@ static void basic_user(const char *hdr, char *out, size_t cap)
     OPENSSL_cleanse(buf, sizeof(buf)); /* it held the password too */
 }
 
-/* Builds the request's throttle keys once (gateway/throttle.h). The address
+/* Builds the request's throttle keys once (gateway/auth/throttle.h). The address
  * alone is no secret; the user name comes out of the Basic credential, and
  * the pair needs both. */
 static void throttle_keys(struct sg_request *r)
@@ -155,7 +155,7 @@ void req_auth_start(struct sg_request *r)
 }
 
 /* A 401. Repeated failures from one address, for one user name, or of the
- * pair wait a bounded, growing delay first (gateway/throttle.h); an attempt
+ * pair wait a bounded, growing delay first (gateway/auth/throttle.h); an attempt
  * that waited before its check has served that delay already. */
 static void auth_failed(struct sg_request *r)
 {

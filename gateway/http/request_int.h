@@ -27,7 +27,7 @@ struct sg_request {
     struct sg_wstate *ws;
     struct event *deadline;
     struct event *delay_timer; /* a throttled attempt or 401 waits on it */
-    /* Failed-login protection (gateway/throttle.h): the keys, built once. */
+    /* Failed-login protection (gateway/auth/throttle.h): the keys, built once. */
     bool thr_built;
     bool thr_waited;    /* held: waited before its check, its 401 does not wait again */
     bool thr_refused;   /* held past the bound: a 401 after the wait, never checked */

@@ -1,5 +1,6 @@
-/* Replies: the only place that maps outcomes to HTTP status codes and vAPI
- * standard error bodies. Error bodies are static strings: no JSON rendering. */
+/* Replies: every vAPI standard error snapgate answers with, its HTTP status
+ * code and its body (static strings: no JSON rendering), and which error a
+ * normalized upstream outcome becomes (sg_error_for_outcome). */
 #ifndef SG_REPLY_H
 #define SG_REPLY_H
 

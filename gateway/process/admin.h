@@ -24,7 +24,7 @@ void sg_admin_set_ready(struct sg_admin *a);
 void sg_admin_set_draining(struct sg_admin *a);
 void sg_admin_set_conf(struct sg_admin *a, const struct sg_conf *conf);
 void sg_admin_count_reload(struct sg_admin *a, bool ok);
-/* /readyz is 503 while no backend of h is known healthy (gateway/health.h),
+/* /readyz is 503 while no backend of h is known healthy (gateway/upstream/health.h),
  * and /metrics shows h's per-backend state. */
 struct sg_health;
 void sg_admin_set_health(struct sg_admin *a, const struct sg_health *h);

@@ -58,7 +58,7 @@ typedef void (*sg_fetch_cb)(struct sg_fetch_result *res, void *arg);
  *
  * Idempotent failures (could not connect, connection closed before an answer,
  * 502/503/504) are tried again up to the backend's retries.max times, after a
- * full-jitter backoff (gateway/retry.h), while the deadline leaves room and
+ * full-jitter backoff (gateway/upstream/retry.h), while the deadline leaves room and
  * the backend-worker's retry budget allows. Returns the handle for
  * sg_fetch_cancel; never NULL. */
 struct sg_fetch *sg_fetch_start(struct sg_backend_worker *bw, const char *task_id,

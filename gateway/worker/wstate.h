@@ -1,5 +1,5 @@
 /* Everything one worker owns. Nothing here is touched by another thread except
- * through the worker's message queue (gateway/wmsg.c). */
+ * through the worker's message queue (gateway/worker/wmsg.c). */
 #ifndef SG_WSTATE_H
 #define SG_WSTATE_H
 
@@ -47,7 +47,8 @@ struct sg_wstate {
 
     struct sg_backend_worker **backends;
     size_t nbackends;
-    struct sg_health *health; /* the process's, shared by every worker (gateway/health.h) */
+    struct sg_health
+        *health; /* the process's, shared by every worker (gateway/upstream/health.h) */
     struct {
         struct sg_backend_worker **v;
         size_t n;
@@ -67,9 +68,9 @@ struct sg_wstate {
     struct sg_wmsg_queue *mq;
     struct sg_metrics *metrics;
     struct sg_server *server_ctx;
-    LIST_HEAD(sg_client_conns, sg_conn) conns;    /* open client connections (gateway/conn.c) */
+    LIST_HEAD(sg_client_conns, sg_conn) conns; /* open client connections (gateway/http/conn.c) */
     LIST_HEAD(sg_lingerers, sg_linger) lingerers; /* connections closing after an error answer */
-    struct sg_accept_guard *accept_guard;         /* the listener's backoff (gateway/listen.c) */
+    struct sg_accept_guard *accept_guard; /* the listener's backoff (gateway/http/listen.c) */
 };
 
 #endif

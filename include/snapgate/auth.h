@@ -24,7 +24,9 @@ struct sg_principal {
 void sg_principal_clear(struct sg_principal *p);
 
 /* Called exactly once, from the loop, never from inside authenticate().
- * rc is SG_OK (principal filled), SG_DENIED or SG_DECLINED. */
+ * rc is SG_OK (principal filled), SG_DENIED, SG_DECLINED, or SG_ERR when the
+ * provider could not decide (its backend unreachable, overload): the request
+ * then fails closed with 503, never as a 401. */
 typedef void (*sg_auth_cb)(int rc, struct sg_principal *p, void *arg);
 
 struct sg_auth_ops {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- The raw tree (gateway/conf_tree.c) ------------------------------------ */
+/* ---- The raw tree (gateway/conf/conf_tree.c) ------------------------------------ */
 
 enum sg_node_type { SG_NODE_SCALAR = 1, SG_NODE_MAP, SG_NODE_SEQ };
 
@@ -47,7 +47,7 @@ void sg_conf_errs_warn(struct sg_conf_errs *errs, int line, const char *path, co
     __attribute__((format(printf, 4, 5)));
 /* Warns when file, a secret a key names (password_file, users_file,
  * tokens_file), can be read or changed by others than its owner, as ssh does
- * for keys (gateway/conf_secret.c). Never refuses: a Kubernetes Secret is
+ * for keys (gateway/conf/conf_secret.c). Never refuses: a Kubernetes Secret is
  * often mounted 0644. */
 void sg_conf_check_secret_mode(struct sg_conf_errs *errs, int line, const char *path,
                                const char *file);
@@ -77,7 +77,7 @@ int sg_conf_read_uint(const struct sg_conf_node *n, const char *path, struct sg_
  * "0s" is fine here); SG_OK, or SG_ERR on bad text or a value past INT64_MAX ms. */
 int sg_parse_duration_ms(const char *s, uint64_t *out);
 
-/* ---- The validated config (gateway/conf.c) --------------------------------- */
+/* ---- The validated config (gateway/conf/conf.c) --------------------------------- */
 
 struct sg_module;
 struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
@@ -139,7 +139,7 @@ struct sg_conf {
     char *admin_listen; /* "host:port" */
     unsigned workers;
     /* Client connections the process holds at once; beyond it a new one is
-     * closed as soon as it is accepted (gateway/conn.c). */
+     * closed as soon as it is accepted (gateway/http/conn.c). */
     uint64_t max_connections;
 
     int log_level;  /* enum sg_log_level */

@@ -2,7 +2,7 @@
  * the core's offload pool without blocking its worker's event loop. Work runs
  * on a pool thread; its completion comes back on the port's loop thread. The
  * pool itself (start, stop, cancel on a dead loop) is the core's
- * (gateway/offload.h). Part of the module ABI (auth/basic uses it). */
+ * (gateway/lib/offload.h). Part of the module ABI (auth/basic uses it). */
 #ifndef SG_OFFLOAD_PORT_H
 #define SG_OFFLOAD_PORT_H
 

@@ -1,7 +1,7 @@
 """Failed-login protection (issue 4, item 7; issue 10, items 3 and 6): repeated failures slow down, a real user is never
 locked out.
 
-The rule held here (README, gateway/throttle.h): per worker, every 401 for presented
+The rule held here (README, gateway/auth/throttle.h): per worker, every 401 for presented
 credentials counts against the client address and, for Basic, the user name. The n-th failure
 of a key within 60 s (n >= 5) waits 250 ms * 2^(n-5), at most 4 s; with several keys counting
 (address, user name, and the pair of the two), the largest delay applies. A success does not

@@ -39,7 +39,7 @@ static void bearer_conf_free(struct bearer_conf *bc)
     free(bc);
 }
 
-/* The core has checked the key names (gateway/conf_auth.c): only values here. */
+/* The core has checked the key names (gateway/conf/conf_auth.c): only values here. */
 static int on_conf(const struct sg_conf_node *node, const char *path, const struct sg_conf *conf,
                    struct sg_conf_errs *errs, void **priv)
 {

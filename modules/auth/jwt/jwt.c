@@ -63,7 +63,7 @@ static int read_optional(const struct sg_conf_node *node, const char *path, cons
     return rc;
 }
 
-/* The core has checked the key names (gateway/conf_auth.c): only values here.
+/* The core has checked the key names (gateway/conf/conf_auth.c): only values here.
  * issuer and audience are optional: without them iss and aud are not checked
  * (fine for an HS256 secret only snapgate shares; with an identity provider's
  * keys, set both). */

@@ -63,7 +63,7 @@ char *sg_vim25_text(xmlNode *n);
 /* ---- TaskInfo XML to the VI/JSON shape (vim25_convert.c) -------------------- */
 
 /* Converts the <val xsi:type="TaskInfo"> element to the json-c TaskInfo shape
- * gateway/taskinfo.h takes: progress/eventChainId as integers, cancelable/
+ * include/snapgate/taskinfo.h takes: progress/eventChainId as integers, cancelable/
  * cancelled as booleans, MoRefs (an element with a plain `type` attribute) as
  * {"_typeName", "type", "value"}, xsd-typed any values boxed as {"_typeName",
  * "_value"}, ArrayOf* as boxed arrays, repeated elements as arrays. Returns a

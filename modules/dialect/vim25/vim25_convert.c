@@ -1,5 +1,5 @@
 /* A SOAP TaskInfo into the json-c shape VI/JSON sends, so one mapping
- * (gateway/taskinfo.c) serves both dialects. XML has no types of its own: the
+ * (gateway/normalize/taskinfo.c) serves both dialects. XML has no types of its own: the
  * TaskInfo fields that are not strings are named in a table, any-typed values
  * say theirs in xsi:type, and a MoRef is an element with a plain `type`
  * attribute (not the xsi one) and text. */

@@ -1,7 +1,7 @@
 /* The vim25 dialect module: SOAP RetrievePropertiesEx of Task.info against
  * any vCenter, the session in the vmware_soap_session cookie. The TaskInfo in
  * the answer is converted to the VI/JSON shape and mapped by the same code as
- * the vijson dialect (gateway/taskinfo.c). */
+ * the vijson dialect (gateway/normalize/taskinfo.c). */
 #include <stddef.h>
 
 #include "snapgate/module.h"
