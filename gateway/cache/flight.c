@@ -230,14 +230,8 @@ static void on_leg_done(struct sg_fetch_result *res, void *arg)
 static bool rebase(struct sg_flight *f)
 {
     const struct sg_conf *now = f->ws->conf;
-    if (f->conf == now)
-        return true;
-    if (f->backend >= 0) {
-        f->backend = sg_backend_index(now, f->conf->backends[f->backend].name);
-        /* Named by the request (header routing) or the caller's session: nowhere else. */
-        if (f->backend < 0 && (f->conf->routing == SG_ROUTE_HEADER || f->session))
-            return false;
-    }
+    if (!sg_backend_rebase(f->conf, now, &f->backend, f->session != NULL))
+        return false;
     f->conf = now;
     return true;
 }

@@ -130,14 +130,11 @@ void req_fetch(struct sg_request *r)
         .cache_key = r->cache_key,
         .caller = r->principal.name,
         .session = r->principal.upstream_session,
-        .backend = r->backend_index,
+        .backend =
+            sg_backend_for_miss(ws->conf, r->backend_index, r->stale ? r->stale->owner : NULL),
         .shared_failed = r->shared_failed,
         .completed_floor = r->stale ? r->stale->completed : -1,
     };
-    /* Fan-out: a task whose owner is known (kept with its expired entry) is
-     * asked of that backend alone. */
-    if (ask.backend < 0 && r->stale && r->stale->owner[0] && ws->conf->backends_n > 1)
-        ask.backend = sg_backend_index(ws->conf, r->stale->owner);
     r->refs++; /* the flight's answer's */
     CALL_BEGIN(r);
     bool joined = sg_flight_join(ws, &ask, &r->waiter);
@@ -216,26 +213,19 @@ static void lookup(struct sg_request *r)
 static bool bind_backend(struct sg_request *r)
 {
     const struct sg_conf *c = r->ws->conf;
-    r->backend_index = -1;
-    if (c->routing == SG_ROUTE_HEADER) {
-        const char *name =
-            r->ev ? evhtp_header_find(r->ev->headers_in, "X-Snapgate-Backend") : NULL;
-        r->backend_index = name ? sg_backend_index(c, name) : -1;
-        if (r->backend_index < 0) {
-            sg_log_debug("request", "request %s: X-Snapgate-Backend %s", r->id,
-                         name ? "names no configured backend" : "is missing");
-            req_finish_error(r, SG_E_BAD_BACKEND);
-            return false;
-        }
-    }
-    if (r->principal.upstream_backend) {
-        int own = sg_backend_index(c, r->principal.upstream_backend);
-        /* The caller's session is good on its own backend only. */
-        if (own < 0 || (c->routing == SG_ROUTE_HEADER && own != r->backend_index)) {
-            req_finish_error(r, SG_E_UNAUTHORIZED);
-            return false;
-        }
-        r->backend_index = own;
+    const char *header = r->ev ? evhtp_header_find(r->ev->headers_in, "X-Snapgate-Backend") : NULL;
+    switch (sg_backend_bind(c, header, r->principal.upstream_backend, &r->backend_index)) {
+    case SG_BIND_OK:
+        break;
+    case SG_BIND_HEADER_MISSING:
+    case SG_BIND_HEADER_UNKNOWN:
+        sg_log_debug("request", "request %s: X-Snapgate-Backend %s", r->id,
+                     header ? "names no configured backend" : "is missing");
+        req_finish_error(r, SG_E_BAD_BACKEND);
+        return false;
+    case SG_BIND_NOT_CALLERS:
+        req_finish_error(r, SG_E_UNAUTHORIZED);
+        return false;
     }
     sg_cache_key(c, r->task, r->backend_index, r->cache_key, sizeof(r->cache_key));
     return true;

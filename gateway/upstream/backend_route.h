@@ -15,6 +15,7 @@
 #ifndef SG_BACKEND_ROUTE_H
 #define SG_BACKEND_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,33 @@
 
 /* The index of the backend called name in conf, or -1. */
 int sg_backend_index(const struct sg_conf *conf, const char *name);
+
+/* Why a request cannot be bound to a backend. */
+enum sg_bind_error {
+    SG_BIND_OK = 0,
+    SG_BIND_HEADER_MISSING, /* header routing: no X-Snapgate-Backend */
+    SG_BIND_HEADER_UNKNOWN, /* header routing: it names no configured backend */
+    SG_BIND_NOT_CALLERS,    /* a delegated caller's own backend is gone, or another is named */
+};
+
+/* The one backend a request must use, or -1 (any: fan-out): the backend the
+ * header names (header routing; header may be NULL), and for a delegated
+ * caller the backend that vouched for it (caller_backend, NULL otherwise),
+ * which must be the same. SG_BIND_OK and *index, or why not. */
+enum sg_bind_error sg_backend_bind(const struct sg_conf *conf, const char *header,
+                                   const char *caller_backend, int *index);
+
+/* The backend a miss asks: the bound one; else, under fan-out with several
+ * backends, the owner remembered with the task's expired entry (owner, "" or
+ * NULL when none); else -1: every usable backend. */
+int sg_backend_for_miss(const struct sg_conf *conf, int bound, const char *owner);
+
+/* The same backend in the config now in force, after a reload between the
+ * miss and its fetch: its index in now (-1: fan out as before). Returns false
+ * when the backend a request was bound to is gone (named by the header, or the
+ * caller's session: nowhere else will do). */
+bool sg_backend_rebase(const struct sg_conf *was, const struct sg_conf *now, int *index,
+                       bool bound_by_caller);
 
 /* Fills out (room for h->n) with the backends to ask and returns how many.
  * only: one wanted backend (owner, header, delegation), or -1 for all.

@@ -217,6 +217,68 @@ START_TEST(test_fanout_verdict)
 }
 END_TEST
 
+/* The one backend a request must use: named by the header, or the caller's own. */
+START_TEST(test_bind)
+{
+    int i = 7;
+    conf.routing = SG_ROUTE_FANOUT;
+    ck_assert_int_eq(sg_backend_bind(&conf, "vc2", NULL, &i), SG_BIND_OK);
+    ck_assert_int_eq(i, -1); /* fan-out ignores the header */
+    ck_assert_int_eq(sg_backend_bind(&conf, NULL, "vc3", &i), SG_BIND_OK);
+    ck_assert_int_eq(i, 2);
+    ck_assert_int_eq(sg_backend_bind(&conf, NULL, "gone", &i), SG_BIND_NOT_CALLERS);
+    ck_assert_int_eq(i, -1);
+
+    conf.routing = SG_ROUTE_HEADER;
+    ck_assert_int_eq(sg_backend_bind(&conf, NULL, NULL, &i), SG_BIND_HEADER_MISSING);
+    ck_assert_int_eq(sg_backend_bind(&conf, "nope", NULL, &i), SG_BIND_HEADER_UNKNOWN);
+    ck_assert_int_eq(sg_backend_bind(&conf, "vc2", NULL, &i), SG_BIND_OK);
+    ck_assert_int_eq(i, 1);
+    ck_assert_int_eq(sg_backend_bind(&conf, "vc2", "vc2", &i), SG_BIND_OK);
+    ck_assert_int_eq(i, 1);
+    /* A delegated caller's session is good on its own backend only. */
+    ck_assert_int_eq(sg_backend_bind(&conf, "vc1", "vc2", &i), SG_BIND_NOT_CALLERS);
+    ck_assert_int_eq(i, -1);
+}
+END_TEST
+
+START_TEST(test_backend_for_miss)
+{
+    ck_assert_int_eq(sg_backend_for_miss(&conf, 1, "vc3"), 1); /* bound beats owner */
+    ck_assert_int_eq(sg_backend_for_miss(&conf, -1, "vc3"), 2);
+    ck_assert_int_eq(sg_backend_for_miss(&conf, -1, ""), -1);
+    ck_assert_int_eq(sg_backend_for_miss(&conf, -1, NULL), -1);
+    ck_assert_int_eq(sg_backend_for_miss(&conf, -1, "removed"), -1);
+    struct sg_conf one = {.backends = backends, .backends_n = 1};
+    ck_assert_int_eq(sg_backend_for_miss(&one, -1, "vc1"), -1); /* one backend: no owner pick */
+}
+END_TEST
+
+/* A reload between a miss and its fetch moved or removed its backend. */
+START_TEST(test_rebase)
+{
+    struct sg_conf_backend moved[2] = {{.name = "vc3"}, {.name = "vc1"}};
+    struct sg_conf now = {.backends = moved, .backends_n = 2};
+    int i = 2; /* vc3 */
+    ck_assert(sg_backend_rebase(&conf, &conf, &i, false));
+    ck_assert_int_eq(i, 2);
+    ck_assert(sg_backend_rebase(&conf, &now, &i, false));
+    ck_assert_int_eq(i, 0);
+    i = 1; /* vc2, gone */
+    conf.routing = SG_ROUTE_FANOUT;
+    ck_assert(sg_backend_rebase(&conf, &now, &i, false)); /* a fan-out owner: ask all */
+    ck_assert_int_eq(i, -1);
+    i = 1;
+    ck_assert(!sg_backend_rebase(&conf, &now, &i, true)); /* the caller's backend */
+    i = 1;
+    conf.routing = SG_ROUTE_HEADER;
+    ck_assert(!sg_backend_rebase(&conf, &now, &i, false)); /* named by the header */
+    i = -1;
+    ck_assert(sg_backend_rebase(&conf, &now, &i, false));
+    ck_assert_int_eq(i, -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("backend_health");
@@ -231,6 +293,9 @@ int main(void)
     tcase_add_test(tc, test_ready_needs_an_up_backend_not_ejected);
     tcase_add_test(tc, test_candidates);
     tcase_add_test(tc, test_reload_carries_over_what_is_known);
+    tcase_add_test(tc, test_bind);
+    tcase_add_test(tc, test_backend_for_miss);
+    tcase_add_test(tc, test_rebase);
     tcase_add_loop_test(tc, test_fanout_verdict, 0, (int)SG_ARRAY_LEN(verdicts));
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
