@@ -104,7 +104,7 @@ static const char *const redis_on_error[] = {"bypass", "reject", NULL};
 
 static const struct sg_conf_spec redis_spec[] = {
     {.key = "url", .kind = SG_SPEC_MODULE},
-    {.key = "timeout", .kind = SG_SPEC_DURATION, .off = C_OFF(redis_timeout_ms), .min = 1},
+    {.key = "timeout", .kind = SG_SPEC_MODULE},
     {.key = "on_error",
      .kind = SG_SPEC_ENUM,
      .off = C_OFF(redis_on_error),
@@ -158,7 +158,6 @@ static struct sg_conf *conf_defaults(const char *path)
     c->local_max_entries = 100000;
     c->local_max_ttl_ms = 1000;
     c->stale_if_error_ms = 5 * 60 * 1000;
-    c->redis_timeout_ms = 250;
     c->redis_on_error = SG_REDIS_BYPASS;
     c->auth_realm = sg_xstrdup("snapgate");
     c->drain_timeout_ms = 20 * 1000;

@@ -52,7 +52,9 @@ static const char *fixed_key(const struct sg_conf *cur, const struct sg_conf *ne
         return "workers";
     if (cur->local_max_entries != next->local_max_entries)
         return "cache.local.max_entries";
-    if (!str_eq(cur->redis_url, next->redis_url) || cur->redis_timeout_ms != next->redis_timeout_ms)
+    if (!str_eq(cur->redis_url, next->redis_url) || cur->shared_cache != next->shared_cache ||
+        (cur->shared_cache && cur->shared_cache->conf_equal &&
+         !cur->shared_cache->conf_equal(cur->shared_cache_priv, next->shared_cache_priv)))
         return "redis";
     return NULL;
 }

@@ -155,8 +155,7 @@ struct sg_conf {
     const struct sg_module *shared_cache;
     void *shared_cache_priv; /* what the module's conf hook built from the `redis` map */
     char *redis_url;         /* as given (may hold a password: never log it) */
-    uint64_t redis_timeout_ms;
-    int redis_on_error; /* SG_REDIS_BYPASS: a failure is a miss; SG_REDIS_REJECT: 503 */
+    int redis_on_error;      /* SG_REDIS_BYPASS: a failure is a miss; SG_REDIS_REJECT: 503 */
 
     char *auth_realm;
     char **auth_allow; /* users, or "group:NAME" */

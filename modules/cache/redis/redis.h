@@ -66,9 +66,12 @@ struct sg_redis_conf {
 
 /* The module's conf hook: node is the `redis` map, path its key path ("redis").
  * On SG_OK *priv is a struct sg_redis_conf (free with sg_redis_free_conf); the
- * timeout comes from conf->redis_timeout_ms (250 ms when 0 or conf is NULL). */
+ * timeout is redis.timeout (SG_REDIS_DEFAULT_TIMEOUT_MS when absent). */
 int sg_redis_conf_hook(const struct sg_conf_node *node, const char *path,
                        const struct sg_conf *conf, struct sg_conf_errs *errs, void **priv);
+/* Two configs of the hook give the same connections (a reload must restart
+ * for anything else). */
+bool sg_redis_conf_equal(const void *a, const void *b);
 void sg_redis_free_conf(void *priv);
 
 /* ---- per-worker instance (made by redis_module.c) -------------------------- */

@@ -61,6 +61,7 @@ void sg_redis_free_conf(void *priv)
 int sg_redis_conf_hook(const struct sg_conf_node *node, const char *path,
                        const struct sg_conf *conf, struct sg_conf_errs *errs, void **priv)
 {
+    (void)conf;
     struct sg_redis_conf *rc = sg_xcalloc(1, sizeof(*rc));
     char *url = NULL;
     char why[160];
@@ -85,8 +86,15 @@ int sg_redis_conf_hook(const struct sg_conf_node *node, const char *path,
             goto fail;
         }
     }
-    rc->timeout_ms =
-        conf && conf->redis_timeout_ms ? conf->redis_timeout_ms : SG_REDIS_DEFAULT_TIMEOUT_MS;
+    rc->timeout_ms = SG_REDIS_DEFAULT_TIMEOUT_MS;
+    const struct sg_conf_node *t = sg_conf_node_get(node, "timeout");
+    if (t) {
+        char *tpath = sg_xasprintf("%s.timeout", path ? path : "redis");
+        int trc = sg_conf_read_duration_ms(t, tpath, errs, &rc->timeout_ms);
+        free(tpath);
+        if (trc != SG_OK)
+            goto fail;
+    }
     wipe_free(url);
     free(upath);
     *priv = rc;
@@ -96,4 +104,15 @@ fail:
     free(upath);
     sg_redis_free_conf(rc);
     return SG_ERR;
+}
+
+bool sg_redis_conf_equal(const void *a, const void *b)
+{
+    const struct sg_redis_conf *x = a, *y = b;
+    if (!x || !y)
+        return x == y;
+    /* The URL is compared as written by the core; what it resolved to and the
+     * timeout are the module's. */
+    return x->timeout_ms == y->timeout_ms &&
+           !strcmp(x->addr ? x->addr : "", y->addr ? y->addr : "");
 }

@@ -87,6 +87,7 @@ const struct sg_module sg_module_cache_redis = {
     .kind = SG_MOD_CACHE,
     .conf = sg_redis_conf_hook,
     .free_conf = sg_redis_free_conf,
+    .conf_equal = sg_redis_conf_equal,
     .worker_init = redis_worker_init,
     .worker_fini = redis_worker_fini,
     .ops = &sg_redis_ops,

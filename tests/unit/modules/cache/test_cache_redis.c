@@ -198,11 +198,10 @@ static bool wait_connected(struct event_base *base, void *inst, int want, unsign
 
 static int conf_url(const char *url, void **priv, struct sg_conf_errs *errs)
 {
-    char *yaml = sg_xasprintf("url: \"%s\"\n", url);
+    char *yaml = sg_xasprintf("url: \"%s\"\ntimeout: %dms\n", url, TIMEOUT_MS);
     struct sg_conf_node *node = sg_conf_tree_parse_string(yaml, errs);
     ck_assert_ptr_nonnull(node);
-    struct sg_conf conf = {.redis_timeout_ms = TIMEOUT_MS};
-    int rc = sg_module_cache_redis.conf(node, "redis", &conf, errs, priv);
+    int rc = sg_module_cache_redis.conf(node, "redis", NULL, errs, priv);
     sg_conf_tree_free(node);
     free(yaml);
     return rc;
@@ -413,6 +412,24 @@ START_TEST(test_conf_errors_name_the_key_and_hide_the_password)
     const struct sg_redis_conf *rc = priv;
     ck_assert_msg(!strcmp(rc->addr, "127.0.0.1") || !strcmp(rc->addr, "::1"), "%s", rc->addr);
     ck_assert_uint_eq(rc->timeout_ms, TIMEOUT_MS);
+
+    /* redis.timeout is the module's key: checked here, part of what a reload compares. */
+    void *other = NULL;
+    ck_assert_int_eq(conf_url("redis://:hunter2@localhost:7000/1", &other, &errs), SG_OK);
+    ck_assert(sg_module_cache_redis.conf_equal(priv, other));
+    ((struct sg_redis_conf *)other)->timeout_ms = TIMEOUT_MS + 1;
+    ck_assert(!sg_module_cache_redis.conf_equal(priv, other));
+    sg_module_cache_redis.free_conf(other);
+    node = sg_conf_tree_parse_string("url: \"redis://127.0.0.1:7000\"\ntimeout: 0s\n", &errs);
+    ck_assert_int_eq(sg_module_cache_redis.conf(node, "redis", NULL, &errs, &other), SG_ERR);
+    ck_assert_ptr_nonnull(strstr(errs.msgs[0], "redis.timeout"));
+    sg_conf_tree_free(node);
+    sg_conf_errs_clear(&errs);
+    node = sg_conf_tree_parse_string("url: \"redis://127.0.0.1:7000\"\n", &errs);
+    ck_assert_int_eq(sg_module_cache_redis.conf(node, "redis", NULL, &errs, &other), SG_OK);
+    ck_assert_uint_eq(((struct sg_redis_conf *)other)->timeout_ms, SG_REDIS_DEFAULT_TIMEOUT_MS);
+    sg_module_cache_redis.free_conf(other);
+    sg_conf_tree_free(node);
     sg_module_cache_redis.free_conf(priv);
 }
 END_TEST
