@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf/conf_diff.h"
 #include "conf/conf_internal.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"
@@ -850,6 +851,39 @@ START_TEST(test_redis_keys)
 }
 END_TEST
 
+/* redis.timeout is the module's, yet a reload still sees it change. */
+START_TEST(test_redis_timeout_change_needs_a_restart)
+{
+    if (!sg_module_find(SG_MOD_CACHE, "redis"))
+        return;
+    char *p1, *p2, *p3;
+    struct sg_conf *a =
+        load_yaml("redis:\n  url: \"redis://127.0.0.1:6379/0\"\n  timeout: 100ms\n", &p1);
+    struct sg_conf *b =
+        load_yaml("redis:\n  url: \"redis://127.0.0.1:6379/0\"\n  timeout: 200ms\n", &p2);
+    struct sg_conf *c =
+        load_yaml("redis:\n  url: \"redis://127.0.0.1:6379/0\"\n  timeout: 100ms\n", &p3);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(c);
+    struct sg_conf_diff d;
+    sg_conf_diff(a, b, &d);
+    ck_assert_ptr_nonnull(d.fixed_key);
+    ck_assert_str_eq(d.fixed_key, "redis");
+    sg_conf_diff(a, c, &d);
+    ck_assert_ptr_null(d.fixed_key);
+    sg_conf_free(a);
+    sg_conf_free(b);
+    sg_conf_free(c);
+    unlink(p1);
+    unlink(p2);
+    unlink(p3);
+    free(p1);
+    free(p2);
+    free(p3);
+}
+END_TEST
+
 START_TEST(test_env_dialect_without_url)
 {
     setenv("SNAPGATE_BACKEND_DIALECT", "cis", 1);
@@ -1037,6 +1071,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_env_redis);
     tcase_add_test(tc, test_max_ttl_needs_redis);
     tcase_add_test(tc, test_redis_keys);
+    tcase_add_test(tc, test_redis_timeout_change_needs_a_restart);
     tcase_add_test(tc, test_env_dialect_without_url);
     tcase_add_test(tc, test_env_backend_replaces_file_backends);
     tcase_add_test(tc, test_env_backend_url_alone);
