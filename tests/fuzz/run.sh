@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# libFuzzer campaigns for snapgate (tests/fuzz/README.md).
+#   run.sh --list             the harness names, one per line
+#   run.sh HARNESS SECONDS    configure/build build-fuzz when needed, run HARNESS
+#                             over a scratch copy of corpus/HARNESS for SECONDS;
+#                             exit non-zero on any crash, leak, timeout or
+#                             sanitizer report (the input lands in crashes/HARNESS/)
+# SG_FUZZ_BUILD overrides the build dir (default <repo>/build-fuzz). Extra
+# libFuzzer flags may follow SECONDS (e.g. -jobs=2 -workers=2).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${SG_FUZZ_BUILD:-$root/build-fuzz}
+
+harnesses() {
+    local f
+    for f in "$here"/fuzz_*.c; do
+        f=${f##*/}
+        echo "${f%.c}"
+    done
+}
+
+usage() {
+    echo "usage: $0 --list | HARNESS SECONDS [libFuzzer flags...]" >&2
+    exit 2
+}
+
+[ $# -ge 1 ] || usage
+if [ "$1" = "--list" ]; then
+    harnesses
+    exit 0
+fi
+[ $# -ge 2 ] || usage
+h=$1
+secs=$2
+shift 2
+harnesses | grep -qx -- "$h" || { echo "run.sh: no harness $h (see --list)" >&2; exit 2; }
+[[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ] || { echo "run.sh: SECONDS must be a positive integer" >&2; exit 2; }
+
+# The fuzz build: clang, ASan+UBSan, coverage in the core. -Werror is off here
+# only: clang flags things gcc does not (e.g. -Wformat-nonliteral in
+# gateway/conf/conf_errs.c), and the ordinary builds keep it on.
+if [ ! -f "$build/CMakeCache.txt" ]; then
+    CC=clang cmake -S "$root" -B "$build" -DSNAPGATE_FUZZ=ON -DSNAPGATE_SANITIZE=ON \
+        -DSNAPGATE_WERROR=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+else
+    cmake "$build" >/dev/null # picks up a harness added since the last configure
+fi
+cmake --build "$build" -j"$(nproc)" --target "$h" >/dev/null
+
+case $h in
+fuzz_router) dict=http_path.dict ;;
+fuzz_basic_header) dict=basic_header.dict ;;
+fuzz_dialect_*) dict=json.dict ;;
+*) dict= ;;
+esac
+flags=(-max_total_time="$secs" -timeout=10 -print_final_stats=1)
+[ -n "$dict" ] && flags+=(-dict="$here/dict/$dict")
+
+crashes=$here/crashes/$h
+mkdir -p "$crashes"
+work=$(mktemp -d)
+log=$(mktemp)
+trap 'rm -rf "$work" "$log"' EXIT
+if [ -d "$here/corpus/$h" ]; then
+    cp -- "$here/corpus/$h"/* "$work"/ 2>/dev/null || true
+fi
+
+rc=0
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+    "$build/tests/fuzz/$h" "${flags[@]}" -artifact_prefix="$crashes/" "$@" "$work" \
+    >"$log" 2>&1 || rc=$?
+cat "$log"
+# A report libFuzzer did not turn into a failing status still fails the run.
+if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:' "$log"; then
+    [ "$rc" -ne 0 ] || rc=1
+fi
+if [ "$rc" -ne 0 ]; then
+    echo "run.sh: $h failed (exit $rc); inputs in $crashes/" >&2
+fi
+exit "$rc"
