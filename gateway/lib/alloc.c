@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "snapgate/common.h"
 
 static void die_oom(const char *file, int line, size_t n)
@@ -69,4 +71,12 @@ char *sg_xasprintf(const char *fmt, ...)
     if (n < 0)
         die_oom(__FILE__, __LINE__, strlen(fmt));
     return out;
+}
+
+void sg_wipe_free(char *s)
+{
+    if (!s)
+        return;
+    OPENSSL_cleanse(s, strlen(s));
+    free(s);
 }

@@ -27,6 +27,9 @@ char *sg_xstrndup_at(const char *s, size_t n, const char *file, int line);
 #define sg_xrealloc(p, n) sg_xrealloc_at((p), (n), __FILE__, __LINE__)
 #define sg_xstrdup(s) sg_xstrdup_at((s), __FILE__, __LINE__)
 #define sg_xstrndup(s, n) sg_xstrndup_at((s), (n), __FILE__, __LINE__)
+/* Frees a secret string (a password, a session id, a URL with credentials)
+ * after wiping it, so it does not linger in freed memory; NULL is fine. */
+void sg_wipe_free(char *s);
 /* asprintf that aborts on OOM. */
 char *sg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

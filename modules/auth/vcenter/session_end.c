@@ -16,7 +16,6 @@
 #include "snapgate/call.h"
 
 #define MOD "auth.vcenter"
-#define SESSION_HEADER "vmware-api-session-id"
 
 struct later {
     TAILQ_ENTRY(later) link;
@@ -41,14 +40,6 @@ struct vc_ender_stats vc_ender_stats(void)
     return stats;
 }
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 static void on_deleted(const struct sg_call_result *res, void *arg)
 {
     (void)arg;
@@ -69,8 +60,8 @@ static void on_deleted(const struct sg_call_result *res, void *arg)
 static void send_delete(struct vc_ender *en, char *session)
 {
     struct sg_http_req req = {.method = "DELETE", .path = sg_xstrdup("/api/session")};
-    sg_http_req_add_header(&req, SESSION_HEADER, session);
-    wipe_free(session);
+    sg_http_req_add_header(&req, VC_SESSION_HEADER, session);
+    sg_wipe_free(session);
     stats.sent++;
     /* The call wipes the header when it is done; its handle is not kept. */
     (void)sg_call_start(en->bw, &req, on_deleted, NULL);
@@ -117,7 +108,7 @@ void vc_ender_end(struct vc_ender *en, char *session, bool now)
     if (!session)
         return;
     if (!en->bw || !loop_runs(en)) {
-        wipe_free(session);
+        sg_wipe_free(session);
         stats.dropped++;
         return;
     }
@@ -147,7 +138,7 @@ void vc_ender_free(struct vc_ender *en)
         if (runs) {
             send_delete(en, session);
         } else {
-            wipe_free(session);
+            sg_wipe_free(session);
             dropped++;
         }
     }

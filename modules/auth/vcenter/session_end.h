@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The header vCenter takes a session id in (sessions this module ends, and checks). */
+#define VC_SESSION_HEADER "vmware-api-session-id"
+
 struct event_base;
 struct sg_backend_worker;
 struct vc_ender;

@@ -50,7 +50,6 @@
  * has ended; this much more covers the callback's own turn. */
 #define END_GRACE_EXTRA_MS 1000u
 #define MAX_CREDENTIAL 16384
-#define SESSION_HEADER "vmware-api-session-id"
 
 struct vc_conf {
     char *backend;
@@ -131,14 +130,6 @@ static void credential_key(char kind, const char *cred, size_t len, char out[65]
     out[64] = '\0';
 }
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 /* Frees an entry that is in no list and not in the map; a session this
  * provider opened is ended (now: it was never handed to a request). */
 static void entry_free(struct vc_entry *e, bool now)
@@ -148,7 +139,7 @@ static void entry_free(struct vc_entry *e, bool now)
     if (e->owned && e->session)
         vc_ender_end(e->inst->ender, e->session, now);
     else
-        wipe_free(e->session);
+        sg_wipe_free(e->session);
     free(e);
 }
 
@@ -211,7 +202,7 @@ static void settle(struct vc_entry *e, int rc)
         if (e->owned)
             vc_ender_end(inst->ender, e->session, true);
         else
-            wipe_free(e->session);
+            sg_wipe_free(e->session);
         e->session = NULL;
     }
     if (rc == SG_ERR) {
@@ -267,7 +258,7 @@ static void on_session_info(const struct sg_call_result *res, void *arg)
 static void check_session(struct vc_entry *e)
 {
     struct sg_http_req req = {.method = "GET", .path = sg_xstrdup("/api/session")};
-    sg_http_req_add_header(&req, SESSION_HEADER, e->session);
+    sg_http_req_add_header(&req, VC_SESSION_HEADER, e->session);
     sg_http_req_add_header(&req, "Accept", "application/json");
     e->call = sg_call_start(e->inst->bw, &req, on_session_info, e);
 }
@@ -392,7 +383,7 @@ static void vc_reject(void *p, const struct sg_principal *principal)
         next = TAILQ_NEXT(e, link);
         if (!e->session || strcmp(e->session, principal->upstream_session) != 0)
             continue;
-        wipe_free(e->session);
+        sg_wipe_free(e->session);
         e->session = NULL;
         entry_drop(e);
     }

@@ -39,15 +39,6 @@ static char *resolve(const char *host, const char **why)
     return out;
 }
 
-/* The URL text may hold the password: it does not linger in freed memory. */
-static void wipe_free(char *s)
-{
-    if (!s)
-        return;
-    explicit_bzero(s, strlen(s));
-    free(s);
-}
-
 void sg_redis_free_conf(void *priv)
 {
     struct sg_redis_conf *rc = priv;
@@ -95,12 +86,12 @@ int sg_redis_conf_hook(const struct sg_conf_node *node, const char *path,
         if (trc != SG_OK)
             goto fail;
     }
-    wipe_free(url);
+    sg_wipe_free(url);
     free(upath);
     *priv = rc;
     return SG_OK;
 fail:
-    wipe_free(url);
+    sg_wipe_free(url);
     free(upath);
     sg_redis_free_conf(rc);
     return SG_ERR;

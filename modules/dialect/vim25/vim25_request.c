@@ -98,14 +98,6 @@ int sg_vim25_build_task(void *priv, const struct sg_conf_backend *b, const char 
     return SG_OK;
 }
 
-static void free_secret(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
-
 int sg_vim25_build_login(void *priv, const struct sg_conf_backend *b, struct sg_http_req *out)
 {
     (void)priv;
@@ -124,8 +116,8 @@ int sg_vim25_build_login(void *priv, const struct sg_conf_backend *b, struct sg_
     rc = SG_OK;
 fail:
     /* The credentials must not linger in freed heap memory. */
-    free_secret(user);
-    free_secret(pass);
+    sg_wipe_free(user);
+    sg_wipe_free(pass);
     return rc;
 }
 
@@ -210,5 +202,5 @@ void sg_vim25_apply_session(void *priv, const char *session, struct sg_http_req 
     (void)priv;
     char *cookie = sg_xasprintf(SG_VIM25_COOKIE "=%s", session);
     sg_http_req_add_header(req, "Cookie", cookie);
-    free_secret(cookie);
+    sg_wipe_free(cookie);
 }
