@@ -10,6 +10,9 @@
 #include "snapgate/log.h"
 
 static char *format_msg(const char *file, int line, const char *path, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static char *format_msg(const char *file, int line, const char *path, const char *fmt, va_list ap)
 {
     char *reason = NULL;
     if (vasprintf(&reason, fmt, ap) < 0)
@@ -19,6 +22,9 @@ static char *format_msg(const char *file, int line, const char *path, const char
     free(reason);
     return msg;
 }
+
+static void errs_vadd(struct sg_conf_errs *errs, const char *file, int line, const char *path,
+                      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 static void errs_vadd(struct sg_conf_errs *errs, const char *file, int line, const char *path,
                       const char *fmt, va_list ap)

@@ -69,6 +69,9 @@ size_t sg_log_format_time(char *out, size_t cap)
 
 /* One line, written with one fwrite so lines from different threads stay whole. */
 static void log_line(enum sg_log_level level, const char *module, const char *request_id,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void log_line(enum sg_log_level level, const char *module, const char *request_id,
                      const char *fmt, va_list ap)
 {
     char msg[2048];

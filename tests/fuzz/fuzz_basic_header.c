@@ -8,7 +8,8 @@
  *    trailing OWS is exactly the canonical base64 of buf[0..n).
  * 2. the input as credentials, encoded by the reference into "Basic <b64>":
  *    accepted (SG_OK, same bytes, same colon) exactly when it is non-empty, has
- *    a ':', no NUL and fits SG_BASIC_HEADER_MAX; otherwise SG_DENIED. */
+ *    a ':', no NUL and fits SG_BASIC_HEADER_MAX; otherwise SG_DENIED.
+ * SG_FUZZ_DICT: basic_header.dict */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

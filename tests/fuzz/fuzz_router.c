@@ -6,7 +6,8 @@
  * an id of 1..SG_TASK_ID_MAX printable, non-space ASCII bytes, NUL-terminated in
  * an exactly SG_TASK_ID_MAX + 1 byte buffer (ASan catches any write past it);
  * BAD_ID always names why; and re-encoding that id with
- * sg_http_path_segment_encode routes back to the same id. */
+ * sg_http_path_segment_encode routes back to the same id.
+ * SG_FUZZ_DICT: http_path.dict */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -826,8 +826,8 @@ static const char *const malformed[] = {
     "SIGN token=QUJD,",
     "SIGN token=QUJD junk",
     "SIGN =QUJD",
-    "SIGN token=\"QUJD\", nonce=\"1\", bodyhash=\"x\", signature_alg=\"RSA-SHA256\", "
-    "signature=\"c2ln\"",
+    ("SIGN token=\"QUJD\", nonce=\"1\", bodyhash=\"x\", signature_alg=\"RSA-SHA256\", "
+     "signature=\"c2ln\""),    /* one value, split for the line length */
     "SIGN token=\"@@@@\"",     /* not base64 */
     "SIGN token=\"QUJDRA\"",   /* missing padding */
     "SIGN token=\"QUJDRB==\"", /* non-canonical trailing bits */
