@@ -414,7 +414,9 @@ static int vc_conf(const struct sg_conf_node *node, const char *path, const stru
         goto fail;
     for (size_t i = 0; i < conf->backends_n; i++) {
         const struct sg_conf_backend *be = &conf->backends[i];
-        if (strcmp(be->name, name) != 0)
+        /* A backend without a name is already an error of its own; it is
+         * still in the list. */
+        if (!be->name || strcmp(be->name, name) != 0)
             continue;
         /* The session API delegation speaks is the Automation API's. */
         if (!be->dialect || strcmp(be->dialect->name, "cis") != 0) {

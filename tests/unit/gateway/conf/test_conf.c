@@ -722,6 +722,26 @@ START_TEST(test_vcenter_provider_names_a_backend)
 }
 END_TEST
 
+/* A backend without a name stays in the list as an error of its own; the
+ * vcenter hook, looking for its backend by name, must step over it (it
+ * passed NULL to strcmp: found by fuzz_config). */
+START_TEST(test_vcenter_provider_beside_a_nameless_backend)
+{
+    char *path;
+    ck_assert_ptr_null(load_yaml("auth:\n  providers:\n"
+                                 "    - type: vcenter\n      backend: vc1\n"
+                                 "backends:\n  - url: http://vc1\n    dialect: cis\n" GOOD_CRED,
+                                 &path));
+    bool named = false;
+    for (size_t i = 0; i < errs.n; i++)
+        named |= strstr(errs.msgs[i], ":6: backends[0].name: required key is missing") != NULL;
+    for (size_t i = 0; !named && i < errs.n; i++)
+        fprintf(stderr, "  got: %s\n", errs.msgs[i]);
+    ck_assert_msg(named, "the missing name is the error");
+    free(path);
+}
+END_TEST
+
 /* ---- the environment ---- */
 
 START_TEST(test_env_scalars_beat_defaults_and_file)
@@ -1060,6 +1080,7 @@ static Suite *conf_suite(void)
     tcase_add_loop_test(tc, test_provider_errors, 0, SG_ARRAY_LEN(provider_cases));
     tcase_add_test(tc, test_every_contract_provider_key_is_known);
     tcase_add_test(tc, test_vcenter_provider_names_a_backend);
+    tcase_add_test(tc, test_vcenter_provider_beside_a_nameless_backend);
     tcase_add_loop_test(tc, test_example_config, 0, (int)SG_ARRAY_LEN(examples));
     suite_add_tcase(s, tc);
 
