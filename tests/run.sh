@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian 12), runs the static checks, builds, runs
-# every test with ctest, then again with ASan+UBSan. The services the tests
+# every test with ctest, then again with ASan+UBSan, then replays every fuzz
+# corpus with a short fuzzing run per harness (tests/fuzz/). The services the tests
 # need (redis-server, the mock vCenter) are started and stopped by the tests
 # themselves, each on free loopback ports. Exit status: 0 only when all passed.
 set -euo pipefail
@@ -8,7 +9,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 . deploy/local/packages.sh
-ensure_packages "${SNAPGATE_RUN_PACKAGES[@]}" "${SNAPGATE_TEST_PACKAGES[@]}"
+ensure_packages "${SNAPGATE_RUN_PACKAGES[@]}" "${SNAPGATE_TEST_PACKAGES[@]}" \
+    "${SNAPGATE_FUZZ_PACKAGES[@]}"
 ensure_node
 
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -35,5 +37,10 @@ cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== fuzz: every harness over its corpus, then ${SNAPGATE_FUZZ_SECONDS:-20} s of fuzzing each (clang, ASan+UBSan)"
+# A crash, leak, timeout or sanitizer report fails the run; the input lands in
+# tests/fuzz/crashes/ (tests/fuzz/README.md).
+SG_FUZZ_BUILD="$here/build-fuzz" tests/fuzz/run.sh --ci "${SNAPGATE_FUZZ_SECONDS:-20}"
 
 echo "== all tests passed"

@@ -9,6 +9,8 @@ SNAPGATE_RUN_PACKAGES=(build-essential cmake pkg-config python3 openssl curl
 # What the test suite and its static checks need on top.
 SNAPGATE_TEST_PACKAGES=(cppcheck clang-format xmlsec1 golang-go golang-github-vmware-govmomi-dev
                         systemd)
+# The fuzz stage of tests/run.sh: clang with libFuzzer and its sanitizer runtimes.
+SNAPGATE_FUZZ_PACKAGES=(clang libfuzzer-14-dev libclang-rt-14-dev)
 # The Kubernetes schema check runs on Node.js with npm (tests/deploy/). The
 # machine image may ship them from elsewhere (nodejs with npm inside), so Debian's
 # are installed only when no npm is on PATH: see ensure_node.
