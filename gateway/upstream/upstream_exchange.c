@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
 #include "snapgate/common.h"
@@ -66,11 +68,17 @@ static void ex_fail(struct sg_exchange *ex, enum sg_ex_err err, const char *fmt,
     ex_complete(ex);
 }
 
+static bool status_valid(int status)
+{
+    return status >= 100 && status <= 599;
+}
+
 static int on_http_headers(struct evhttp_request *hreq, void *arg)
 {
     struct sg_conn *c = arg;
-    if (c->ex)
-        c->ex->status = evhttp_request_get_response_code(hreq);
+    int status = evhttp_request_get_response_code(hreq);
+    if (c->ex && status_valid(status))
+        c->ex->status = status;
     return 0;
 }
 
@@ -145,6 +153,34 @@ static void copy_body(struct sg_exchange *ex, struct evhttp_request *hreq)
     ex->body_len = len;
 }
 
+/* Answers evhttp 2.1 hands over although HTTP does not allow them, each of
+ * which would put a kept-alive connection out of step with its requests:
+ * - a status outside 100..599 (RFC 9110 15): evhttp refuses only 0;
+ * - an interim 1xx: evhttp skips 100 Continue but takes 101..199 for the
+ *   answer, and the final answer that follows would be read as the next
+ *   request's;
+ * - Content-Length headers that disagree (RFC 9112 6.3): evhttp reads the
+ *   first, and the rest of the body would be the next answer.
+ * Returns why, or NULL when the answer can be used. */
+static const char *answer_refused(struct evhttp_request *hreq, int status)
+{
+    if (!status_valid(status))
+        return "invalid status";
+    if (status < 200)
+        return "interim status without a final answer";
+    const char *len = NULL;
+    const struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(hreq), next)
+    {
+        if (strcasecmp(h->key, "Content-Length") != 0)
+            continue;
+        if (len && strcmp(len, h->value) != 0)
+            return "conflicting Content-Length headers";
+        len = h->value;
+    }
+    return NULL;
+}
+
 static void on_http_done(struct evhttp_request *hreq, void *arg)
 {
     struct sg_conn *c = arg;
@@ -157,7 +193,15 @@ static void on_http_done(struct evhttp_request *hreq, void *arg)
         describe_failure(ex, c);
         return;
     }
-    ex->status = evhttp_request_get_response_code(hreq);
+    int status = evhttp_request_get_response_code(hreq);
+    const char *refused = answer_refused(hreq, status);
+    if (refused) {
+        const struct sg_conf_backend *b = c->bw->b;
+        ex_fail(ex, SG_EXERR_PROTOCOL, "invalid HTTP answer from %s:%u: %s (HTTP %d)", b->host,
+                (unsigned)b->port, refused, status);
+        return;
+    }
+    ex->status = status;
     copy_body(ex, hreq);
     if (ex->on_answer)
         ex->on_answer(ex, hreq);

@@ -137,8 +137,9 @@ bool sg_conn_answer_keeps(struct evhttp_request *hreq)
     /* A body delimited by the close of the connection ended it. */
     const char *te = evhttp_find_header(h, "Transfer-Encoding");
     int status = evhttp_request_get_response_code(hreq);
+    /* (A 1xx never gets here: the exchange refuses it as the answer.) */
     return evhttp_find_header(h, "Content-Length") || (te && strcasecmp(te, "chunked") == 0) ||
-           status == 204 || status == 304 || (status >= 100 && status < 200);
+           status == 204 || status == 304;
 }
 
 bool sg_conn_is_up(const struct sg_conn *c)
