@@ -46,8 +46,10 @@ static json_object *parse_object(const unsigned char *buf, size_t len)
     json_tokener *tok = json_tokener_new_ex(SG_JWT_JSON_DEPTH);
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     json_object *o = json_tokener_parse_ex(tok, (const char *)buf, (int)len);
+    /* json-c takes a NUL byte for the end of the input, so "{...}\0junk"
+     * parses: the whole buffer must have been read (found by fuzz_jwt). */
     bool ok = o && json_tokener_get_error(tok) == json_tokener_success &&
-              json_object_is_type(o, json_type_object);
+              json_tokener_get_parse_end(tok) == len && json_object_is_type(o, json_type_object);
     json_tokener_free(tok);
     if (!ok) {
         json_object_put(o);

@@ -466,6 +466,40 @@ START_TEST(test_sub_length_limit)
 }
 END_TEST
 
+/* An HS256 token (the hs1 secret) over raw header and payload bytes, NULs included. */
+static char *mint_hs_raw(const char *h, size_t hl, const char *p, size_t pl)
+{
+    char *h64 = tj_b64url(h, hl), *p64 = tj_b64url(p, pl);
+    char *in = sg_xasprintf("%s.%s", h64, p64);
+    unsigned char mac[32];
+    size_t ml = 0;
+    ck_assert_ptr_nonnull(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, sizeof(secret),
+                                    (unsigned char *)in, strlen(in), mac, sizeof(mac), &ml));
+    free(h64);
+    free(p64);
+    return tj_finish(in, mac, ml);
+}
+
+/* json-c stops at a NUL byte as if the text ended there: a part holding
+ * "{...}\0anything" must still be refused (found by fuzz_jwt). */
+START_TEST(test_json_part_with_a_nul_byte_denied)
+{
+    static const char h[] = "{\"alg\":\"HS256\"}";
+    static const char h_nul[] = "{\"alg\":\"HS256\"}\0junk";
+    char *pl = claims(NULL);
+    size_t n = strlen(pl);
+    char *pl_nul = sg_xmalloc(n + 3);
+    memcpy(pl_nul, pl, n);
+    memcpy(pl_nul + n, "\0{}", 3);
+    ck_assert_int_eq(rc_of(mint_hs_raw(h, sizeof(h) - 1, pl, n)), SG_OK);
+    ck_assert_int_eq(rc_of(mint_hs_raw(h_nul, sizeof(h_nul) - 1, pl, n)), SG_DENIED);
+    ck_assert_int_eq(rc_of(mint_hs_raw(h, sizeof(h) - 1, pl_nul, n + 3)), SG_DENIED);
+    ck_assert_int_eq(rc_of(mint_hs_raw(h, sizeof(h) - 1, pl_nul, n + 1)), SG_DENIED);
+    free(pl_nul);
+    free(pl);
+}
+END_TEST
+
 /* The classic confusion: the RSA public key (as PEM text or DER bytes) used as
  * an HMAC secret. Rejected whether the keys come as a JWKS or as that PEM. */
 START_TEST(test_hs256_with_the_rsa_public_key_as_secret)
@@ -1019,6 +1053,7 @@ static Suite *auth_jwt_suite(void)
     tcase_add_loop_test(tc, test_tokens_of_others_declined, 0, SG_ARRAY_LEN(not_ours));
     tcase_add_loop_test(tc, test_bad_payloads_denied, 0, SG_ARRAY_LEN(bad_payloads));
     tcase_add_test(tc, test_sub_length_limit);
+    tcase_add_test(tc, test_json_part_with_a_nul_byte_denied);
     tcase_add_test(tc, test_hs256_with_the_rsa_public_key_as_secret);
     tcase_add_test(tc, test_ec_pem_keys_file);
     tcase_add_test(tc, test_custom_groups_claim);
