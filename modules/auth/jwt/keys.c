@@ -193,14 +193,17 @@ fail:
 
 /* ---- JWKS ------------------------------------------------------------------- */
 
-/* 0: absent; 1: *out is the member's string; -1: present but not a string. */
+/* 0: absent; 1: *out is the member's string; -1: present but not a string,
+ * or one holding a NUL (a \u0000 escape), which every use here (strcmp, the
+ * base64url length, the kid's copy) would cut short. */
 static int member_str(json_object *o, const char *name, const char **out)
 {
     json_object *v;
     *out = NULL;
     if (!json_object_object_get_ex(o, name, &v))
         return 0;
-    if (!json_object_is_type(v, json_type_string))
+    if (!json_object_is_type(v, json_type_string) ||
+        strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
         return -1;
     *out = json_object_get_string(v);
     return 1;
@@ -213,7 +216,7 @@ static int member_b64(json_object *o, const char *name, unsigned char **out, siz
     const char *s;
     int r = member_str(o, name, &s);
     if (r <= 0) {
-        *why = r == 0 ? "a required member is missing" : "a member is not a string";
+        *why = r == 0 ? "a required member is missing" : "a member is not a string (without NUL)";
         return SG_ERR;
     }
     if (sg_jwt_b64url_decode(s, strlen(s), out, outl) != SG_OK) {
@@ -332,7 +335,7 @@ static int jwk_parse(json_object *o, struct sg_jwt_key *k, const char **why)
     }
     if (member_str(o, "use", &use) < 0 || member_str(o, "alg", &alg) < 0 ||
         member_str(o, "kid", &kid) < 0) {
-        *why = "use, alg and kid must be strings";
+        *why = "use, alg and kid must be strings (without NUL)";
         return SG_ERR;
     }
     if (use && !strcmp(use, "enc"))
@@ -342,7 +345,7 @@ static int jwk_parse(json_object *o, struct sg_jwt_key *k, const char **why)
         return SG_ERR;
     }
     if (member_str(o, "kty", &kty) != 1) {
-        *why = "kty is missing or not a string";
+        *why = "kty is missing or not a string (without NUL)";
         return SG_ERR;
     }
     if (!strcmp(kty, "RSA"))

@@ -368,6 +368,9 @@ static const struct bad_case bad[] = {
     {"alg not a string", S_HS, "{\"alg\":256}", NULL},
     {"crit", S_HS, "{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", NULL},
     {"kid not a string", S_HS, "{\"alg\":\"HS256\",\"kid\":1}", NULL},
+    /* Names holding a NUL are not their head: neither HS256 nor hs1. */
+    {"alg with a NUL", S_HS, "{\"alg\":\"HS256\\u0000x\",\"kid\":\"hs1\"}", NULL},
+    {"kid with a NUL", S_HS, "{\"alg\":\"HS256\",\"kid\":\"hs1\\u0000x\"}", NULL},
     {"header an array", S_HS, "[\"HS256\"]", NULL},
     {"header not JSON", S_HS, "alg=HS256", NULL},
     {"header with trailing junk", S_HS, "{\"alg\":\"HS256\"}x", NULL},
@@ -893,6 +896,10 @@ static const struct keys_case bad_keys[] = {
      ": key 0: alg does not fit kty (RS256: RSA, ES256: EC, HS256: oct)"},
     {"{\"keys\":[{%R,\"use\":\"wrap\"}]}", ": key 0: use must be \"sig\" (or \"enc\", skipped)"},
     {"{\"keys\":[{%R,\"kid\":5}]}", ": key 0: use, alg and kid must be strings"},
+    {"{\"keys\":[{%R,\"kid\":\"a\\u0000b\"}]}", ": key 0: use, alg and kid must be strings"},
+    {"{\"keys\":[{\"kty\":\"oct\","
+     "\"k\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\\u0000AA\"}]}",
+     ": key 0: a member is not a string"},
     {"{\"keys\":[{%R,\"d\":\"AQAB\"}]}",
      ": key 0: holds private key material (d): give public keys only"},
     {"{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQAB\"}]}", ": key 0: a required member is missing"},
