@@ -73,12 +73,33 @@ static bool status_valid(int status)
     return status >= 100 && status <= 599;
 }
 
+/* evhttp 2.1 takes the body of an answer with neither Content-Length nor
+ * chunked coding for empty when a Connection header other than "close" comes
+ * with it, and completes the answer at once; HTTP delimits such a body by the
+ * close of the connection, whatever that header says (RFC 9112 6.3). Saying
+ * "close" instead, before evhttp decides (it asks this callback first), makes
+ * it read the body to the close. Such a connection is never kept
+ * (sg_conn_answer_keeps). */
+static void delimit_by_close(struct evhttp_request *hreq)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(hreq);
+    const char *conn = evhttp_find_header(h, "Connection");
+    const char *te = evhttp_find_header(h, "Transfer-Encoding");
+    if (!conn || strcasecmp(conn, "close") == 0 || evhttp_find_header(h, "Content-Length") ||
+        (te && strcasecmp(te, "chunked") == 0))
+        return;
+    while (evhttp_remove_header(h, "Connection") == 0)
+        ;
+    evhttp_add_header(h, "Connection", "close");
+}
+
 static int on_http_headers(struct evhttp_request *hreq, void *arg)
 {
     struct sg_conn *c = arg;
     int status = evhttp_request_get_response_code(hreq);
     if (c->ex && status_valid(status))
         c->ex->status = status;
+    delimit_by_close(hreq);
     return 0;
 }
 

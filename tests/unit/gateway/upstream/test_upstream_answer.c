@@ -2,12 +2,14 @@
  * does not allow them, from a raw backend on loopback that writes exact bytes
  * and keeps its connections open: each such answer must fail its exchange and
  * end its connection, never leave the rest of it to be read as the next
- * request's answer. Found by tests/fuzz/fuzz_upstream_reader. */
+ * request's answer; and a body with no length is read to the close. Found by
+ * tests/fuzz/fuzz_upstream_reader. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,7 @@ static int lfd = -1;
 static struct event *lev;
 static uint16_t port;
 static const char *script[4];
+static bool script_close[4]; /* close the connection after that answer */
 static int nscript, served, nconns;
 static struct raw_conn conns[MAX_CONNS];
 
@@ -67,8 +70,14 @@ static void on_conn_read(evutil_socket_t fd, short what, void *arg)
     c->len -= used;
     const char *a =
         served < nscript ? script[served] : "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
+    bool close_after = served < nscript && script_close[served];
     served++;
     ck_assert_int_eq(send(fd, a, strlen(a), MSG_NOSIGNAL), (ssize_t)strlen(a));
+    if (close_after) {
+        event_del(c->ev);
+        close(c->fd);
+        c->fd = -1;
+    }
 }
 
 static void on_accept(evutil_socket_t fd, short what, void *arg)
@@ -102,6 +111,7 @@ static void setup(void)
     lev = event_new(base, lfd, EV_READ | EV_PERSIST, on_accept, NULL);
     event_add(lev, NULL);
     nscript = served = nconns = 0;
+    memset(script_close, 0, sizeof(script_close));
 
     sg_test_backend_init(&backend, "raw", "http", "127.0.0.1", port);
     backend.base_path = "";
@@ -226,6 +236,27 @@ START_TEST(test_continue_is_skipped)
 }
 END_TEST
 
+START_TEST(test_body_without_length_is_read_to_the_close)
+{
+    /* No Content-Length, no chunked coding: the close ends the body, whatever
+     * the Connection header says (evhttp alone read it as empty). */
+    static const char *const answers[] = {
+        "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n{\"whole\":\"body\"}",
+        "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nConnection: "
+        "close\r\n\r\n{\"whole\":\"body\"}",
+        "HTTP/1.1 200 OK\r\nConnection: x\r\nTransfer-Encoding: gzip\r\n\r\n{\"whole\":\"body\"}",
+    };
+    for (size_t i = 0; i < SG_ARRAY_LEN(answers); i++) {
+        script[nscript] = answers[i];
+        script_close[nscript++] = true;
+        struct got g = call_one();
+        ck_assert_int_eq(g.status, 200);
+        ck_assert_str_eq(g.body, "{\"whole\":\"body\"}");
+    }
+    ck_assert_int_eq(nconns, (int)SG_ARRAY_LEN(answers));
+}
+END_TEST
+
 struct fetched {
     int calls;
     enum sg_outcome outcome;
@@ -266,6 +297,7 @@ static Suite *answer_suite(void)
                         (int)SG_ARRAY_LEN(refused_cases));
     tcase_add_test(tc, test_repeated_equal_content_length_is_accepted);
     tcase_add_test(tc, test_continue_is_skipped);
+    tcase_add_test(tc, test_body_without_length_is_read_to_the_close);
     tcase_add_test(tc, test_fetch_of_invalid_status_is_error_without_status);
     suite_add_tcase(s, tc);
     return s;
