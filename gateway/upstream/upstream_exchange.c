@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -202,6 +203,15 @@ static const char *answer_refused(struct evhttp_request *hreq, int status)
     return NULL;
 }
 
+/* Bytes already read past the end of a complete answer answer nothing that
+ * was asked (one request at a time): on a kept connection evhttp would take
+ * them for the next request's answer. */
+static bool conn_has_unread(struct sg_conn *c)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+    return evbuffer_get_length(bufferevent_get_input(bev)) > 0;
+}
+
 static void on_http_done(struct evhttp_request *hreq, void *arg)
 {
     struct sg_conn *c = arg;
@@ -226,7 +236,7 @@ static void on_http_done(struct evhttp_request *hreq, void *arg)
     copy_body(ex, hreq);
     if (ex->on_answer)
         ex->on_answer(ex, hreq);
-    if (c->closed || !sg_conn_answer_keeps(hreq))
+    if (c->closed || !sg_conn_answer_keeps(hreq) || conn_has_unread(c))
         sg_conn_kill(c);
     /* Otherwise c stays with ex until on_ex_done puts it back in the pool:
      * evhttp has not finished with it yet. */

@@ -211,6 +211,25 @@ START_TEST(test_refused_answer_fails_and_ends_its_connection)
 }
 END_TEST
 
+START_TEST(test_bytes_past_the_answer_end_its_connection)
+{
+    /* A complete answer and more: the extra bytes arrived before the next
+     * request was sent, so they answer nothing; on a kept connection evhttp
+     * would read them as the next request's answer. */
+    script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab"
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst";
+    script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond";
+    nscript = 2;
+    struct got g = call_one();
+    ck_assert_int_eq(g.status, 200);
+    ck_assert_str_eq(g.body, "ab");
+    g = call_one();
+    ck_assert_int_eq(g.status, 200);
+    ck_assert_str_eq(g.body, "second");
+    ck_assert_int_eq(nconns, 2);
+}
+END_TEST
+
 START_TEST(test_repeated_equal_content_length_is_accepted)
 {
     script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab";
@@ -295,6 +314,7 @@ static Suite *answer_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, test_refused_answer_fails_and_ends_its_connection, 0,
                         (int)SG_ARRAY_LEN(refused_cases));
+    tcase_add_test(tc, test_bytes_past_the_answer_end_its_connection);
     tcase_add_test(tc, test_repeated_equal_content_length_is_accepted);
     tcase_add_test(tc, test_continue_is_skipped);
     tcase_add_test(tc, test_body_without_length_is_read_to_the_close);
