@@ -63,7 +63,15 @@ static int check_block(const char *path, size_t index, const char *name, const u
         sg_errf(err, cap, "%s: certificate %zu is not valid DER", path, index);
         goto fail;
     }
-    int type = EVP_PKEY_get_base_id(X509_get0_pubkey(x));
+    /* d2i_X509 accepts a certificate whose SubjectPublicKeyInfo is sound ASN.1
+     * but not a key OpenSSL can decode (an unknown algorithm, a bad EC point);
+     * its key is then NULL, which EVP_PKEY_get_base_id would dereference. */
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    if (!pk) {
+        sg_errf(err, cap, "%s: certificate %zu: its public key cannot be read", path, index);
+        goto fail;
+    }
+    int type = EVP_PKEY_get_base_id(pk);
     if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) {
         sg_errf(err, cap, "%s: certificate %zu has neither an RSA nor an EC public key", path,
                 index);

@@ -1066,6 +1066,31 @@ END_TEST
 /* ---- configuration
  * --------------------------------------------------------------------------------- */
 
+/* The STS certificate with its key algorithm made unknown (rsaEncryption
+ * 1.2.840.113549.1.1.1 turned into ...1.1.99): still a well-formed
+ * certificate, but one whose public key OpenSSL cannot decode. */
+static char *cert_with_unreadable_key(void)
+{
+    static const unsigned char rsa_oid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                            0xf7, 0x0d, 0x01, 0x01, 0x01};
+    BIO *in = BIO_new_mem_buf(signers[STS].cert_pem, -1);
+    X509 *x = PEM_read_bio_X509(in, NULL, NULL, NULL);
+    NEED(x);
+    unsigned char *der = NULL;
+    int len = i2d_X509(x, &der);
+    NEED(len > 0);
+    unsigned char *at = memmem(der, (size_t)len, rsa_oid, sizeof(rsa_oid));
+    NEED(at);
+    at[sizeof(rsa_oid) - 1] = 99;
+    BIO *out = BIO_new(BIO_s_mem());
+    NEED(PEM_write_bio(out, "CERTIFICATE", "", der, len) > 0);
+    char *pem = bio_string(out);
+    OPENSSL_free(der);
+    X509_free(x);
+    BIO_free(in);
+    return pem;
+}
+
 START_TEST(test_conf_errors)
 {
     char *key_only = sg_test_write_temp(signers[OTHER].key_pem);
@@ -1075,6 +1100,10 @@ START_TEST(test_conf_errors)
     free(both);
     char *bad_b64 = sg_test_write_temp("-----BEGIN CERTIFICATE-----\n@@@@\n"
                                        "-----END CERTIFICATE-----\n");
+    /* A crash before (found by fuzz_saml_certs): a NULL key was dereferenced. */
+    char *unreadable = cert_with_unreadable_key();
+    char *bad_key = sg_test_write_temp(unreadable);
+    free(unreadable);
     struct {
         const char *file;
         const char *want;
@@ -1084,6 +1113,7 @@ START_TEST(test_conf_errors)
         {garbage, "holds no PEM certificate"},
         {cert_then_key, "not a CERTIFICATE"},
         {bad_b64, "not valid PEM"},
+        {bad_key, "its public key cannot be read"},
     };
     for (size_t i = 0; i < SG_ARRAY_LEN(cases); i++) {
         struct sg_conf_errs errs = {.file = "test.yaml"};
@@ -1112,7 +1142,7 @@ START_TEST(test_conf_errors)
     ck_assert_int_eq(run_conf(ok, &errs, &p), SG_OK);
     ck_assert_uint_eq(errs.n, 0);
     sg_module_auth_saml.free_conf(p);
-    for (char **f = (char *[]){key_only, garbage, cert_then_key, bad_b64, NULL}; *f; f++) {
+    for (char **f = (char *[]){key_only, garbage, cert_then_key, bad_b64, bad_key, NULL}; *f; f++) {
         unlink(*f);
         free(*f);
     }
