@@ -337,6 +337,15 @@ static const struct {
     {"{" BASE ",\"status\":\"FAILED\"," PROG "," ST "," ET
      ",\"error\":{\"error_type\":\"ERROR\",\"messages\":[" MSG("e") "],\"x\":1}}",
      "error: unknown member \"x\"", 0},
+    /* an enumerated value holding a NUL is not that value with junk hidden
+     * after it (found with fuzz_info_check) */
+    {"{" BASE ",\"status\":\"PENDING\\u0000x\"}", "status holds a NUL byte", 0},
+    {"{" BASE ",\"status\":\"PENDING\\u0000\"}", "status holds a NUL byte", 0},
+    {"{" BASE ",\"status\":\"FAILED\"," PROG "," ST "," ET
+     ",\"error\":{\"error_type\":\"ERROR\\u0000x\",\"messages\":[" MSG("e") "]}}",
+     "error: error_type holds a NUL byte", 0},
+    {DESC_PARAMS("{\"p\":{\"dt\":\"2024-07-01T10:00:00Z\",\"format\":\"SHORT_DATE\\u0000x\"}}"),
+     "format is not a date-time format name", 0},
     /* nulls: dropped where a member is optional, "missing" where required */
     {"{" BASE ",\"status\":\"RUNNING\"," PROG "," ST ",\"end_time\":null,\"error\":null,"
      "\"result\":null,\"parent\":null,\"vc_task\":null,\"target\":null,\"user\":null}",
