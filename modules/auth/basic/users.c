@@ -146,6 +146,10 @@ static int by_key(const void *key, const void *elem)
 
 const char *sg_basic_users_find(const struct sg_basic_users *u, const char *name)
 {
+    /* An empty file (valid: the dummy stands in) leaves v NULL, and bsearch's
+     * array argument must not be NULL even for zero elements. */
+    if (u->n == 0)
+        return NULL;
     const struct basic_user *e = bsearch(name, u->v, u->n, sizeof(*u->v), by_key);
     return e ? e->hash : NULL;
 }

@@ -571,6 +571,8 @@ START_TEST(test_users_load_accepts_comments_blank_lines_and_crlf)
     ck_assert_int_eq(sg_basic_users_load(path, &u, err, sizeof(err)), SG_OK);
     ck_assert_int_eq(sg_basic_users_count(u), 0);
     ck_assert(strncmp(sg_basic_users_dummy(u), "$y$", 3) == 0);
+    /* Undefined behaviour before (found by fuzz_basic_users): bsearch on NULL. */
+    ck_assert_ptr_null(sg_basic_users_find(u, "bob"));
     sg_basic_users_free(u);
     unlink(path);
     free(path);
