@@ -40,8 +40,15 @@ int sg_line_file_read(const char *path, sg_line_fn fn, void *ctx, char *err, siz
         return SG_ERR;
     }
     int lineno = 0;
-    while (getline(&line, &linecap, f) >= 0) {
+    ssize_t len;
+    while ((len = getline(&line, &linecap, f)) >= 0) {
         lineno++;
+        /* The rest works on C strings, which a NUL would cut short: the
+         * line's tail would be ignored unseen (found by fuzz_bearer_tokens). */
+        if (memchr(line, '\0', (size_t)len)) {
+            sg_errf(err, cap, "%s:%d: holds a NUL byte", path, lineno);
+            goto fail;
+        }
         rstrip(line);
         if (is_blank_or_comment(line))
             continue;

@@ -12,6 +12,7 @@ typedef int (*sg_line_fn)(void *ctx, char *line, const char *path, int lineno, c
                           size_t cap);
 
 /* Reads path and hands each entry line to fn, stopping at the first SG_ERR.
+ * A line holding a NUL byte is an error ("PATH:LINE: holds a NUL byte").
  * Returns SG_OK, or SG_ERR with err filled ("PATH: reason" when the file
  * cannot be opened or read). */
 int sg_line_file_read(const char *path, sg_line_fn fn, void *ctx, char *err, size_t cap);

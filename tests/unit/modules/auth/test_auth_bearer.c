@@ -342,6 +342,31 @@ START_TEST(test_long_name_and_missing_file_and_key)
 }
 END_TEST
 
+/* A NUL byte used to end the line's text unseen, so "name:sha256:HEX\0junk"
+ * loaded as if the junk were not there (found by fuzz_bearer_tokens). */
+START_TEST(test_tokens_file_with_a_nul_byte)
+{
+    char *hex = sha256_hex("t", 0);
+    char *line = sg_xasprintf("alice:sha256:%s", hex);
+    char path[] = "/tmp/sg-test-tokens-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    size_t n = strlen(line);
+    ck_assert_int_eq(write(fd, "# tokens\n", 9), 9);
+    ck_assert_int_eq(write(fd, line, n), (ssize_t)n);
+    ck_assert_int_eq(write(fd, "\0junk\n", 6), 6);
+    close(fd);
+    struct sg_bearer_tokens *t = NULL;
+    char err[512];
+    ck_assert_int_eq(sg_bearer_tokens_load(path, &t, err, sizeof(err)), SG_ERR);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(err, ":2: holds a NUL byte"), "%s", err);
+    unlink(path);
+    free(line);
+    free(hex);
+}
+END_TEST
+
 START_TEST(test_tokens_match_scans_all)
 {
     char *content = tokens_file_text();
@@ -480,6 +505,7 @@ static Suite *auth_bearer_suite(void)
     tcase_add_test(tc, test_bearer_token_reader);
     tcase_add_loop_test(tc, test_bad_tokens_files, 0, SG_ARRAY_LEN(bad_files));
     tcase_add_test(tc, test_long_name_and_missing_file_and_key);
+    tcase_add_test(tc, test_tokens_file_with_a_nul_byte);
     tcase_add_test(tc, test_tokens_match_scans_all);
     tcase_add_loop_test(tc, test_chain_either_order, 0, 2);
     tcase_add_test(tc, test_module_identity);
