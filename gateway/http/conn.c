@@ -109,10 +109,17 @@ static void on_linger_event(struct bufferevent *bev, short what, void *arg)
     linger_end(arg);
 }
 
-static void reject_on_bev(struct sg_wstate *ws, struct bufferevent *bev, enum sg_error e)
+/* The id a limit's answer carries: the client's when the part of the head
+ * read so far holds a good X-Request-Id, as every other answer does. Taken
+ * before evhtp frees the request. */
+static void reject_id(struct sg_wstate *ws, evhtp_request_t *req, char *id, size_t cap)
 {
-    char id[80];
-    sg_request_id_new(ws, id, sizeof(id));
+    sg_request_id_choose(ws, req ? req->headers_in : NULL, id, cap);
+}
+
+static void reject_on_bev(struct sg_wstate *ws, struct bufferevent *bev, enum sg_error e,
+                          const char *id)
+{
     size_t len = 0;
     char *raw = sg_error_reply_raw(e, id, &len);
     struct sg_linger *l = sg_xcalloc(1, sizeof(*l));
@@ -143,12 +150,14 @@ static void reject_on_bev(struct sg_wstate *ws, struct bufferevent *bev, enum sg
 
 /* From inside an evhtp hook: evhtp notices it no longer owns the connection
  * and frees its side once the hook returns an error status. */
-static evhtp_res reject_from_hook(struct sg_conn *sc, enum sg_error e)
+static evhtp_res reject_from_hook(struct sg_conn *sc, evhtp_request_t *req, enum sg_error e)
 {
     struct sg_wstate *ws = sc->ws;
+    char id[80];
+    reject_id(ws, req, id, sizeof(id));
     struct bufferevent *bev = evhtp_connection_take_ownership(sc->c);
     conn_free(sc); /* our fini hook was unset by the take-over */
-    reject_on_bev(ws, bev, e);
+    reject_on_bev(ws, bev, e, id);
     return EVHTP_RES_ERROR;
 }
 
@@ -162,10 +171,12 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
     evhtp_connection_t *c = sc->c;
     if (sc->phase == PHASE_HEAD) {
         struct sg_wstate *ws = sc->ws;
+        char id[80];
+        reject_id(ws, c->request, id, sizeof(id));
         struct bufferevent *bev = evhtp_connection_take_ownership(c);
         evhtp_connection_free(c);
         conn_free(sc);
-        reject_on_bev(ws, bev, SG_E_HEAD_TIMEOUT);
+        reject_on_bev(ws, bev, SG_E_HEAD_TIMEOUT, id);
     } else if (sc->phase == PHASE_IDLE) {
         evhtp_connection_free(c); /* runs on_conn_fini, which frees sc */
     }
@@ -185,27 +196,25 @@ static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
 
 static evhtp_res on_header(evhtp_request_t *req, evhtp_header_t *hdr, void *arg)
 {
-    (void)req;
     struct sg_conn *sc = arg;
     sc->nheaders++;
     sc->header_bytes += hdr->klen + hdr->vlen + 4;
     if (sc->nheaders > MAX_HEADERS || sc->header_bytes > MAX_HEADER_BYTES)
-        return reject_from_hook(sc, SG_E_HEADERS_TOO_LARGE);
+        return reject_from_hook(sc, req, SG_E_HEADERS_TOO_LARGE);
     return EVHTP_RES_OK;
 }
 
 static evhtp_res on_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 {
-    (void)req;
     struct sg_conn *sc = arg;
     const char *cl = evhtp_kv_find(hdrs, "Content-Length");
     if (cl) {
         char *end = NULL;
         unsigned long long n = strtoull(cl, &end, 10);
         if (end == cl || *end != '\0')
-            return reject_from_hook(sc, SG_E_INVALID_ARGUMENT);
+            return reject_from_hook(sc, req, SG_E_INVALID_ARGUMENT);
         if (n > MAX_BODY_BYTES)
-            return reject_from_hook(sc, SG_E_BODY_TOO_LARGE);
+            return reject_from_hook(sc, req, SG_E_BODY_TOO_LARGE);
     }
     return EVHTP_RES_OK;
 }
@@ -215,10 +224,9 @@ static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf, void *arg)
     struct sg_conn *sc = arg;
     sc->body_bytes += evbuffer_get_length(buf);
     if (sc->body_bytes > MAX_BODY_BYTES)
-        return reject_from_hook(sc, SG_E_BODY_TOO_LARGE);
+        return reject_from_hook(sc, req, SG_E_BODY_TOO_LARGE);
     /* The body is read and ignored (the Python SDK sends "{}" with a GET). */
     evbuffer_drain(buf, evbuffer_get_length(buf));
-    (void)req;
     return EVHTP_RES_OK;
 }
 
@@ -238,10 +246,12 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
     enum sg_error e = SG_E_INVALID_ARGUMENT;
     if (err == htparse_error_too_big)
         e = (!c->request || !c->request->uri) ? SG_E_URI_TOO_LONG : SG_E_HEADERS_TOO_LARGE;
+    char id[80];
+    reject_id(ws, c->request, id, sizeof(id));
     struct bufferevent *bev = evhtp_connection_take_ownership(c);
     /* Whatever is left unparsed is discarded while lingering. */
     evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
-    reject_on_bev(ws, bev, e);
+    reject_on_bev(ws, bev, e, id);
     return EVHTP_RES_OK;
 }
 

@@ -21,5 +21,9 @@ bool sg_conn_has_pipelined(evhtp_request_t *req);
 void sg_conn_close_all(struct sg_wstate *ws);
 /* A request id for this worker: unique across workers and processes. */
 void sg_request_id_new(struct sg_wstate *ws, char *out, size_t cap);
+/* The id an answer carries: the client's X-Request-Id among hdrs (may be
+ * NULL, or hold only the part of the head read so far) when it is 1 to cap - 1
+ * printable bytes without '"' or '\\', else a new one. */
+void sg_request_id_choose(struct sg_wstate *ws, evhtp_headers_t *hdrs, char *out, size_t cap);
 
 #endif

@@ -119,23 +119,6 @@ void req_go_async(struct sg_request *r)
     evtimer_add(r->deadline, &tv);
 }
 
-/* The client's X-Request-Id when it is short and printable, else a new one. */
-static void choose_request_id(struct sg_request *r)
-{
-    const char *given = evhtp_header_find(r->ev->headers_in, "X-Request-Id");
-    if (given) {
-        size_t n = strlen(given);
-        bool ok = n > 0 && n < sizeof(r->id);
-        for (size_t i = 0; ok && i < n; i++)
-            ok = given[i] > 0x20 && given[i] < 0x7f && given[i] != '"' && given[i] != '\\';
-        if (ok) {
-            memcpy(r->id, given, n + 1);
-            return;
-        }
-    }
-    sg_request_id_new(r->ws, r->id, sizeof(r->id));
-}
-
 static void begin(struct sg_request *r, evhtp_request_t *ev);
 
 void sg_request_on_http(evhtp_request_t *ev, void *arg)
@@ -166,7 +149,7 @@ static void begin(struct sg_request *r, evhtp_request_t *ev)
     const char *path = ev->uri && ev->uri->path && ev->uri->path->full ? ev->uri->path->full : "";
     r->path = sg_xstrdup(path);
     r->head = strcmp(r->method, "HEAD") == 0;
-    choose_request_id(r);
+    sg_request_id_choose(ws, ev->headers_in, r->id, sizeof(r->id));
 
     const char *why = NULL;
     switch (sg_route_request(r->method, path, r->task, &why)) {

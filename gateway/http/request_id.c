@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "http/conn.h"
 #include "worker/worker.h"
@@ -26,4 +27,22 @@ void sg_request_id_new(struct sg_wstate *ws, char *out, size_t cap)
     pthread_once(&once, init_prefix);
     snprintf(out, cap, "%s-%u-%llx", prefix, sg_worker_id(ws->worker),
              (unsigned long long)++ws->seq);
+}
+
+void sg_request_id_choose(struct sg_wstate *ws, evhtp_headers_t *hdrs, char *out, size_t cap)
+{
+    /* NULL when absent, and for a header whose value was never read whole. */
+    const char *given = hdrs ? evhtp_header_find(hdrs, "X-Request-Id") : NULL;
+    if (given) {
+        size_t n = strlen(given);
+        bool ok = n > 0 && n < cap;
+        /* No quote or backslash: the id goes into log lines as it is. */
+        for (size_t i = 0; ok && i < n; i++)
+            ok = given[i] > 0x20 && given[i] < 0x7f && given[i] != '"' && given[i] != '\\';
+        if (ok) {
+            memcpy(out, given, n + 1);
+            return;
+        }
+    }
+    sg_request_id_new(ws, out, cap);
 }

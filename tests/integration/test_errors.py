@@ -384,6 +384,29 @@ class TestAnswerHeaders(Base):
                     self.assertTrue(r.headers.get("x-request-id"))
         self.assertEqual(r.headers.get("x-request-id"), "rid-7")
 
+    def test_limit_answers_echo_the_request_id(self):
+        """The 431, 413 and 400 answers given before routing carry the client's id too (they
+        carried a new one; found by fuzz_http_front)."""
+        path = h.task_path(h.fixture(SUCCEEDED_CASE).task)
+        cases = [
+            (431, "rid-431-count", ["X-Filler-%d: v" % i for i in range(97)]),
+            (431, "rid-431-token", ["X-Big: " + "v" * 9000]),
+            (413, "rid-413", ["Content-Length: 70000"]),
+            (400, "rid-400", ["X-Bad: a\nb"]),
+        ]
+        with self.gateway() as gw:
+            for status, rid, extra in cases:
+                with self.subTest(rid=rid):
+                    r = gw.raw(self.head_lines(path, ["X-Request-Id: " + rid] + extra))
+                    self.assertEqual(r.status, status, r.raw[:300])
+                    self.assertEqual(r.headers.get("x-request-id"), rid)
+            # an id that may not be echoed still gets a new one
+            r = gw.raw(self.head_lines(path, ['X-Request-Id: has"quote'] + cases[0][2]))
+            self.assertEqual(r.status, 431, r.raw[:300])
+            self.assertTrue(r.headers.get("x-request-id"))
+            self.assertNotEqual(r.headers.get("x-request-id"), 'has"quote')
+        self.assertNoUpstreamFetch()
+
     def test_if_none_match_with_the_etag_is_304_without_body(self):
         path = h.task_path(h.fixture(SUCCEEDED_CASE).task)
         with self.gateway() as gw:
