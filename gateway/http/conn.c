@@ -19,6 +19,7 @@
 #include "obs/access_log.h"
 #include "http/conn.h"
 #include "http/listen.h"
+#include "http/request.h"
 #include "obs/metrics.h"
 #include "normalize/reply.h"
 #include "snapgate/common.h"
@@ -155,6 +156,7 @@ static evhtp_res reject_from_hook(struct sg_conn *sc, evhtp_request_t *req, enum
     struct sg_wstate *ws = sc->ws;
     char id[80];
     reject_id(ws, req, id, sizeof(id));
+    sg_request_conn_taken(sc->c->request);
     struct bufferevent *bev = evhtp_connection_take_ownership(sc->c);
     conn_free(sc); /* our fini hook was unset by the take-over */
     reject_on_bev(ws, bev, e, id);
@@ -173,6 +175,7 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
         struct sg_wstate *ws = sc->ws;
         char id[80];
         reject_id(ws, c->request, id, sizeof(id));
+        sg_request_conn_taken(c->request);
         struct bufferevent *bev = evhtp_connection_take_ownership(c);
         evhtp_connection_free(c);
         conn_free(sc);
@@ -248,6 +251,9 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
         e = (!c->request || !c->request->uri) ? SG_E_URI_TOO_LONG : SG_E_HEADERS_TOO_LARGE;
     char id[80];
     reject_id(ws, c->request, id, sizeof(id));
+    /* The parser may fail on bytes past a request already answered and not
+     * yet freed: the take-over would drop that request's fini hook. */
+    sg_request_conn_taken(c->request);
     struct bufferevent *bev = evhtp_connection_take_ownership(c);
     /* Whatever is left unparsed is discarded while lingering. */
     evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));

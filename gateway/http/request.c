@@ -86,6 +86,16 @@ static evhtp_res on_evhtp_request_fini(evhtp_request_t *ev, void *arg)
     return EVHTP_RES_OK;
 }
 
+void sg_request_conn_taken(evhtp_request_t *ev)
+{
+    if (!ev || !ev->hooks ||
+        ev->hooks->on_request_fini != (evhtp_hook_request_fini_cb)on_evhtp_request_fini)
+        return;
+    void *r = ev->hooks->on_request_fini_arg;
+    evhtp_request_unset_hook(ev, evhtp_hook_on_request_fini);
+    on_evhtp_request_fini(ev, r);
+}
+
 /* The reference taken for a completion that will not come (the call answered
  * synchronously). Never the last: the caller's frame holds another. */
 void req_drop_unused_ref(struct sg_request *r)
