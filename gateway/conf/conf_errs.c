@@ -9,6 +9,27 @@
 #include "snapgate/common.h"
 #include "snapgate/log.h"
 
+/* msg with every control byte written as \xNN (a fresh string; msg is freed).
+ * A message quotes what the operator wrote (file names, values), and -t prints
+ * it to a terminal and the log to a collector: one message stays one line,
+ * whatever a value holds. */
+static char *one_line(char *msg)
+{
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)msg; *c; c++)
+        n += (*c < 0x20 || *c == 0x7f) ? 4 : 1;
+    char *out = sg_xmalloc(n + 1), *o = out;
+    for (const unsigned char *c = (const unsigned char *)msg; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            o += snprintf(o, 5, "\\x%02x", *c);
+        else
+            *o++ = (char)*c;
+    }
+    *o = '\0';
+    free(msg);
+    return out;
+}
+
 static char *format_msg(const char *file, int line, const char *path, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 
@@ -20,7 +41,7 @@ static char *format_msg(const char *file, int line, const char *path, const char
     char *msg =
         sg_xasprintf("%s:%d: %s: %s", file, line, path && *path ? path : "(top level)", reason);
     free(reason);
-    return msg;
+    return one_line(msg);
 }
 
 static void errs_vadd(struct sg_conf_errs *errs, const char *file, int line, const char *path,

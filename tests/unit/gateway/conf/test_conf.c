@@ -742,6 +742,30 @@ START_TEST(test_vcenter_provider_beside_a_nameless_backend)
 }
 END_TEST
 
+/* Whatever a value holds, a message is one line: control bytes are written
+ * as \xNN (a tab in a file name came out raw: found by fuzz_config). */
+START_TEST(test_messages_hold_no_control_bytes)
+{
+    if (!sg_module_find(SG_MOD_AUTH, "bearer"))
+        return;
+    char *path;
+    ck_assert_ptr_null(load_yaml("listen: \"a\\tb\\nc:1\"\nauth:\n  providers:\n"
+                                 "    - type: bearer\n"
+                                 "      tokens_file: \"/no\\tsuch\\nfile\"\n",
+                                 &path));
+    ck_assert_uint_ge(errs.n, 2);
+    bool escaped = false;
+    for (size_t i = 0; i < errs.n; i++) {
+        for (const char *c = errs.msgs[i]; *c; c++)
+            ck_assert_msg((unsigned char)*c >= 0x20 && *c != 0x7f, "raw control byte in %s",
+                          errs.msgs[i]);
+        escaped |= strstr(errs.msgs[i], "/no\\x09such\\x0afile") != NULL;
+    }
+    ck_assert_msg(escaped, "the file name is shown, escaped");
+    free(path);
+}
+END_TEST
+
 /* ---- the environment ---- */
 
 START_TEST(test_env_scalars_beat_defaults_and_file)
@@ -1081,6 +1105,7 @@ static Suite *conf_suite(void)
     tcase_add_test(tc, test_every_contract_provider_key_is_known);
     tcase_add_test(tc, test_vcenter_provider_names_a_backend);
     tcase_add_test(tc, test_vcenter_provider_beside_a_nameless_backend);
+    tcase_add_test(tc, test_messages_hold_no_control_bytes);
     tcase_add_loop_test(tc, test_example_config, 0, (int)SG_ARRAY_LEN(examples));
     suite_add_tcase(s, tc);
 
