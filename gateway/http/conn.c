@@ -2,7 +2,7 @@
  * request headers and 32 KiB of them, a 64 KiB body, a 10 s deadline to receive
  * a request head, a 60 s keep-alive idle limit; and the answers for requests
  * evhtp's parser gives up on (URI over 8 KiB: 414, a header token over 8 KiB:
- * 431, garbage: 400).
+ * 431, garbage: 400) or that name an HTTP version other than 1.x (400).
  *
  * evhtp closes a connection without a word when a hook fails or its parser
  * errs. To answer those we take the bufferevent over (evhtp lets go of it),
@@ -187,13 +187,22 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
 
 static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
 {
-    (void)req;
     struct sg_conn *sc = arg;
     sc->nheaders = 0;
     sc->header_bytes = 0;
     sc->body_bytes = 0;
     if (sc->phase == PHASE_IDLE)
         arm(sc, PHASE_HEAD, HEAD_DEADLINE_S);
+    /* evhtp writes the request's version back into the status line, one
+     * character per number ("HTTP/10.1" came back as "HTTP/:.1", "HTTP/2.0"
+     * as itself). A later HTTP/1 minor is answered as HTTP/1.1 (RFC 9110
+     * 2.5); another major version, which this server does not speak, is a
+     * 400 (the contract has no 505). */
+    htparser *p = sc->c->parser;
+    if (p && htparser_get_major(p) != 1)
+        return reject_from_hook(sc, req, SG_E_INVALID_ARGUMENT);
+    if (p && htparser_get_minor(p) > 1)
+        htparser_set_minor(p, 1);
     return EVHTP_RES_OK;
 }
 
