@@ -1,0 +1,131 @@
+/* fuzz_saml_certs: feeds arbitrary bytes as the saml provider's
+ * sts_certs_file to sg_saml_certs_load (modules/auth/saml/saml_certs.c). The
+ * bytes are written to a memfd and loaded through /proc/self/fd/N, the path a
+ * configuration would name. Properties:
+ *   - failure: no certificates, and a non-empty reason that starts with the
+ *     path ("PATH: ...");
+ *   - success: 1..SG_SAML_CERTS_MAX certificates; sg_saml_keys_new builds one
+ *     xmlsec key per certificate; OpenSSL's own reader (PEM_read_bio_X509 in a
+ *     loop, a different entry point than the loader's PEM_read_bio) finds
+ *     exactly as many certificates in the same file, each with an RSA or EC
+ *     public key (differential);
+ *   - round trip: those certificates written back by PEM_write_bio_X509 (the
+ *     canonical form) load again, with the same count;
+ *   - no leaks per execution (LeakSanitizer): certificates, keys, BIOs.
+ * SG_FUZZ_DICT: pem.dict */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "modules/auth/saml/saml.h"
+#include "modules/auth/saml/saml_xml.h"
+#include "snapgate/common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One memfd per file role, rewritten for every execution. */
+struct file {
+    int fd;
+    char path[64];
+};
+
+static void file_open(struct file *f, const char *name)
+{
+    f->fd = memfd_create(name, 0);
+    if (f->fd < 0)
+        abort();
+    snprintf(f->path, sizeof(f->path), "/proc/self/fd/%d", f->fd);
+}
+
+static void file_set(const struct file *f, const void *data, size_t size)
+{
+    if (ftruncate(f->fd, 0) != 0 || (size && pwrite(f->fd, data, size, 0) != (ssize_t)size))
+        abort();
+}
+
+/* Loads f: the general properties; the count on success, 0 on failure. */
+static size_t load(const struct file *f)
+{
+    static char unset;
+    struct sg_saml_certs *c = (struct sg_saml_certs *)(void *)&unset; /* must be overwritten */
+    char err[512] = "";
+    int rc = sg_saml_certs_load(f->path, &c, err, sizeof(err));
+    if (rc != SG_OK) {
+        size_t plen = strlen(f->path);
+        if (rc != SG_ERR || c != NULL || strncmp(err, f->path, plen) != 0 ||
+            strncmp(err + plen, ": ", 2) != 0 || err[plen + 2] == '\0')
+            abort();
+        return 0;
+    }
+    size_t n = c ? sg_saml_certs_count(c) : 0;
+    if (n < 1 || n > SG_SAML_CERTS_MAX)
+        abort();
+    struct sg_saml_keys *k = sg_saml_keys_new(c);
+    if (sg_saml_keys_count(k) != n)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        if (!sg_saml_keys_get(k, i))
+            abort();
+    sg_saml_keys_free(k);
+    sg_saml_certs_free(c);
+    return n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct file in, again;
+    static bool ready;
+    if (!ready) {
+        sg_saml_global_init();
+        file_open(&in, "sts_certs");
+        file_open(&again, "sts_certs_again");
+        ready = true;
+    }
+    file_set(&in, data, size);
+    size_t n = load(&in);
+    if (n == 0)
+        return 0;
+
+    /* The reference reader over the same file, and the canonical rewrite. A
+     * file BIO as the loader's: OpenSSL reads a line with a NUL byte
+     * differently from a memory BIO (the file BIO's line ends at the NUL). */
+    BIO *rd = BIO_new_file(in.path, "r"), *wr = BIO_new(BIO_s_mem());
+    if (!rd || !wr)
+        abort();
+    size_t m = 0;
+    X509 *x;
+    while ((x = PEM_read_bio_X509(rd, NULL, NULL, NULL)) != NULL) {
+        EVP_PKEY *pk = X509_get0_pubkey(x);
+        int type = pk ? EVP_PKEY_get_base_id(pk) : EVP_PKEY_NONE;
+        if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC)
+            abort();
+        if (!PEM_write_bio_X509(wr, x))
+            abort();
+        X509_free(x);
+        m++;
+    }
+    ERR_clear_error();
+    if (m != n)
+        abort();
+    char *pem = NULL;
+    long len = BIO_get_mem_data(wr, &pem);
+    /* Already canonical (the seeds are): loaded above. */
+    if ((size_t)len != size || memcmp(pem, data, size) != 0) {
+        file_set(&again, pem, (size_t)len);
+        if (load(&again) != n)
+            abort();
+    }
+    BIO_free(rd);
+    BIO_free(wr);
+    return 0;
+}
