@@ -1,10 +1,12 @@
-/* Shared by fuzz_jwt and fuzz_jwt_keys: a fixed key set (throwaway TEST keys,
- * generated once with openssl for these harnesses and used nowhere else), a
+/* Shared by fuzz_jwt and fuzz_jwt_keys: a fixed key set (the public halves of
+ * throwaway TEST keys made once with openssl for these harnesses, whose private
+ * halves were discarded: nothing here can sign RS256 or ES256), fixed RS256 and
+ * ES256 tokens signed once with those private halves, HMAC test secrets, a
  * fixed clock and policy, and a file whose bytes change per execution.
  * Fixed keys, not keys made at start, so that the committed seeds (JWKS, PEM
- * and tokens made from these keys) verify in every run. Tokens are minted with
- * tests/unit/support/sg_test_jwt.h (OpenSSL only, independent of the code
- * under test). */
+ * and tokens made from these keys) verify in every run. HS256 tokens are minted
+ * at run time with tests/unit/support/sg_test_jwt.h (OpenSSL only, independent
+ * of the code under test). */
 #ifndef SG_FUZZ_JWT_FIXTURE_H
 #define SG_FUZZ_JWT_FIXTURE_H
 
@@ -27,54 +29,76 @@
 #define FJ_ISSUER "https://idp.example"
 #define FJ_AUDIENCE "snapgate"
 
-/* RSA 2048 (kid "rsa1" in the JWKS). TEST KEY: never use it anywhere else. */
+/* rsa1: RSA 2048, kid "rsa1" in the JWKS. TEST KEY, public half only: never
+ * use it anywhere else. */
 static const char fj_rsa_pem[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC5JfRybRsG3ChF\n"
-    "hA+57Ok5AgBbFce5yVmfofedldFL2sw+T9GBlmhw0Q5QgXX62T+IiKUWfGHlfKfg\n"
-    "9Xja8NOV8xdqeIhB1R1xhdchMT1oL0USNu0M877Uw99pXvG4/c+4a/hENowHqW0/\n"
-    "cDCg1plhKqKoTUkHOTC3sAKEs1QiewY4U90A08WlOv8+KD6YRkaa9AQxw98RLjIV\n"
-    "P1yblk3Y5iFBdFj66p38ZPaDKIXXyuNpXAOJbourJ1/lmStfPvLLU/u46D2BJRpj\n"
-    "Z137jhxRgpekB+HOCpeCdDGJraF1dZZYdFJrksmdgTQrS0HOGDOH2vgAqR8aBiUB\n"
-    "BjLhtuNpAgMBAAECggEAHv3FbynoLjvH2esDHuITH+G/4X9B0U1s3RWldxFO2V2k\n"
-    "doGx1fkxPkEgHkWtU/HtepM03xCu6lT1XOh59Fv/bsgkEURfunVL2mbG3d16I+hV\n"
-    "rXjYMSTTupWW3fJwj8CcdohMJE7lHZs0mDvVR/bj8anLVFSrdrQR/Y1Ovput559b\n"
-    "RVq0u5feQ/wiRUfMc1cphXW9+10Z5ctMWtmd0ZUQ1bNwG4bV+AHsZer9VjWzbHZ9\n"
-    "8RKYb9ClXK3aQaP389h7Z1XxHLou/v28I81i4iF0ZqT2MyPELTZxY+9eMYXv5IEt\n"
-    "Fs/PQjHgprRmUrVU5tGWUDMvdF12D7yNzGqFObLDiQKBgQDcVZG/ULXDtJTUuJtG\n"
-    "tiC7cIN/Mid2J2i5getycKkLIWH2IcUd6lWj0fl3mHfmTeLrhCtz3pEJWc1fdH3M\n"
-    "rvbyhhV9I+DHBxXfyV0D9hzwkLk2ct5pCyqaCSVkHbqEMWF/hKfhj+X6GuEMFiu6\n"
-    "s6fbkNLcF48uFuafowEFVHFvhwKBgQDXHlAvjn+yacFqwc21rMMXN1ahEdWxy4vT\n"
-    "oWxy8AFR9gE1jlLUmTIRdYfX8LuxdQud6540+QRQNP4sswzdOQWyVM0pn0RUnJSL\n"
-    "6pvQiN1Yjn0A22zKLqyuxljJkt8m6rjOiBMOGTW6imU7SSvbw5260qN9m2qg8MQx\n"
-    "eUUI3KlxjwKBgFHS7UdRH89H9qVw0SlXZZx2Uj8gTwtP41JQ7zEWqZBam1iefed4\n"
-    "KMmnpq9FTfGXJxgzgzeKhe4lDWHPjxA+QbMbHEvW0RjYhsUOsJ5R/blQ5ZdU3UfB\n"
-    "P9boYpxldei1tfF3QClCGTPiW4TzjtXM9h9SDxxxG1kQZCEQlcZ275FtAoGBAKwt\n"
-    "mBKoZK8BlI0FN8gs0i233j+nTboz5+PotSu9y+C1HTyngManI3rz7lm5VhFwVG7+\n"
-    "0q8ljP1BnRtb6HT8mgGlfFzPHFr4xLDEhBhCI6Ao1AammgmtmAt/uDsGslOs1WSB\n"
-    "Z3cGWInJEcOFCnSouot44uC7T3onm3DZ1paEP58jAoGAYjIAcXqg8y8uGUpFzjtE\n"
-    "7UJGhXYfmtjQ6T1N/i61P5UCCgf21/du6httT4SkzH2zx+ceyDKl7c1HUaYr3+RJ\n"
-    "/0ZPBt27VXFxBnGPEvTDuqIlsIIyDTipFoE1rNoXXL9VyXAnDnAUHB9AKqpSEPB+\n"
-    "32/HY6HXH1151YFM3Vwe1/Y=\n"
-    "-----END PRIVATE KEY-----\n";
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuSX0cm0bBtwoRYQPuezp\n"
+    "OQIAWxXHuclZn6H3nZXRS9rMPk/RgZZocNEOUIF1+tk/iIilFnxh5Xyn4PV42vDT\n"
+    "lfMXaniIQdUdcYXXITE9aC9FEjbtDPO+1MPfaV7xuP3PuGv4RDaMB6ltP3AwoNaZ\n"
+    "YSqiqE1JBzkwt7AChLNUInsGOFPdANPFpTr/Pig+mEZGmvQEMcPfES4yFT9cm5ZN\n"
+    "2OYhQXRY+uqd/GT2gyiF18rjaVwDiW6Lqydf5ZkrXz7yy1P7uOg9gSUaY2dd+44c\n"
+    "UYKXpAfhzgqXgnQxia2hdXWWWHRSa5LJnYE0K0tBzhgzh9r4AKkfGgYlAQYy4bbj\n"
+    "aQIDAQAB\n"
+    "-----END PUBLIC KEY-----\n";
 
-/* EC P-256 (kid "ec1"). TEST KEY. */
-static const char fj_ec_pem[] = "-----BEGIN PRIVATE KEY-----\n"
-                                "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgBHxWzx8ipMlLt1KP\n"
-                                "05GbYE3TvemnopIli6keh1Xvg6+hRANCAAQeHKSDjeGTZqcGfPg9WpG9Y4IFBadb\n"
-                                "YqGgnd3U7T2gTGfyRvclma5bJd7GEBTDgA/BlNoQ3loYpdbAVaF8IBH6\n"
-                                "-----END PRIVATE KEY-----\n";
+/* ec1: EC P-256, kid "ec1". TEST KEY, public half only. */
+static const char fj_ec_pem[] = "-----BEGIN PUBLIC KEY-----\n"
+                                "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEHhykg43hk2anBnz4PVqRvWOCBQWn\n"
+                                "W2KhoJ3d1O09oExn8kb3JZmuWyXexhAUw4APwZTaEN5aGKXWwFWhfCAR+g==\n"
+                                "-----END PUBLIC KEY-----\n";
+
+/* The RS256 and ES256 tokens of fuzz_jwt_keys, claims
+ * {"sub":"fuzz","exp":1800000000}: signed once, when the private keys were
+ * dropped from this file, with the (discarded) private key of rsa1 / ec1
+ * above, so they verify with those public keys and no one can mint more. */
+/* {"alg":"RS256","kid":"rsa1"} */
+static const char fj_rs256_kid[] =
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYTEifQ."
+    "eyJzdWIiOiJmdXp6IiwiZXhwIjoxODAwMDAwMDAwfQ."
+    "dorH4vkqZFoaPh2OrNg22uMtCE2yhbyoPDRvI_pDzHH1wiwLleFvsXIOVuDMpsvX"
+    "DZbnyCrtUdxxfGFP_dJz0bj8hvpbiRINQW-qQ7E2umEC8oXRS-HpCpkhk2I79zEu"
+    "iR5v557QTJ_dVHSKyhqAjaYLNDyIk1rGRuqZ-iuSFOj8ivE_EZhgN5IkppT2P7r4"
+    "gyip_xrMW9E_BTvxyY1vsNkB2qC1Xa9euh5zTIoyqmilJjXEoWsEKXAhgeMzHcYB"
+    "tUEQZNxvvGH1wYsp3xG5dWNx3YWhHm4JV48W7fxhgo6qWc8xa2vPWja9wuu33Rgu"
+    "8f4Z7oNIT26oyRFIPoWGBg";
+/* {"alg":"RS256"} */
+static const char fj_rs256_nokid[] =
+    "eyJhbGciOiJSUzI1NiJ9."
+    "eyJzdWIiOiJmdXp6IiwiZXhwIjoxODAwMDAwMDAwfQ."
+    "jbZcyMtU1Moske4D1nvtacXopxSNVTjXjOKzliqMSHsn5fuzUn1m-BiHy7lNGceN"
+    "GEbrtaF2F6NGwyQSQpnMFeKbfLyxM8uQPzz4xAew2mCF4ozbMaN1kuOECqxtwKNz"
+    "ii_3YW-LDanFfw2q_FksHnwtsaBInICL4_P3U02Tb11aNeewlD2CWVy8KLdlZmQ7"
+    "-f7FiSohPtYguQi3CxNn8AoILBFcb7Ni1vz_hbon4Ke_m1GJ7WIce2AYgdNo7rwx"
+    "-94WQqYMZDfjtBKjEyhJSJJRA1PUOpgj7g9aMDaDK98DeshmEIRx_flFWzyLqx10"
+    "h_NMBW5EV3ozIofGn84i7g";
+/* {"alg":"ES256","kid":"ec1"} */
+static const char fj_es256_kid[] =
+    "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSJ9."
+    "eyJzdWIiOiJmdXp6IiwiZXhwIjoxODAwMDAwMDAwfQ."
+    "Hu3wyD5pjeQYnwpWCr_ajktHFtmxnnj40o-Rb8Sl0K2eqxDnQVUkXURfWPIbzIGE"
+    "StQu1ihIjwKKD6rlkv-vwA";
+/* {"alg":"ES256"} */
+static const char fj_es256_nokid[] =
+    "eyJhbGciOiJFUzI1NiJ9."
+    "eyJzdWIiOiJmdXp6IiwiZXhwIjoxODAwMDAwMDAwfQ."
+    "x2R0BDVzvw1L896UU0CTTdatuwB2KKOfHvsu3BJtYkNNiZtKdJZjQnNfgk0_4YLW"
+    "eiWtltwodvAxaakjFeq5MA";
 
 /* HMAC secrets (32 bytes each, the NUL not included): hs1 has kid "hs1", hs0
- * none, so hs0 is a candidate for every HS256 token whatever its kid. */
+ * none, so hs0 is a candidate for every HS256 token whatever its kid. TEST
+ * ONLY: symmetric test values (the harness must sign HS256 itself), not
+ * private keys; never use them anywhere else. */
 #define FJ_HS_LEN 32
 static const unsigned char fj_hs1[FJ_HS_LEN + 1] = "fuzz-hs1-secret-0123456789abcdef";
 static const unsigned char fj_hs0[FJ_HS_LEN + 1] = "fuzz-hs0-secret-0123456789ABCDEF";
 
+/* The public key of a PEM above (verifying only: the harnesses sign nothing
+ * but HS256). */
 static inline EVP_PKEY *fj_pkey(const char *pem)
 {
     BIO *b = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
     BIO_free(b);
     if (!k)
         abort();

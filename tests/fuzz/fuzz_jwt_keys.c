@@ -10,14 +10,15 @@
  *   public key, no secret) or HS256 (a secret of 32 bytes or more, no pkey);
  *   no two keys share a kid; a PEM file gives one key without kid; a JWKS
  *   gives one key per member of "keys" not marked "use": "enc";
- * - usable keys: six tokens minted at start with the fixed keys of
- *   fuzz_jwt_fixture.h (RS256, ES256 and HS256, each with its JWKS kid and
- *   without kid) go through sg_jwt_verify with the loaded set (no issuer, no
- *   audience, the fixed clock), and each gets exactly the answer the loaded
- *   keys call for: SG_OK when a key of the token's alg whose kid fits (equal
- *   bytes, or either side without kid) holds the signer's key material
- *   (EVP_PKEY_eq, or the same secret bytes); else SG_DECLINED when no key fits
- *   or none of the fitting ones has a kid, SG_DENIED otherwise;
+ * - usable keys: six tokens of the fixed keys of fuzz_jwt_fixture.h (RS256,
+ *   ES256 and HS256, each with its JWKS kid and without kid; RS256 and ES256
+ *   are the fixture's constants, signed once, HS256 is minted at start) go
+ *   through sg_jwt_verify with the loaded set (no issuer, no audience, the
+ *   fixed clock), and each gets exactly the answer the loaded keys call for:
+ *   SG_OK when a key of the token's alg whose kid fits (equal bytes, or either
+ *   side without kid) holds the signer's key material (EVP_PKEY_eq, or the
+ *   same secret bytes); else SG_DECLINED when no key fits or none of the
+ *   fitting ones has a kid, SG_DENIED otherwise;
  * - no leaks (LeakSanitizer).
  * SG_FUZZ_DICT: jwt.dict */
 #include <json-c/json.h>
@@ -31,10 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A fixed token and what signed it. */
 struct signed_token {
-    char *tok;
+    const char *tok;
     enum sg_jwt_alg alg;
     const char *kid; /* the header's, or NULL */
-    EVP_PKEY *pkey;  /* RS256 / ES256 signer */
+    EVP_PKEY *pkey;  /* RS256 / ES256: the signer's public key */
     const unsigned char *secret;
 };
 
@@ -47,14 +48,12 @@ static void init(void)
     static const char claims[] = "{\"sub\":\"fuzz\",\"exp\":1800000000}";
     EVP_PKEY *rsa = fj_pkey(fj_rsa_pem), *ec = fj_pkey(fj_ec_pem);
     fj_file_init(&file);
-    toks[0] = (struct signed_token){tj_rs256("{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", claims, rsa),
-                                    SG_JWT_RS256, "rsa1", rsa, NULL};
-    toks[1] = (struct signed_token){tj_rs256("{\"alg\":\"RS256\"}", claims, rsa), SG_JWT_RS256,
-                                    NULL, rsa, NULL};
-    toks[2] = (struct signed_token){tj_es256("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", claims, ec),
-                                    SG_JWT_ES256, "ec1", ec, NULL};
-    toks[3] = (struct signed_token){tj_es256("{\"alg\":\"ES256\"}", claims, ec), SG_JWT_ES256, NULL,
-                                    ec, NULL};
+    /* RS256 / ES256: the fixture's constant tokens (their payload is claims):
+     * there are only public keys here, nothing to sign with. */
+    toks[0] = (struct signed_token){fj_rs256_kid, SG_JWT_RS256, "rsa1", rsa, NULL};
+    toks[1] = (struct signed_token){fj_rs256_nokid, SG_JWT_RS256, NULL, rsa, NULL};
+    toks[2] = (struct signed_token){fj_es256_kid, SG_JWT_ES256, "ec1", ec, NULL};
+    toks[3] = (struct signed_token){fj_es256_nokid, SG_JWT_ES256, NULL, ec, NULL};
     toks[4] = (struct signed_token){
         tj_hs256("{\"alg\":\"HS256\",\"kid\":\"hs1\"}", claims, fj_hs1, FJ_HS_LEN), SG_JWT_HS256,
         "hs1", NULL, fj_hs1};
