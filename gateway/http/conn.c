@@ -2,7 +2,8 @@
  * request headers and 32 KiB of them, a 64 KiB body, a 10 s deadline to receive
  * a request head, a 60 s keep-alive idle limit; and the answers for requests
  * evhtp's parser gives up on (URI over 8 KiB: 414, a header token over 8 KiB:
- * 431, garbage: 400) or that name an HTTP version other than 1.x (400).
+ * 431, garbage or a Content-Length that is no number: 400) or that name an HTTP version other
+ * than 1.x (400).
  *
  * evhtp closes a connection without a word when a hook fails or its parser
  * errs. To answer those we take the bufferevent over (evhtp lets go of it),
@@ -14,6 +15,7 @@
 #include <evhtp/evhtp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "obs/access_log.h"
@@ -242,6 +244,15 @@ static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf, void *arg)
     return EVHTP_RES_OK;
 }
 
+/* Did the parser fail on a Content-Length value? Its key was added and its
+ * value never was: evhtp reports a value that is no number ("1x", 21
+ * digits) as too_big, which is not a head too large but a malformed one. */
+static bool failed_on_content_length(evhtp_request_t *req)
+{
+    evhtp_header_t *last = req && req->headers_in ? TAILQ_LAST(req->headers_in, evhtp_kvs) : NULL;
+    return last && last->key && !last->val && strcasecmp(last->key, "Content-Length") == 0;
+}
+
 /* evhtp tears the connection down: on a parser error, answer first. */
 static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
 {
@@ -256,7 +267,7 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
         return EVHTP_RES_OK;
     }
     enum sg_error e = SG_E_INVALID_ARGUMENT;
-    if (err == htparse_error_too_big)
+    if (err == htparse_error_too_big && !failed_on_content_length(c->request))
         e = (!c->request || !c->request->uri) ? SG_E_URI_TOO_LONG : SG_E_HEADERS_TOO_LARGE;
     char id[80];
     reject_id(ws, c->request, id, sizeof(id));

@@ -132,6 +132,18 @@ class TestBadRequest(Base):
                     if r.status == 400:
                         self.assertErrorBody(r.body, "INVALID_ARGUMENT")
 
+    def test_content_length_that_is_no_number_is_400(self):
+        """libevhtp reports a Content-Length it cannot read as a number as "too big", which
+        was answered 431 (headers too large; found by fuzz_http_front)."""
+        path = h.task_path(h.fixture(SUCCEEDED_CASE).task)
+        with self.gateway() as gw:
+            for value in ("1x", "abc", "9" * 25, "2?"):
+                with self.subTest(value=value):
+                    r = gw.raw(self.head_lines(path, ["Content-Length: " + value]))
+                    self.assertEqual(r.status, 400, r.raw[:300])
+                    self.assertErrorBody(r.body, "INVALID_ARGUMENT")
+        self.assertNoUpstreamFetch()
+
     def test_uri_over_8_kib_is_414(self):
         with self.gateway() as gw:
             r = gw.raw(self.head_lines("/api/snapservice/tasks/" + "a" * 9000))
