@@ -17,7 +17,8 @@
  *   fixed clock), and each gets exactly the answer the loaded keys call for:
  *   SG_OK when a key of the token's alg whose kid fits (equal bytes, or either
  *   side without kid) holds the signer's key material (EVP_PKEY_eq, or the
- *   same secret bytes); else SG_DECLINED when no key fits or none of the
+ *   same HMAC key: the same secret bytes, maybe followed by NUL bytes up to
+ *   the 64-byte block); else SG_DECLINED when no key fits or none of the
  *   fitting ones has a kid, SG_DENIED otherwise;
  * - no leaks (LeakSanitizer).
  * SG_FUZZ_DICT: jwt.dict */
@@ -152,9 +153,18 @@ static size_t jwks_count(const uint8_t *data, size_t size)
 /* Does key k hold the material t was signed with? */
 static bool same_material(const struct sg_jwt_key *k, const struct signed_token *t)
 {
-    if (t->secret)
-        return k->secret && k->secret_len == FJ_HS_LEN &&
-               memcmp(k->secret, t->secret, FJ_HS_LEN) == 0;
+    if (t->secret) {
+        /* HMAC (RFC 2104) pads a key no longer than the hash's block (64
+         * bytes for SHA-256) with zeros: the signer's secret followed by NUL
+         * bytes is the same HMAC key, and verifies its tokens. */
+        if (!k->secret || k->secret_len < FJ_HS_LEN || k->secret_len > 64 ||
+            memcmp(k->secret, t->secret, FJ_HS_LEN) != 0)
+            return false;
+        for (size_t i = FJ_HS_LEN; i < k->secret_len; i++)
+            if (k->secret[i] != 0)
+                return false;
+        return true;
+    }
     return k->pkey && EVP_PKEY_eq(k->pkey, t->pkey) == 1;
 }
 
