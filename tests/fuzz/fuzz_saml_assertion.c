@@ -1,14 +1,18 @@
 /* fuzz_saml_assertion: feeds assertions (the XML a SIGN token decodes to) to
  * sg_saml_verify (modules/auth/saml/saml_assert.c, saml_sig.c, saml_xml.c):
  * safe parse, shape, validity window, audience, subject, then the XML
- * signature with xmlsec against the keys of a fixed certificate file (an RSA
- * and an EC certificate, test-only keys below, loaded once through
- * sg_saml_certs_load), at a fixed clock (2024-05-01T10:30:00Z) and audience.
+ * signature with xmlsec against the keys of a certificate file loaded once
+ * through sg_saml_certs_load, at a fixed clock (2024-05-01T10:30:00Z) and
+ * audience. The file holds two certificates: a fixed RSA one (below), whose
+ * test-only key signed the template and the RAW seeds and was then
+ * discarded (no private key is committed: the template's signature values
+ * are constants below), and the certificate of an EC key generated at start
+ * for RESIGN.
  * The first byte picks a mode:
  *   % 3 == 0  RAW: the whole input (first byte included, so a file starting
  *             with '<' is a RAW seed) is the assertion.
- *   1         EDIT: the rest is an edit script on a template assertion signed
- *             once at start with the RSA key: inserts, deletes, overwrites at
+ *   1         EDIT: the rest is an edit script on the template assertion
+ *             (signed with the fixed RSA key): inserts, deletes, overwrites at
  *             any offset, fuzz bytes substituted for a field (NameID, ID,
  *             Audience, times, algorithms...), and "benign" rewrites that
  *             change the serialization but not what is signed (quote style,
@@ -16,12 +20,14 @@
  *             content, unused namespace declarations, KeyInfo content...).
  *   2         RESIGN: the rest gives the fields (NameID, groups, audience, ID,
  *             bearer or holder-of-key, window offsets), the harness builds the
- *             assertion with them, signs it with the EC key, then verifies.
+ *             assertion with them, signs it with the generated EC key, then
+ *             verifies.
  * Properties (abort() on violation):
  *   - every call returns SG_OK or SG_DENIED; a denial gives a reason, and no
  *     principal; a success gives a non-empty, printable name;
- *   - RAW and EDIT: the RSA key signed only the template, so a success must be
- *     the template's signed content: the exclusive c14n of the assertion
+ *   - RAW and EDIT: of what the RSA key signed, only the template may verify
+ *     (the other RAW seeds it signed are attacks, each denied), so a success
+ *     must be the template's signed content: the exclusive c14n of the assertion
  *     without its Signature (PrefixList "xs xsi") and of the SignedInfo,
  *     computed here with libxml2 over the same node sets, equal the template's
  *     (a changed signed byte never verifies), and the principal, groups and
@@ -53,6 +59,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <libxml/c14n.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -71,37 +83,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Test-only keys, made for this harness with `openssl req -x509 -newkey`.
- * Never use them for anything else. */
-static const char RSA_KEY_PEM[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQCm0AzafP9Kt891\n"
-    "ZJjJrMOe0h57YbBim9/dJFi7CeiH5r6gv9fj2CzUwHHAifUgsQ3f0GV8xR/LIdRa\n"
-    "RJRpK/IjizJeDCjNC3hxE1DsUaJzrPZQdIESaDx7otu3Nu8NiPC1NSbo8onfSs/S\n"
-    "a+QrXSYvu7VS+rug3Ihg7Kp/pJVzXitBAydbCQuffICfvKghubjF7gICfKBT/p17\n"
-    "HQnjx733YwNg6LvO3qeDGAIRe1rG6TiebKBok5+caxm9dGyuEtG/zxmcMfSdl9/t\n"
-    "XUuxUtxc9G2CAI0vn8P2kaAACNEFV+YOLgT9+gh1XKSYtSWO0Yuz4bBZRBTb1UJT\n"
-    "v/O3YSs1AgMBAAECggEAFAmFTxCuWQsc6YoqC35BSIhkbp1MjX5mv2QDH9hwAjRh\n"
-    "LThOFklxvSPZUMThg8nwvjPZ9POivt4zPp037ILXBOuj+FsNOEVf9B6GB7+YkWeI\n"
-    "dh/rHyBpNNAFBLbIXpUBQOr/tQHpNhVWQv2AZ1sQNVyen7c20XrxYMnHgynsZR02\n"
-    "1FvDeuiCumvoiRj5q3Sdhm/05H3VlADLXCTGTN+q8s26OkMzfnBpEkskVLROIfd1\n"
-    "2M2rvD8tJULWVzrO0w+u7i9vhT83YjwJV2chgGYAPS10t70qmGfIGO4Mc4tmKIiQ\n"
-    "tbVbF9wYsZH1g+JlOrhuZwVttZUu0lYpKfgU9qoy8wKBgQDQELOJfEGXatzw8AEV\n"
-    "GFKqR3rjGNLRGH9evdNA5ddeIQW8Z4USxozTCru0u7xA4ZksO5UHzKs2NpJPFSIZ\n"
-    "5l44KHcRT+CwZ5wMEZozgj0UTjhjs8TuTqP4WVi1Ih/zwhbST62BnekdDjTlD09z\n"
-    "xSduEXPYH1V7tytqXzzStiVtOwKBgQDNPlndmQOSqDAu05c20Zbv3pxgoDMSl16B\n"
-    "9wXAHVwA/qlL2joaSdVkqpt3qgyZysSqGQcGVp9KFV3hXsuWWtAuq7+27vexOUVR\n"
-    "yYvsLxRfjMY4aSY9KnRxcO/KQeguIsVJ5CsfgYA+TQl7AFGsyWu6b1R4yUVwiVFW\n"
-    "AJ+K3U4CTwKBgQCwmZxp06ewp6mEb5Hbn9t6YFVzsDwv8gUaGzDV4sAcSxcdRRh0\n"
-    "SUZ6Up/j1X0B7PofyyrBhfzEdSlWKm/ZX+kU7XOypAPodujCbaZelerV81Z1eb5r\n"
-    "LyCJyPw8MgzAzzqjo7F3VNrqKIbI7WfYsby39eRHysC500zsao2ro6K8xQKBgQCX\n"
-    "ooA8YwcrvAzVG8h1XMW59GruTI1PJ/xP4tQhys8lgQBNJS6WK4R3+kAgWcczfIZt\n"
-    "8U2qVicbUcvpbOLW88MpKATdP5JKIjjfoxs4ZNQVf+kW1kDFIe+jvD+825KRO2kt\n"
-    "HWDqxv+bh8kAUg0Frk5kEEqFbpZZ/WnVM2Kr8rLmqwKBgQCDswXKN/FKdL0e2cGE\n"
-    "bcTvyfcuItzttAWgd8h3NdG7ijQWAYIzpx/tuLBISxY0PJL/k/E3K9ig/XwxTz4Y\n"
-    "YxiDXcBrq+OVPPtUfudQJvdvagVj627NJh0WGX2FWGCJ27S2JEl+Qs7LOMB70Ld5\n"
-    "DKcUj0//Df7nBEnyS1hXRC1V9w==\n"
-    "-----END PRIVATE KEY-----\n";
+/* The certificate of the test-only RSA key that signed the template (and
+ * the RAW seeds), made for this harness with `openssl req -x509 -newkey`; the
+ * key itself was discarded once they were signed. */
 static const char RSA_CERT_PEM[] =
     "-----BEGIN CERTIFICATE-----\n"
     "MIIDMzCCAhugAwIBAgIUOEIZ47NC3SbhTy4G+DX3QCgHxQgwDQYJKoZIhvcNAQEL\n"
@@ -123,24 +107,16 @@ static const char RSA_CERT_PEM[] =
     "Ey4iZQiGUexNXBbkcqBZtd3k+7KBub0ZOWyT6mVdljZXouWB9y0c8GZuPObptrVB\n"
     "h2oTdinm9Q==\n"
     "-----END CERTIFICATE-----\n";
-static const char EC_KEY_PEM[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgCsvVXfyVeJqbzAEJ\n"
-    "/K3wBfuLnmORPROFwELxkGLlBzKhRANCAARIIOOhcAg18/pYa1gBSBHjbm0dIlQz\n"
-    "E/GIMI877rtI0rC8z69Wr26jEenH7tRHKA3iutRjTg5nivVcUK8e+It6\n"
-    "-----END PRIVATE KEY-----\n";
-static const char EC_CERT_PEM[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBrDCCAVOgAwIBAgIUGkgQ4AFOTclIrP8ex2MDAFdcig8wCgYIKoZIzj0EAwIw\n"
-    "KzEpMCcGA1UEAwwgc25hcGdhdGUgZnV6eiBTVFMgRUMgKHRlc3Qgb25seSkwIBcN\n"
-    "MjYxMjA3MTUxNjU0WhgPMjEyNjExMTMxNTE2NTRaMCsxKTAnBgNVBAMMIHNuYXBn\n"
-    "YXRlIGZ1enogU1RTIEVDICh0ZXN0IG9ubHkpMFkwEwYHKoZIzj0CAQYIKoZIzj0D\n"
-    "AQcDQgAESCDjoXAINfP6WGtYAUgR425tHSJUMxPxiDCPO+67SNKwvM+vVq9uoxHp\n"
-    "x+7URygN4rrUY04OZ4r1XFCvHviLeqNTMFEwHQYDVR0OBBYEFDDrDT7sdmux6LNp\n"
-    "wLf15/dg0b1GMB8GA1UdIwQYMBaAFDDrDT7sdmux6LNpwLf15/dg0b1GMA8GA1Ud\n"
-    "EwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIgd15IqEBSMxtCTBxbk3RzOcyC\n"
-    "PGMEhpCncV04PR8g4ZgCIDlOvwsPeUH9Zx5YzfnjltN+HfzgwNYyPJGOUiO32LB2\n"
-    "-----END CERTIFICATE-----\n";
+/* The template's signature, made once with that key: DigestValue and
+ * SignatureValue as xmlsec wrote them. */
+#define TPL_DIGEST "NlUC4N3XJiBmTwdwpBpFGvClMR4goJzJywbzSv+KBK4="
+#define TPL_SIGNATURE                                                                              \
+    "oUGo5VQo74u7ph33M7JmkKUZQjqIK3Yk9VciK9q8H9Znycd+B36FcCZ0A8susjuF\n"                           \
+    "Apu+3pwyxwHS0gYad3Po38le2QimcZsvN/yFpMXx/eaCztGhCco7wtc/DC1jY5eP\n"                           \
+    "BYhIkfaLiUxDeWfWB31Lgx65rvFzyP85Edp56JNrAhZbH4hjCqGR4mnji285qMNZ\n"                           \
+    "Aj/wLCqCqnssdYQ2k7fS5V82pxuaS34zgDWbT7W3YpR4j/zcapbdTM7+ZyXkNyab\n"                           \
+    "Pwrxtw2nSNDsWzEnCSpVgRBiID2IVeZHGnzOOX8ohxcRr/T5XFG5ku6bBZhts0Cy\n"                           \
+    "HK7hIzUpp6x5l2GfgRTjYA=="
 
 #define NOW_S 1714559400L /* 2024-05-01T10:30:00Z */
 #define NOW_MS ((uint64_t)NOW_S * 1000u)
@@ -475,32 +451,74 @@ static bool signed_content(const char *xml, size_t len, struct buf *assertion,
 /* ---- state made once -------------------------------------------------------------------- */
 
 static struct sg_saml_keys *keys;
-static xmlSecKeyPtr rsa_key, ec_key;
+static xmlSecKeyPtr ec_key;                /* RESIGN's, made at start */
 static struct buf tpl;                     /* the signed template */
 static struct buf tpl_assertion, tpl_info; /* what its signature covers */
 static uint64_t tpl_expires;
 
-static xmlSecKeyPtr load_key(const char *key_pem, const char *cert_pem)
+/* x as PEM, appended to out. */
+static void put_pem_cert(struct buf *out, X509 *x)
 {
-    xmlSecKeyPtr k = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)key_pem, strlen(key_pem),
-                                                  xmlSecKeyDataFormatPem, NULL, NULL, NULL);
-    if (!k || xmlSecCryptoAppKeyCertLoadMemory(k, (const xmlSecByte *)cert_pem, strlen(cert_pem),
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *p = NULL;
+    if (!mem || !PEM_write_bio_X509(mem, x))
+        abort();
+    long n = BIO_get_mem_data(mem, &p);
+    buf_put(out, p, (size_t)n);
+    BIO_free(mem);
+}
+
+/* RESIGN signs at run time, so its key is made here, never committed: a
+ * P-256 key and a self-signed certificate for it, its PEM appended to
+ * cert_pem for the STS certificates file. Each run has another key; the
+ * outcome does not depend on it (ECDSA signatures differ at each signing
+ * anyway). */
+static xmlSecKeyPtr make_ec_key(struct buf *cert_pem)
+{
+    EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    if (!pk || !x || !name || !X509_set_version(x, X509_VERSION_3) ||
+        !ASN1_INTEGER_set(X509_get_serialNumber(x), 1) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                    (const unsigned char *)"snapgate fuzz STS EC (generated)", -1,
+                                    -1, 0) ||
+        !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
+        !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
+        !X509_gmtime_adj(X509_getm_notAfter(x), 3600) || !X509_set_pubkey(x, pk) ||
+        !X509_sign(x, pk, EVP_sha256()))
+        abort();
+    put_pem_cert(cert_pem, x);
+
+    /* xmlsec takes the key as DER, the certificate as PEM. */
+    unsigned char *der = NULL;
+    int der_len = i2d_PrivateKey(pk, &der);
+    struct buf one = {0};
+    put_pem_cert(&one, x);
+    xmlSecKeyPtr k = der_len > 0
+                         ? xmlSecCryptoAppKeyLoadMemory(der, (xmlSecSize)der_len,
+                                                        xmlSecKeyDataFormatDer, NULL, NULL, NULL)
+                         : NULL;
+    if (!k || xmlSecCryptoAppKeyCertLoadMemory(k, (const xmlSecByte *)one.p, one.n,
                                                xmlSecKeyDataFormatPem) < 0)
         abort();
+    OPENSSL_clear_free(der, (size_t)der_len);
+    buf_free(&one);
+    X509_NAME_free(name);
+    X509_free(x);
+    EVP_PKEY_free(pk);
     return k;
 }
 
-/* The trusted certificates go through the real loader, from a memfd. */
-static struct sg_saml_keys *load_trusted(void)
+/* The trusted certificates, the fixed RSA one and RESIGN's, go through the
+ * real loader, from a memfd. */
+static struct sg_saml_keys *load_trusted(const struct buf *pem)
 {
     int fd = memfd_create("sts_certs", 0);
     if (fd < 0)
         abort();
     char path[64], err[512] = "";
-    struct buf pem = {0};
-    buf_puts(&pem, RSA_CERT_PEM);
-    buf_puts(&pem, EC_CERT_PEM);
-    if (write(fd, pem.p, pem.n) != (ssize_t)pem.n)
+    if (write(fd, pem->p, pem->n) != (ssize_t)pem->n)
         abort();
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     struct sg_saml_certs *certs = NULL;
@@ -511,9 +529,34 @@ static struct sg_saml_keys *load_trusted(void)
     }
     struct sg_saml_keys *k = sg_saml_keys_new(certs);
     sg_saml_certs_free(certs);
-    buf_free(&pem);
     close(fd);
     return k;
+}
+
+/* The signed template: the template assertion with the committed signature
+ * values and the RSA certificate in KeyInfo, serialized as xmlsec's signing
+ * left it (an XML declaration, base64 in lines of 64). */
+static void build_template(struct buf *out)
+{
+    struct fields f = template_fields();
+    struct buf xml = {0}, cert = {0};
+    build_assertion(&f, &xml);
+    /* The certificate's base64 lines, END line excluded. */
+    const char *body = strchr(RSA_CERT_PEM, '\n') + 1;
+    buf_puts(&cert, "<ds:X509Certificate>");
+    buf_put(&cert, body, (size_t)(strstr(body, "-----END") - body));
+    buf_puts(&cert, "</ds:X509Certificate>");
+    if (!buf_replace(&xml, "<ds:DigestValue></ds:DigestValue>",
+                     "<ds:DigestValue>" TPL_DIGEST "</ds:DigestValue>") ||
+        !buf_replace(&xml, "<ds:SignatureValue></ds:SignatureValue>",
+                     "<ds:SignatureValue>" TPL_SIGNATURE "</ds:SignatureValue>") ||
+        !buf_replace(&xml, "<ds:X509Certificate/>", cert.p))
+        abort();
+    buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    buf_put(out, xml.p, xml.n);
+    buf_puts(out, "\n");
+    buf_free(&xml);
+    buf_free(&cert);
 }
 
 /* ---- one verification ---------------------------------------------------------------------- */
@@ -849,17 +892,15 @@ static void init(void)
     sg_saml_global_init();
     xmlSetGenericErrorFunc(NULL, outer_generic);
     xmlSetStructuredErrorFunc(NULL, outer_structured);
-    keys = load_trusted();
-    rsa_key = load_key(RSA_KEY_PEM, RSA_CERT_PEM);
-    ec_key = load_key(EC_KEY_PEM, EC_CERT_PEM);
+    struct buf pem = {0};
+    buf_puts(&pem, RSA_CERT_PEM);
+    ec_key = make_ec_key(&pem);
+    keys = load_trusted(&pem);
+    buf_free(&pem);
 
-    struct fields f = template_fields();
-    struct buf xml = {0};
-    build_assertion(&f, &xml);
-    if (!sign_assertion(&xml, rsa_key, &tpl) ||
-        !signed_content(tpl.p, tpl.n, &tpl_assertion, &tpl_info))
+    build_template(&tpl);
+    if (!signed_content(tpl.p, tpl.n, &tpl_assertion, &tpl_info))
         abort();
-    buf_free(&xml);
     tpl_expires = NOW_MS + 1800u * 1000u + SG_SAML_SKEW_MS;
 
     const char *dump = getenv("SG_FUZZ_SAML_TEMPLATE");
@@ -873,6 +914,17 @@ static void init(void)
         if (!memmem(tpl.p, tpl.n, benign[k].from, strlen(benign[k].from)))
             abort(); /* a rewrite that would never apply */
 
+    /* The committed signature still matches the template that
+     * template_fields and build_assertion make. */
+    struct outcome o;
+    verify(tpl.p, tpl.n, AUDIENCE, &o);
+    if (o.rc != SG_OK) {
+        fprintf(stderr, "fuzz_saml_assertion: the signed template does not verify\n");
+        abort();
+    }
+    check_template_success(tpl.p, tpl.n, &o);
+    sg_principal_clear(&o.p);
+
     /* The template verifies, and so does each benign rewrite alone and all
      * of them at once: otherwise the EDIT property would be about the
      * harness, not the module. */
@@ -885,8 +937,6 @@ static void init(void)
                 script[len++] = (uint8_t)j;
             }
         }
-        if (k == 0)
-            run_raw((const uint8_t *)tpl.p, tpl.n);
         run_edit(script, len);
     }
 }
