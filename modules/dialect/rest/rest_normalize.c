@@ -35,7 +35,10 @@ static struct json_object *unwrap_error(struct json_object *body, char *why, siz
     }
     const char *t = json_object_get_string(type);
     size_t n = strlen(STD_ERROR_PREFIX), m = strlen(t);
-    if (strncmp(t, STD_ERROR_PREFIX, n) != 0 || m - n >= sizeof from_type) {
+    /* A NUL inside the JSON string would end the name early: "…not_found\u0000x"
+     * is no error type at all. */
+    if ((size_t)json_object_get_string_len(type) != m || strncmp(t, STD_ERROR_PREFIX, n) != 0 ||
+        m - n >= sizeof from_type) {
         snprintf(why, cap, "type is not a standard error type");
         return NULL;
     }

@@ -156,6 +156,9 @@ static const struct {
     {500, LEGACY("resource_inaccessible", "{}"), SG_OUT_ERROR, "messages missing"},
     {500, LEGACY("no_such_error", "{" MSGS "}"), SG_OUT_ERROR, "not a standard error type"},
     {500, LEGACY("", "{" MSGS "}"), SG_OUT_ERROR, "not a standard error type"},
+    /* a NUL inside the name ends no name early */
+    {500, LEGACY("resource_inaccessible\\u0000x", "{" MSGS "}"), SG_OUT_ERROR,
+     "not a standard error type"},
     {500,
      LEGACY("resource_inaccessible_and_then_some_more_words_to_overflow_the_buffer_of_64",
             "{" MSGS "}"),
