@@ -26,8 +26,10 @@ extern const struct sg_module sg_module_auth_saml;
  * NotOnOrAfter plus the skew). */
 #define SG_SAML_CACHE_TTL_MS 60000u
 #define SG_SAML_CACHE_MAX 1024u
-/* Certificates in sts_certs_file; groups taken from one assertion. */
+/* Certificates in sts_certs_file, and its size; groups taken from one
+ * assertion. */
 #define SG_SAML_CERTS_MAX 32u
+#define SG_SAML_CERTS_FILE_MAX (1024u * 1024u)
 #define SG_SAML_GROUPS_MAX 256u
 
 /* ---- the Authorization header (saml_header.c) ----------------------------- */
@@ -57,7 +59,8 @@ struct sg_saml_certs;
 struct sg_saml_keys;
 
 /* Reads a PEM file of one or more CERTIFICATE blocks (nothing else) whose
- * public keys are RSA or EC. SG_OK with *out (free with sg_saml_certs_free),
+ * public keys are RSA or EC, of at most SG_SAML_CERTS_FILE_MAX bytes and
+ * without a NUL byte. SG_OK with *out (free with sg_saml_certs_free),
  * or SG_ERR with a reason in err (capacity cap). Needs sg_saml_global_init. */
 int sg_saml_certs_load(const char *path, struct sg_saml_certs **out, char *err, size_t cap);
 void sg_saml_certs_free(struct sg_saml_certs *c);

@@ -95,18 +95,69 @@ fail:
     return rc;
 }
 
+/* The whole of file into *buf (caller frees), refusing a NUL byte: OpenSSL's
+ * PEM reader ends a line at a NUL, so a NUL in an END line would make it skip
+ * every certificate after it unseen (found by fuzz_saml_certs). */
+static int read_file(const char *path, BIO *file, char **buf, size_t *len, char *err, size_t cap)
+{
+    size_t n = 0, bufcap = 4096;
+    char *b = sg_xmalloc(bufcap);
+    errno = 0;
+    for (;;) {
+        if (n > SG_SAML_CERTS_FILE_MAX) {
+            sg_errf(err, cap, "%s: larger than %u bytes", path, SG_SAML_CERTS_FILE_MAX);
+            goto fail;
+        }
+        if (n == bufcap) { /* room for one byte more than the bound, to see it passed */
+            bufcap =
+                bufcap * 2 < SG_SAML_CERTS_FILE_MAX + 1 ? bufcap * 2 : SG_SAML_CERTS_FILE_MAX + 1;
+            b = sg_xrealloc(b, bufcap);
+        }
+        int got = BIO_read(file, b + n, (int)(bufcap - n));
+        if (got <= 0) {
+            if (BIO_eof(file))
+                break;
+            ERR_clear_error();
+            sg_errf(err, cap, "%s: cannot read: %s", path,
+                    errno ? strerror(errno) : "unknown error");
+            goto fail;
+        }
+        if (memchr(b + n, '\0', (size_t)got)) {
+            sg_errf(err, cap, "%s: holds a NUL byte", path);
+            goto fail;
+        }
+        n += (size_t)got;
+    }
+    *buf = b;
+    *len = n;
+    return SG_OK;
+
+fail:
+    free(b);
+    return SG_ERR;
+}
+
 int sg_saml_certs_load(const char *path, struct sg_saml_certs **out, char *err, size_t cap)
 {
     struct sg_saml_certs *c = sg_xcalloc(1, sizeof(*c));
-    BIO *bio = NULL;
+    BIO *file = NULL, *bio = NULL;
+    char *text = NULL;
+    size_t text_len = 0;
     int rc = SG_ERR;
 
     *out = NULL;
     sg_saml_global_init();
     errno = 0;
-    bio = BIO_new_file(path, "r");
-    if (!bio) {
+    file = BIO_new_file(path, "r");
+    if (!file) {
         sg_errf(err, cap, "%s: cannot open: %s", path, errno ? strerror(errno) : "unknown error");
+        goto fail;
+    }
+    if (read_file(path, file, &text, &text_len, err, cap) != SG_OK)
+        goto fail;
+    bio = BIO_new_mem_buf(text, (int)text_len);
+    if (!bio) {
+        sg_errf(err, cap, "%s: out of memory", path);
         goto fail;
     }
     c->v = sg_xcalloc(SG_SAML_CERTS_MAX, sizeof(*c->v));
@@ -144,6 +195,8 @@ int sg_saml_certs_load(const char *path, struct sg_saml_certs **out, char *err, 
 
 fail:
     BIO_free(bio);
+    BIO_free(file);
+    free(text);
     sg_saml_certs_free(c);
     return rc;
 }

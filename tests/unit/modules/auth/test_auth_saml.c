@@ -1091,6 +1091,44 @@ static char *cert_with_unreadable_key(void)
     return pem;
 }
 
+/* n bytes (NULs allowed) in a new temporary file; its path (caller frees). */
+static char *write_temp_bytes(const char *data, size_t n)
+{
+    char *path = sg_xstrdup("/tmp/sgtestXXXXXX");
+    int fd = mkstemp(path);
+    NEED(fd >= 0);
+    NEED(write(fd, data, n) == (ssize_t)n);
+    close(fd);
+    return path;
+}
+
+/* Both trusted certificates with a NUL in the first END line: OpenSSL's PEM
+ * reader ended the line there, skipped the second certificate unseen and the
+ * file loaded with one (found by fuzz_saml_certs). */
+static char *certs_with_nul(void)
+{
+    char *both = sg_xasprintf("%s%s", signers[STS].cert_pem, signers[EC_STS].cert_pem);
+    size_t n = strlen(both);
+    char *end = strstr(both, "-----END ");
+    NEED(end);
+    end[9] = '\0';
+    char *path = write_temp_bytes(both, n);
+    free(both);
+    return path;
+}
+
+/* A file of n bytes: the STS certificate, then blank lines. */
+static char *certs_padded(size_t n)
+{
+    size_t cl = strlen(signers[STS].cert_pem);
+    char *big = sg_xmalloc(n);
+    memset(big, '\n', n);
+    memcpy(big, signers[STS].cert_pem, cl);
+    char *path = write_temp_bytes(big, n);
+    free(big);
+    return path;
+}
+
 START_TEST(test_conf_errors)
 {
     char *key_only = sg_test_write_temp(signers[OTHER].key_pem);
@@ -1104,6 +1142,8 @@ START_TEST(test_conf_errors)
     char *unreadable = cert_with_unreadable_key();
     char *bad_key = sg_test_write_temp(unreadable);
     free(unreadable);
+    char *nul = certs_with_nul();
+    char *too_large = certs_padded(SG_SAML_CERTS_FILE_MAX + 1);
     struct {
         const char *file;
         const char *want;
@@ -1114,6 +1154,8 @@ START_TEST(test_conf_errors)
         {cert_then_key, "not a CERTIFICATE"},
         {bad_b64, "not valid PEM"},
         {bad_key, "its public key cannot be read"},
+        {nul, "holds a NUL byte"},
+        {too_large, "larger than 1048576 bytes"},
     };
     for (size_t i = 0; i < SG_ARRAY_LEN(cases); i++) {
         struct sg_conf_errs errs = {.file = "test.yaml"};
@@ -1142,7 +1184,16 @@ START_TEST(test_conf_errors)
     ck_assert_int_eq(run_conf(ok, &errs, &p), SG_OK);
     ck_assert_uint_eq(errs.n, 0);
     sg_module_auth_saml.free_conf(p);
-    for (char **f = (char *[]){key_only, garbage, cert_then_key, bad_b64, bad_key, NULL}; *f; f++) {
+    /* The largest file allowed loads. */
+    char *at_max = certs_padded(SG_SAML_CERTS_FILE_MAX);
+    struct sg_saml_certs *c = NULL;
+    char err[256] = "";
+    ck_assert_msg(sg_saml_certs_load(at_max, &c, err, sizeof(err)) == SG_OK, "%s", err);
+    ck_assert_uint_eq(sg_saml_certs_count(c), 1);
+    sg_saml_certs_free(c);
+    for (char **f = (char *[]){key_only, garbage, cert_then_key, bad_b64, bad_key, nul, too_large,
+                               at_max, NULL};
+         *f; f++) {
         unlink(*f);
         free(*f);
     }
