@@ -20,6 +20,7 @@
 
 #include "obs/access_log.h"
 #include "http/conn.h"
+#include "http/line_guard.h"
 #include "http/listen.h"
 #include "http/request.h"
 #include "obs/metrics.h"
@@ -46,6 +47,7 @@ struct sg_conn {
     unsigned nheaders;
     size_t header_bytes;
     size_t body_bytes;
+    struct sg_line_guard line;
 };
 
 static void arm(struct sg_conn *sc, enum conn_phase phase, int seconds)
@@ -62,6 +64,7 @@ static void arm(struct sg_conn *sc, enum conn_phase phase, int seconds)
 static void conn_free(struct sg_conn *sc)
 {
     LIST_REMOVE(sc, link);
+    sg_line_guard_fini(&sc->line);
     event_free(sc->timer);
     free(sc);
 }
@@ -190,6 +193,7 @@ static void on_conn_timer(evutil_socket_t fd, short what, void *arg)
 static evhtp_res on_headers_start(evhtp_request_t *req, void *arg)
 {
     struct sg_conn *sc = arg;
+    sc->line.at_start = false; /* the request line was parsed whole */
     sc->nheaders = 0;
     sc->header_bytes = 0;
     sc->body_bytes = 0;
@@ -281,6 +285,40 @@ static evhtp_res on_conn_fini(evhtp_connection_t *c, void *arg)
     return EVHTP_RES_OK;
 }
 
+static struct sg_conn *conn_of_connection(evhtp_connection_t *c)
+{
+    if (!c || !c->hooks ||
+        c->hooks->on_connection_fini != (evhtp_hook_connection_fini_cb)on_conn_fini)
+        return NULL;
+    return c->hooks->on_connection_fini_arg;
+}
+
+/* evhtp's own read callback (one static function for every connection). */
+static bufferevent_data_cb evhtp_on_read;
+
+/* Reads reach evhtp through the line guard (http/line_guard.h). */
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct sg_conn *sc = conn_of_connection(arg);
+    if (sc && sg_line_guard_wait(&sc->line, bufferevent_get_input(bev)))
+        return; /* more of the request line first */
+    evhtp_on_read(bev, arg);
+}
+
+/* evhtp set its callbacks on the connection's bufferevent before the
+ * post-accept hook runs; the read one is wrapped. */
+static void guard_reads(evhtp_connection_t *c)
+{
+    bufferevent_data_cb rd, wr;
+    bufferevent_event_cb ev;
+    void *arg;
+    bufferevent_getcb(c->bev, &rd, &wr, &ev, &arg);
+    if (rd == on_read)
+        return;
+    evhtp_on_read = rd;
+    bufferevent_setcb(c->bev, on_read, wr, ev, arg);
+}
+
 evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
 {
     struct sg_wstate *ws = arg;
@@ -299,6 +337,8 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
     sg_metrics_conn_open(ws);
     sc->timer = evtimer_new(ws->base, on_conn_timer, sc);
     arm(sc, PHASE_HEAD, HEAD_DEADLINE_S);
+    sg_line_guard_init(&sc->line);
+    guard_reads(c);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers_start, (evhtp_hook)on_headers_start, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_header, (evhtp_hook)on_header, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers, (evhtp_hook)on_headers, sc);
@@ -309,18 +349,16 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
 
 static struct sg_conn *conn_of(evhtp_request_t *req)
 {
-    evhtp_connection_t *c = evhtp_request_get_connection(req);
-    if (!c || !c->hooks ||
-        c->hooks->on_connection_fini != (evhtp_hook_connection_fini_cb)on_conn_fini)
-        return NULL;
-    return c->hooks->on_connection_fini_arg;
+    return conn_of_connection(evhtp_request_get_connection(req));
 }
 
 void sg_conn_request_started(evhtp_request_t *req)
 {
     struct sg_conn *sc = conn_of(req);
-    if (sc)
+    if (sc) {
         arm(sc, PHASE_BUSY, 0);
+        sc->line.at_start = true; /* its message was read whole: a next one may follow */
+    }
 }
 
 void sg_conn_request_done(evhtp_request_t *req)
@@ -330,25 +368,49 @@ void sg_conn_request_done(evhtp_request_t *req)
         arm(sc, PHASE_IDLE, KEEPALIVE_IDLE_S);
 }
 
-bool sg_conn_has_pipelined(evhtp_request_t *req)
+static struct evbuffer *input_of(evhtp_request_t *req)
 {
     evhtp_connection_t *c = evhtp_request_get_connection(req);
     struct bufferevent *bev = c ? evhtp_connection_get_bev(c) : NULL;
-    if (!bev)
-        return false;
-    /* evhtp parses one request per read callback and drains the input after
-     * it: inside the callback the buffer starts with this request, so what
-     * lies past its head and body is the next one. */
-    struct evbuffer *in = bufferevent_get_input(bev);
-    size_t avail = evbuffer_get_length(in);
+    return bev ? bufferevent_get_input(bev) : NULL;
+}
+
+/* Inside evhtp's request callback: how many bytes at the front of in are this
+ * request's. evhtp parses one request per read callback and drains the input
+ * after it, so the buffer starts with this request and what lies past its
+ * head and body is the next one. False when unsure (bare-LF or chunked
+ * framing). */
+static bool request_bytes(evhtp_request_t *req, struct evbuffer *in, size_t *used)
+{
     struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
     if (end.pos < 0 || evhtp_kv_find(req->headers_in, "Transfer-Encoding"))
-        return avail > 0; /* bare-LF or chunked framing: unsure, say yes */
-    size_t used = (size_t)end.pos + 4;
+        return false;
+    *used = (size_t)end.pos + 4;
     const char *cl = evhtp_kv_find(req->headers_in, "Content-Length");
     if (cl)
-        used += (size_t)strtoull(cl, NULL, 10); /* checked in on_headers */
+        *used += (size_t)strtoull(cl, NULL, 10); /* checked in on_headers */
+    return true;
+}
+
+bool sg_conn_has_pipelined(evhtp_request_t *req)
+{
+    struct evbuffer *in = input_of(req);
+    if (!in)
+        return false;
+    size_t avail = evbuffer_get_length(in), used;
+    if (!request_bytes(req, in, &used))
+        return avail > 0; /* unsure: say yes */
     return avail > used;
+}
+
+void sg_conn_before_resume(evhtp_request_t *req, bool in_callback)
+{
+    struct sg_conn *sc = conn_of(req);
+    struct evbuffer *in = input_of(req);
+    size_t skip = 0;
+    if (!sc || !in || (in_callback && !request_bytes(req, in, &skip)))
+        return;
+    sg_line_guard_before_resume(&sc->line, in, skip);
 }
 
 void sg_conn_close_all(struct sg_wstate *ws)

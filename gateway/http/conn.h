@@ -16,6 +16,11 @@ void sg_conn_request_done(evhtp_request_t *req);
 /* From inside evhtp's request callback: whether the client has sent bytes
  * past this request (HTTP/1.1 pipelining). May say true when unsure. */
 bool sg_conn_has_pipelined(evhtp_request_t *req);
+/* Right before evhtp_request_resume: evhtp will parse what waits without a
+ * read, so a next request line that is not whole yet is set aside until more
+ * arrives (http/line_guard.h). in_callback: called from inside evhtp's
+ * request callback, where req's own bytes are still in the input. */
+void sg_conn_before_resume(evhtp_request_t *req, bool in_callback);
 /* Closes every client connection ws still has (a drain that ran out of time
  * stopped the loop under them): their requests are freed, nothing is sent. */
 void sg_conn_close_all(struct sg_wstate *ws);

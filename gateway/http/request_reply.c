@@ -53,8 +53,10 @@ static void resume_reading(struct sg_request *r)
         if (!r->paused && !sg_conn_has_pipelined(r->ev))
             return;
         evhtp_request_pause(r->ev);
+        sg_conn_before_resume(r->ev, true);
         evhtp_request_resume(r->ev);
     } else if (r->paused) {
+        sg_conn_before_resume(r->ev, false);
         evhtp_request_resume(r->ev);
     }
 }

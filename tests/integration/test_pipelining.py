@@ -6,6 +6,7 @@ resuming a paused request; before the fix every request after one answered at on
 401) was never parsed, the connection hung, and evhtp wrote "ODDITY, resuming when not
 paused?!?" to stderr."""
 
+import json
 import socket
 import time
 
@@ -179,3 +180,64 @@ class TestPipelining(h.GatewayTestCase):
 
 if __name__ == "__main__":
     h.unittest.main()
+
+
+@h.requires_gateway
+class TestSplitRequestLine(h.GatewayTestCase):
+    """A request line that arrives in two reads (a TCP segment boundary inside the path) is
+    the same request: libevhtp 1.2.18 put a stray byte where the first read ended."""
+
+    def setUp(self):
+        super().setUp()
+        self.fx = h.fixture("cis-succeeded")
+        self.mock.set_task(self.fx.task, {"status": 200, "body": self.fx.expected})
+
+    def test_every_split_point_in_the_request_line(self):
+        auth = self.auth()
+        with self.gateway() as gw:
+            whole = request(self.fx.task, auth, "split")
+            line_end = whole.index(b"\r\n") + 2
+            bad = []
+            for cut in range(1, line_end + 1):
+                with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+                    s.sendall(whole[:cut])
+                    time.sleep(0.03)
+                    s.sendall(whole[cut:])
+                    buf = b""
+                    while b"\r\n\r\n" not in buf:
+                        got = s.recv(65536)
+                        if not got:
+                            break
+                        buf += got
+                    status = int(buf.split(b" ", 2)[1]) if buf else 0
+                    if status != 200:
+                        bad.append((cut, whole[:cut][-12:], status))
+            self.assertEqual(bad, [], "splits that changed the request")
+
+    def test_pipelined_request_line_split_after_a_hit_and_after_a_miss(self):
+        """The second of two pipelined requests arrives cut inside its path, after a request
+        answered at once (a hit) and after one answered later (a miss)."""
+        auth = self.auth()
+        self.mock.set_task("slow-two", {"status": 200, "body": self.fx.expected, "delay_ms": 100})
+        with self.gateway() as gw:
+            self.assertEqual(gw.http("GET", h.task_path(self.fx.task), auth).status, 200)
+            for first in (self.fx.task, "slow-two"):
+                one = request(first, auth, "first")
+                two = request(self.fx.task, auth, "second")
+                cut = two.index(b"tasks/") + 8
+                with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+                    s.sendall(one + two[:cut])
+                    time.sleep(0.3)  # the first is answered meanwhile
+                    s.sendall(two[cut:])
+                    buf, got = b"", []
+                    deadline = time.monotonic() + 5
+                    while len(got) < 2 and time.monotonic() < deadline:
+                        data = s.recv(65536)
+                        if not data:
+                            break
+                        buf += data
+                        got, _ = parse_responses(buf, [False, False])
+                self.assertEqual([g[0] for g in got], [200, 200], "after " + first)
+                self.assertEqual([g[1].get("x-request-id") for g in got], ["first", "second"])
+                self.assertEqual(json.loads(got[1][2]), self.fx.expected)
+        self.assertNotIn("ODDITY", gw.stderr_text)
