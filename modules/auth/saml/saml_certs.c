@@ -194,6 +194,10 @@ int sg_saml_certs_load(const char *path, struct sg_saml_certs **out, char *err, 
     rc = SG_OK;
 
 fail:
+    /* What OpenSSL queued on a refused block is told in err already; left
+     * queued, it would be the "last error" a later caller on this thread
+     * (conf_tls.c) reports. */
+    ERR_clear_error();
     BIO_free(bio);
     BIO_free(file);
     free(text);
