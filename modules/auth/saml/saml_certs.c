@@ -176,6 +176,12 @@ int sg_saml_certs_load(const char *path, struct sg_saml_certs **out, char *err, 
         int brc = SG_ERR;
         if (c->n == SG_SAML_CERTS_MAX)
             sg_errf(err, cap, "%s: more than %u certificates", path, SG_SAML_CERTS_MAX);
+        else if (header && header[0])
+            /* RFC 1421 headers (Proc-Type, DEK-Info) mean an encrypted block:
+             * a certificate never is one, and OpenSSL's own reader would stop
+             * there (found by fuzz_saml_certs). */
+            sg_errf(err, cap, "%s: certificate %zu: a PEM block with headers (encrypted?)", path,
+                    c->n + 1);
         else
             brc = check_block(path, c->n + 1, name, data, len, &c->v[c->n], err, cap);
         OPENSSL_free(name);

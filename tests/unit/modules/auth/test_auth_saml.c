@@ -1144,6 +1144,14 @@ START_TEST(test_conf_errors)
     free(unreadable);
     char *nul = certs_with_nul();
     char *too_large = certs_padded(SG_SAML_CERTS_FILE_MAX + 1);
+    /* A valid certificate under encryption headers: OpenSSL's reader stops
+     * there, so the loader must not take it (found by fuzz_saml_certs). */
+    const char *body = strchr(signers[STS].cert_pem, '\n') + 1;
+    char *enc_text = sg_xasprintf("-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n"
+                                  "DEK-Info: AES-128-CBC,00000000000000000000000000000000\n\n%s",
+                                  body);
+    char *encrypted = sg_test_write_temp(enc_text);
+    free(enc_text);
     struct {
         const char *file;
         const char *want;
@@ -1156,6 +1164,7 @@ START_TEST(test_conf_errors)
         {bad_key, "its public key cannot be read"},
         {nul, "holds a NUL byte"},
         {too_large, "larger than 1048576 bytes"},
+        {encrypted, "a PEM block with headers"},
     };
     for (size_t i = 0; i < SG_ARRAY_LEN(cases); i++) {
         struct sg_conf_errs errs = {.file = "test.yaml"};
@@ -1192,7 +1201,7 @@ START_TEST(test_conf_errors)
     ck_assert_uint_eq(sg_saml_certs_count(c), 1);
     sg_saml_certs_free(c);
     for (char **f = (char *[]){key_only, garbage, cert_then_key, bad_b64, bad_key, nul, too_large,
-                               at_max, NULL};
+                               at_max, encrypted, NULL};
          *f; f++) {
         unlink(*f);
         free(*f);
