@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "normalize/datavalue.h"
+#include "normalize/info_int.h"
 #include "snapgate/common.h"
 
 char *sg_dv_envelope_suffix(enum sg_dv_kind kind, const char *dv, size_t dv_len, size_t *len)
@@ -61,43 +62,11 @@ static bool string_valid(const char *s, size_t n)
     return true;
 }
 
-/* RFC 8259 number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool number_valid(const char *s, size_t n)
-{
-    size_t i = 0;
-    if (i < n && s[i] == '-')
-        i++;
-    if (i < n && s[i] == '0') {
-        i++;
-    } else if (i < n && is_digit(s[i])) {
-        while (i < n && is_digit(s[i]))
-            i++;
-    } else {
-        return false;
-    }
-    if (i < n && s[i] == '.') {
-        if (++i >= n || !is_digit(s[i]))
-            return false;
-        while (i < n && is_digit(s[i]))
-            i++;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        if (i >= n || !is_digit(s[i]))
-            return false;
-        while (i < n && is_digit(s[i]))
-            i++;
-    }
-    return i == n;
-}
-
 bool sg_dv_id_valid(const char *id, size_t len)
 {
     if (!id || len == 0)
         return false;
-    return id[0] == '"' ? string_valid(id, len) : number_valid(id, len);
+    return id[0] == '"' ? string_valid(id, len) : sg_info_number_text_valid(id, len);
 }
 
 char *sg_dv_envelope(const char *id, size_t id_len, const char *suffix, size_t suffix_len,

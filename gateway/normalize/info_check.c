@@ -105,17 +105,52 @@ int sg_info_time(struct json_object *v, const char *where, char *reason, size_t 
     return SG_OK;
 }
 
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+bool sg_info_number_text_valid(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0') {
+        i++;
+    } else if (i < n && is_digit(s[i])) {
+        while (i < n && is_digit(s[i]))
+            i++;
+    } else {
+        return false;
+    }
+    if (i < n && s[i] == '.') {
+        if (++i >= n || !is_digit(s[i]))
+            return false;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || !is_digit(s[i]))
+            return false;
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    return i == n;
+}
+
 int sg_info_numbers_valid(struct json_object *v, char *reason, size_t cap)
 {
     switch (json_object_get_type(v)) {
     case json_type_double: {
-        /* A parsed double renders as its source text; json-c also accepts the
-         * non-JSON tokens NaN and Infinity, which must not reach a client. */
+        /* A parsed double renders as its source text, and json-c's strict
+         * tokener still takes NaN, Infinity, "1.", "1.e5" and "-.5": served
+         * as they are, they would make the answer invalid JSON. */
         const char *t = json_object_to_json_string(v);
-        if (t[0] == '-')
-            t++;
-        if (t[0] < '0' || t[0] > '9')
-            return sg_info_fail(reason, cap, NULL, "a number is not valid JSON (NaN or Infinity)");
+        if (!sg_info_number_text_valid(t, strlen(t)))
+            return sg_info_fail(reason, cap, NULL, "a number is not valid JSON: %.24s", t);
         return SG_OK;
     }
     case json_type_array:

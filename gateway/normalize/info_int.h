@@ -39,7 +39,11 @@ int sg_info_int64(struct json_object *v, const char *where, char *reason, size_t
  * UTC milliseconds. */
 int sg_info_time(struct json_object *v, const char *where, char *reason, size_t cap);
 
-/* Every number anywhere under v must be a JSON number (not NaN/Infinity). */
+/* Whether s[0..n) is exactly one number as RFC 8259 spells it. */
+bool sg_info_number_text_valid(const char *s, size_t n);
+
+/* Every number anywhere under v must be a JSON number as RFC 8259 spells it
+ * (not NaN, Infinity, "1." ...). */
 int sg_info_numbers_valid(struct json_object *v, char *reason, size_t cap);
 
 /* A LocalizableMessage {id, default_message, args, params?, localized?}. */

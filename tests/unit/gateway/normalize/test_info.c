@@ -367,6 +367,12 @@ static const struct {
     {RUN(",\"result\":{\"x\":[NaN]}"), "not valid JSON", 0},
     {RUN(",\"result\":-Infinity"), "not valid JSON", 0},
     {RUN(",\"result\":[1e400, -0.0, 1.5e3]"), NULL, SG_TASK_RUNNING},
+    /* spellings json-c's strict tokener takes and RFC 8259 does not: served as
+     * parsed, they made the answer invalid JSON (found writing fuzz_datavalue) */
+    {RUN(",\"result\":1."), "not valid JSON", 0},
+    {RUN(",\"result\":[1.e5]"), "not valid JSON", 0},
+    {RUN(",\"result\":{\"x\":-.5}"), "not valid JSON", 0},
+    {DESC_PARAMS("{\"p\":{\"d\":2.}}"), "not valid JSON", 0},
 };
 
 START_TEST(canon_table)
