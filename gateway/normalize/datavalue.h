@@ -52,7 +52,8 @@ char *sg_dv_std_error(struct json_object *err, const char *challenge, size_t *le
 /* The ERROR DataValue of one of the REST path's replies (normalize/reply.c:
  * the same error_type, message id and default message), challenge as for
  * sg_dv_std_error. NULL only for a challenge on another error than
- * SG_E_UNAUTHENTICATED. */
+ * SG_E_UNAUTHENTICATED (or e out of range). It parses and renders: make each
+ * one once (at start, or once per challenge string), not per request. */
 char *sg_dv_error_reply(enum sg_error e, const char *challenge, size_t *len);
 
 /* ---- the JSON-RPC 2.0 envelope -------------------------------------------- */

@@ -386,6 +386,14 @@ static const struct {
     {"[1]", 0, false},
     {"{}", 0, false},
     {"1,\"x\":2", 0, false},
+    /* what json-c's strict tokener reads and RFC 8259 does not (fuzz_datavalue) */
+    {"-002", 0, false},
+    {"00", 0, false},
+    {"-.33", 0, false},
+    {"1.e5", 0, false},
+    {"-Infinity", 0, false},
+    {"-15e5\r", 0, false},
+    {"\"\x7f\xff\"", 0, true},
 };
 
 START_TEST(id_validity)
