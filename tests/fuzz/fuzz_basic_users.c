@@ -27,9 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "modules/auth/basic/basic.h"
 #include "snapgate/common.h"
 
@@ -115,21 +115,15 @@ static void check_err(const char *err, const char *path, const struct entry *v, 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
-    if (fd < 0) {
-        fd = memfd_create("users", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || (size && pwrite(fd, data, size, 0) != (ssize_t)size))
-        abort();
+    static struct sg_fuzz_file file = {.fd = -1};
+    if (file.fd < 0)
+        sg_fuzz_file_open(&file, "users");
+    sg_fuzz_file_set(&file, data, size);
 
     static char unset;
     struct sg_basic_users *u = (struct sg_basic_users *)(void *)&unset;
     char err[512] = "";
-    int rc = sg_basic_users_load(path, &u, err, sizeof(err));
+    int rc = sg_basic_users_load(file.path, &u, err, sizeof(err));
     if (rc == SG_OK) {
         if (!u || !sg_basic_users_dummy(u))
             abort();
@@ -167,10 +161,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (rc != SG_OK && nul_free) {
         if (!bad && !dup)
             abort(); /* a valid file was refused */
-        check_err(err, path, v, n);
+        check_err(err, file.path, v, n);
         char want[96];
         if (bad) {
-            snprintf(want, sizeof(want), "%s:%d: ", path, bad->line);
+            snprintf(want, sizeof(want), "%s:%d: ", file.path, bad->line);
             if (strncmp(err, want, strlen(want)) != 0)
                 abort(); /* not the first malformed line */
         } else if (!strstr(err, "duplicate user")) {

@@ -22,9 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_file.h"
 #include "modules/auth/bearer/bearer.h"
 #include "snapgate/common.h"
 
@@ -120,25 +120,19 @@ static bool has_hex_run(const char *s)
     return false;
 }
 
-static int fd = -1;
-static char path[64];
+static struct sg_fuzz_file file = {.fd = -1};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (fd < 0) {
-        fd = memfd_create("sg-fuzz-tokens", 0);
-        if (fd < 0)
-            abort();
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    }
-    if (ftruncate(fd, 0) != 0 || (size && pwrite(fd, data, size, 0) != (ssize_t)size))
-        abort();
+    if (file.fd < 0)
+        sg_fuzz_file_open(&file, "sg-fuzz-tokens");
+    sg_fuzz_file_set(&file, data, size);
 
     static struct sg_bearer_tokens *not_set = (struct sg_bearer_tokens *)&not_set;
     struct sg_bearer_tokens *t = not_set;
     char err[512];
     memset(err, 0x5a, sizeof(err));
-    int rc = sg_bearer_tokens_load(path, &t, err, sizeof(err));
+    int rc = sg_bearer_tokens_load(file.path, &t, err, sizeof(err));
     struct model m;
     model_file(data, size, &m);
     if ((rc == SG_OK) != m.ok) {
@@ -148,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rc != SG_OK) {
         char want[96];
-        int wl = snprintf(want, sizeof(want), "%s:%d: ", path, m.bad_line);
+        int wl = snprintf(want, sizeof(want), "%s:%d: ", file.path, m.bad_line);
         if (rc != SG_ERR || t || !memchr(err, '\0', sizeof(err)) ||
             strncmp(err, want, (size_t)wl) != 0 || err[wl] == '\0' || has_hex_run(err)) {
             fprintf(stderr, "fuzz_bearer_tokens: error \"%.*s\", want it to start \"%s\"\n",

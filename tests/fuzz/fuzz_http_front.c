@@ -94,6 +94,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fuzz_buf.h"
 #include "http/router.h"
 #include "lib/offload.h"
 #include "process/server.h"
@@ -126,34 +127,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             abort();                                                                               \
         }                                                                                          \
     } while (0)
-
-/* ---- small buffers ---------------------------------------------------------- */
-
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void buf_add(struct buf *b, const void *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p)
-            abort();
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
 
 static uint64_t now_ms(void)
 {

@@ -55,10 +55,10 @@ static void init(void)
 {
     EVP_PKEY *rsa = fj_pkey(fj_rsa_pem), *ec = fj_pkey(fj_ec_pem);
     char *jwks = fj_jwks(rsa, ec);
-    struct fj_file f;
+    struct sg_fuzz_file f;
     char err[512];
-    fj_file_init(&f);
-    fj_file_set(&f, jwks, strlen(jwks));
+    sg_fuzz_file_open(&f, "sg-fuzz");
+    sg_fuzz_file_set(&f, jwks, strlen(jwks));
     if (sg_jwt_keys_load(f.path, &keys, err, sizeof(err)) != SG_OK || keys->n != 4) {
         fprintf(stderr, "fuzz_jwt: the fixed JWKS does not load: %s\n", err);
         abort();

@@ -2,7 +2,8 @@
  * throwaway TEST keys made once with openssl for these harnesses, whose private
  * halves were discarded: nothing here can sign RS256 or ES256), fixed RS256 and
  * ES256 tokens signed once with those private halves, HMAC test secrets, a
- * fixed clock and policy, and a file whose bytes change per execution.
+ * fixed clock and policy, and (fuzz_file.h) a file whose bytes change per
+ * execution.
  * Fixed keys, not keys made at start, so that the committed seeds (JWKS, PEM
  * and tokens made from these keys) verify in every run. HS256 tokens are minted
  * at run time with tests/unit/support/sg_test_jwt.h (OpenSSL only, independent
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "fuzz_file.h"
 #include "snapgate/common.h"
 #include "tests/unit/support/sg_test_jwt.h"
 
@@ -146,27 +147,6 @@ static inline char *fj_jwks(EVP_PKEY *rsa, EVP_PKEY *ec)
     free(k1);
     free(k0);
     return j;
-}
-
-/* A file the harness rewrites per execution: a memfd (no disk, nothing left
- * behind) the code under test opens by its /proc/self/fd path. */
-struct fj_file {
-    int fd;
-    char path[64];
-};
-
-static inline void fj_file_init(struct fj_file *f)
-{
-    f->fd = memfd_create("sg-fuzz", 0);
-    if (f->fd < 0)
-        abort();
-    snprintf(f->path, sizeof(f->path), "/proc/self/fd/%d", f->fd);
-}
-
-static inline void fj_file_set(struct fj_file *f, const void *data, size_t n)
-{
-    if (ftruncate(f->fd, 0) != 0 || (n && pwrite(f->fd, data, n, 0) != (ssize_t)n))
-        abort();
 }
 
 #endif

@@ -40,7 +40,7 @@ struct signed_token {
     const unsigned char *secret;
 };
 
-static struct fj_file file;
+static struct sg_fuzz_file file;
 static struct signed_token toks[6];
 static bool ready;
 
@@ -48,7 +48,7 @@ static void init(void)
 {
     static const char claims[] = "{\"sub\":\"fuzz\",\"exp\":1800000000}";
     EVP_PKEY *rsa = fj_pkey(fj_rsa_pem), *ec = fj_pkey(fj_ec_pem);
-    fj_file_init(&file);
+    sg_fuzz_file_open(&file, "sg-fuzz");
     /* RS256 / ES256: the fixture's constant tokens (their payload is claims):
      * there are only public keys here, nothing to sign with. */
     toks[0] = (struct signed_token){fj_rs256_kid, SG_JWT_RS256, "rsa1", rsa, NULL};
@@ -206,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         init();
     if (size > SG_JWT_KEYS_FILE_MAX)
         return 0;
-    fj_file_set(&file, data, size);
+    sg_fuzz_file_set(&file, data, size);
     static struct sg_jwt_keys not_set;
     struct sg_jwt_keys *ks = &not_set; /* a failure must leave it NULL */
     char err[512];

@@ -55,7 +55,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +75,8 @@
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 
+#include "fuzz_buf.h"
+#include "fuzz_file.h"
 #include "modules/auth/saml/saml.h"
 #include "modules/auth/saml/saml_xml.h"
 #include "snapgate/auth.h"
@@ -135,34 +136,7 @@ static const char RSA_CERT_PEM[] =
     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
 #define MAX_OPS 16
 
-/* ---- a growable byte string -------------------------------------------------------- */
-
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void buf_put(struct buf *b, const void *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->p = sg_xrealloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void buf_puts(struct buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
+/* ---- a growable byte string (fuzz_buf.h) ------------------------------------------- */
 
 /* s[0..n) as XML character data or attribute value: markup characters and
  * the whitespace a parser would normalize away are written as references;
@@ -172,31 +146,31 @@ static void buf_esc(struct buf *b, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         switch (s[i]) {
         case '&':
-            buf_puts(b, "&amp;");
+            buf_str(b, "&amp;");
             break;
         case '<':
-            buf_puts(b, "&lt;");
+            buf_str(b, "&lt;");
             break;
         case '>':
-            buf_puts(b, "&gt;");
+            buf_str(b, "&gt;");
             break;
         case '"':
-            buf_puts(b, "&quot;");
+            buf_str(b, "&quot;");
             break;
         case '\'':
-            buf_puts(b, "&apos;");
+            buf_str(b, "&apos;");
             break;
         case '\t':
-            buf_puts(b, "&#9;");
+            buf_str(b, "&#9;");
             break;
         case '\n':
-            buf_puts(b, "&#10;");
+            buf_str(b, "&#10;");
             break;
         case '\r':
-            buf_puts(b, "&#13;");
+            buf_str(b, "&#13;");
             break;
         default:
-            buf_put(b, s + i, 1);
+            buf_add(b, s + i, 1);
         }
     }
 }
@@ -205,9 +179,9 @@ static void buf_esc(struct buf *b, const char *s, size_t n)
 static void buf_splice(struct buf *b, size_t at, size_t n, const char *s, size_t sn)
 {
     struct buf out = {0};
-    buf_put(&out, b->p, at);
-    buf_put(&out, s, sn);
-    buf_put(&out, b->p + at + n, b->n - at - n);
+    buf_add(&out, b->p, at);
+    buf_add(&out, s, sn);
+    buf_add(&out, b->p + at + n, b->n - at - n);
     buf_free(b);
     *b = out;
 }
@@ -275,62 +249,62 @@ static void put_time(struct buf *b, long off)
     char s[40];
     gmtime_r(&t, &tm);
     strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    buf_puts(b, s);
+    buf_str(b, s);
 }
 
 /* The assertion of f with an unsigned Signature template, as an STS writes it. */
 static void build_assertion(const struct fields *f, struct buf *b)
 {
-    buf_puts(b, "<saml2:Assertion " NS_DECLS " ID=\"");
+    buf_str(b, "<saml2:Assertion " NS_DECLS " ID=\"");
     buf_esc(b, f->id, f->id_len);
-    buf_puts(b, "\" IssueInstant=\"");
+    buf_str(b, "\" IssueInstant=\"");
     put_time(b, -5);
-    buf_puts(b, "\" Version=\"2.0\">"
-                "<saml2:Issuer>https://vc1.example/websso/SAML2/Metadata/vsphere.local"
-                "</saml2:Issuer>"
-                "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"
-                "<ds:CanonicalizationMethod "
-                "Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
-                "<ds:SignatureMethod Algorithm=\"");
-    buf_puts(b, f->sign_alg);
-    buf_puts(b, "\"/><ds:Reference URI=\"#");
+    buf_str(b, "\" Version=\"2.0\">"
+               "<saml2:Issuer>https://vc1.example/websso/SAML2/Metadata/vsphere.local"
+               "</saml2:Issuer>"
+               "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"
+               "<ds:CanonicalizationMethod "
+               "Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
+               "<ds:SignatureMethod Algorithm=\"");
+    buf_str(b, f->sign_alg);
+    buf_str(b, "\"/><ds:Reference URI=\"#");
     buf_esc(b, f->id, f->id_len);
-    buf_puts(b, "\"><ds:Transforms><ds:Transform "
-                "Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
-                "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">"
-                "<ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" "
-                "PrefixList=\"xs xsi\"/></ds:Transform></ds:Transforms>"
-                "<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>"
-                "<ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo>"
-                "<ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data>"
-                "<ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature>"
-                "<saml2:Subject><saml2:NameID Format=\"http://schemas.xmlsoap.org/claims/UPN\">");
+    buf_str(b, "\"><ds:Transforms><ds:Transform "
+               "Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>"
+               "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">"
+               "<ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" "
+               "PrefixList=\"xs xsi\"/></ds:Transform></ds:Transforms>"
+               "<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>"
+               "<ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo>"
+               "<ds:SignatureValue></ds:SignatureValue><ds:KeyInfo><ds:X509Data>"
+               "<ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature>"
+               "<saml2:Subject><saml2:NameID Format=\"http://schemas.xmlsoap.org/claims/UPN\">");
     buf_esc(b, f->name, f->name_len);
-    buf_puts(b, "</saml2:NameID><saml2:SubjectConfirmation Method=\"");
-    buf_puts(b, f->method);
-    buf_puts(b, "\"><saml2:SubjectConfirmationData NotOnOrAfter=\"");
+    buf_str(b, "</saml2:NameID><saml2:SubjectConfirmation Method=\"");
+    buf_str(b, f->method);
+    buf_str(b, "\"><saml2:SubjectConfirmationData NotOnOrAfter=\"");
     put_time(b, f->scd);
-    buf_puts(b, "\"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"");
+    buf_str(b, "\"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore=\"");
     put_time(b, f->nb);
-    buf_puts(b, "\" NotOnOrAfter=\"");
+    buf_str(b, "\" NotOnOrAfter=\"");
     put_time(b, f->noa);
-    buf_puts(b, "\"><saml2:AudienceRestriction><saml2:Audience>");
+    buf_str(b, "\"><saml2:AudienceRestriction><saml2:Audience>");
     buf_esc(b, f->audience, f->audience_len);
-    buf_puts(b, "</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions>"
-                "<saml2:AuthnStatement AuthnInstant=\"");
+    buf_str(b, "</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions>"
+               "<saml2:AuthnStatement AuthnInstant=\"");
     put_time(b, -5);
-    buf_puts(b, "\"><saml2:AuthnContext><saml2:AuthnContextClassRef>"
-                "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
-                "</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement>"
-                "<saml2:AttributeStatement><saml2:Attribute FriendlyName=\"Groups\" "
-                "Name=\"http://rsa.com/schemas/attr-names/2009/01/GroupIdentity\" "
-                "NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:uri\">");
+    buf_str(b, "\"><saml2:AuthnContext><saml2:AuthnContextClassRef>"
+               "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+               "</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement>"
+               "<saml2:AttributeStatement><saml2:Attribute FriendlyName=\"Groups\" "
+               "Name=\"http://rsa.com/schemas/attr-names/2009/01/GroupIdentity\" "
+               "NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:uri\">");
     for (size_t i = 0; i < f->ngroups; i++) {
-        buf_puts(b, "<saml2:AttributeValue xsi:type=\"xs:string\">");
+        buf_str(b, "<saml2:AttributeValue xsi:type=\"xs:string\">");
         buf_esc(b, f->groups[i], f->group_len[i]);
-        buf_puts(b, "</saml2:AttributeValue>");
+        buf_str(b, "</saml2:AttributeValue>");
     }
-    buf_puts(b, "</saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>");
+    buf_str(b, "</saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>");
 }
 
 static xmlDoc *parse(const char *xml, size_t len)
@@ -363,7 +337,7 @@ static bool sign_assertion(const struct buf *xml, xmlSecKeyPtr key, struct buf *
             int n = 0;
             xmlDocDumpMemory(doc, &mem, &n);
             if (mem && n > 0) {
-                buf_put(out, mem, (size_t)n);
+                buf_add(out, mem, (size_t)n);
                 ok = true;
             }
             xmlFree(mem);
@@ -415,7 +389,7 @@ static bool c14n(xmlDoc *doc, const xmlNode *root, const xmlNode *skip, const ch
                             (xmlChar **)(uintptr_t)prefixes, 0, ob);
     bool ok = rc >= 0;
     if (ok)
-        buf_put(out, xmlOutputBufferGetContent(ob), xmlOutputBufferGetSize(ob));
+        buf_add(out, xmlOutputBufferGetContent(ob), xmlOutputBufferGetSize(ob));
     xmlOutputBufferClose(ob);
     return ok;
 }
@@ -464,7 +438,7 @@ static void put_pem_cert(struct buf *out, X509 *x)
     if (!mem || !PEM_write_bio_X509(mem, x))
         abort();
     long n = BIO_get_mem_data(mem, &p);
-    buf_put(out, p, (size_t)n);
+    buf_add(out, p, (size_t)n);
     BIO_free(mem);
 }
 
@@ -514,22 +488,19 @@ static xmlSecKeyPtr make_ec_key(struct buf *cert_pem)
  * real loader, from a memfd. */
 static struct sg_saml_keys *load_trusted(const struct buf *pem)
 {
-    int fd = memfd_create("sts_certs", 0);
-    if (fd < 0)
-        abort();
-    char path[64], err[512] = "";
-    if (write(fd, pem->p, pem->n) != (ssize_t)pem->n)
-        abort();
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    struct sg_fuzz_file f;
+    char err[512] = "";
+    sg_fuzz_file_open(&f, "sts_certs");
+    sg_fuzz_file_set(&f, pem->p, pem->n);
     struct sg_saml_certs *certs = NULL;
-    if (sg_saml_certs_load(path, &certs, err, sizeof(err)) != SG_OK ||
+    if (sg_saml_certs_load(f.path, &certs, err, sizeof(err)) != SG_OK ||
         sg_saml_certs_count(certs) != 2) {
         fprintf(stderr, "fuzz_saml_assertion: certificates: %s\n", err);
         abort();
     }
     struct sg_saml_keys *k = sg_saml_keys_new(certs);
     sg_saml_certs_free(certs);
-    close(fd);
+    close(f.fd);
     return k;
 }
 
@@ -543,18 +514,18 @@ static void build_template(struct buf *out)
     build_assertion(&f, &xml);
     /* The certificate's base64 lines, END line excluded. */
     const char *body = strchr(RSA_CERT_PEM, '\n') + 1;
-    buf_puts(&cert, "<ds:X509Certificate>");
-    buf_put(&cert, body, (size_t)(strstr(body, "-----END") - body));
-    buf_puts(&cert, "</ds:X509Certificate>");
+    buf_str(&cert, "<ds:X509Certificate>");
+    buf_add(&cert, body, (size_t)(strstr(body, "-----END") - body));
+    buf_str(&cert, "</ds:X509Certificate>");
     if (!buf_replace(&xml, "<ds:DigestValue></ds:DigestValue>",
                      "<ds:DigestValue>" TPL_DIGEST "</ds:DigestValue>") ||
         !buf_replace(&xml, "<ds:SignatureValue></ds:SignatureValue>",
                      "<ds:SignatureValue>" TPL_SIGNATURE "</ds:SignatureValue>") ||
         !buf_replace(&xml, "<ds:X509Certificate/>", cert.p))
         abort();
-    buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    buf_put(out, xml.p, xml.n);
-    buf_puts(out, "\n");
+    buf_str(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    buf_add(out, xml.p, xml.n);
+    buf_str(out, "\n");
     buf_free(&xml);
     buf_free(&cert);
 }
@@ -695,7 +666,7 @@ static void edit(const uint8_t *d, size_t n, struct buf *b, bool *benign_only)
 {
     size_t i = 0;
     *benign_only = true;
-    buf_put(b, tpl.p, tpl.n);
+    buf_add(b, tpl.p, tpl.n);
     for (int op = 0; op < MAX_OPS && i < n; op++) {
         uint8_t kind = d[i++] % 6;
         if (kind == 0 || kind == 1 || kind == 2) { /* insert, delete, overwrite */
@@ -731,7 +702,7 @@ static void edit(const uint8_t *d, size_t n, struct buf *b, bool *benign_only)
                 return;
             size_t k = d[i++] % (NBENIGN + 1);
             if (k == NBENIGN)
-                buf_puts(b, trailer);
+                buf_str(b, trailer);
             else
                 buf_replace(b, benign[k].from, benign[k].to);
         } else if (kind == 4 || kind == 5) { /* fuzz bytes for a field */
@@ -893,7 +864,7 @@ static void init(void)
     xmlSetGenericErrorFunc(NULL, outer_generic);
     xmlSetStructuredErrorFunc(NULL, outer_structured);
     struct buf pem = {0};
-    buf_puts(&pem, RSA_CERT_PEM);
+    buf_str(&pem, RSA_CERT_PEM);
     ec_key = make_ec_key(&pem);
     keys = load_trusted(&pem);
     buf_free(&pem);

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -28,34 +27,15 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "fuzz_file.h"
 #include "modules/auth/saml/saml.h"
 #include "modules/auth/saml/saml_xml.h"
 #include "snapgate/common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* One memfd per file role, rewritten for every execution. */
-struct file {
-    int fd;
-    char path[64];
-};
-
-static void file_open(struct file *f, const char *name)
-{
-    f->fd = memfd_create(name, 0);
-    if (f->fd < 0)
-        abort();
-    snprintf(f->path, sizeof(f->path), "/proc/self/fd/%d", f->fd);
-}
-
-static void file_set(const struct file *f, const void *data, size_t size)
-{
-    if (ftruncate(f->fd, 0) != 0 || (size && pwrite(f->fd, data, size, 0) != (ssize_t)size))
-        abort();
-}
-
 /* Loads f: the general properties; the count on success, 0 on failure. */
-static size_t load(const struct file *f)
+static size_t load(const struct sg_fuzz_file *f)
 {
     static char unset;
     struct sg_saml_certs *c = (struct sg_saml_certs *)(void *)&unset; /* must be overwritten */
@@ -91,15 +71,15 @@ static size_t load(const struct file *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct file in, again;
+    static struct sg_fuzz_file in, again; /* one memfd per file role */
     static bool ready;
     if (!ready) {
         sg_saml_global_init();
-        file_open(&in, "sts_certs");
-        file_open(&again, "sts_certs_again");
+        sg_fuzz_file_open(&in, "sts_certs");
+        sg_fuzz_file_open(&again, "sts_certs_again");
         ready = true;
     }
-    file_set(&in, data, size);
+    sg_fuzz_file_set(&in, data, size);
     size_t n = load(&in);
     if (n == 0)
         return 0;
@@ -129,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     long len = BIO_get_mem_data(wr, &pem);
     /* Already canonical (the seeds are): loaded above. */
     if ((size_t)len != size || memcmp(pem, data, size) != 0) {
-        file_set(&again, pem, (size_t)len);
+        sg_fuzz_file_set(&again, pem, (size_t)len);
         if (load(&again) != n)
             abort();
     }

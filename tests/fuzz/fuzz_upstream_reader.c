@@ -54,6 +54,8 @@
 #include <json-c/json.h>
 
 #include "conf/conf_tls.h"
+#include "fuzz_buf.h"
+#include "fuzz_info.h"
 #include "snapgate/call.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
@@ -147,29 +149,6 @@ static unsigned rd_u16(struct rd *r)
 }
 
 /* ---- building a valid answer (structured mode) --------------------------- */
-
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p)
-            abort();
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
 
 /* n visible ASCII characters from the input (header values, reason phrases:
  * spaces only inside, which is all the grammar allows unambiguously). */
@@ -347,14 +326,20 @@ static bool nul_within(const char *s, size_t cap)
     return memchr(s, '\0', cap) != NULL;
 }
 
-static void on_call(const struct sg_call_result *res, void *arg)
+/* Counts a callback: exactly once, and noted when it runs inside its start call. */
+static void got_called(struct got *g)
 {
-    struct got *g = arg;
     g->calls++;
     if (g->in_start)
         g->called_in_start = true;
     if (g->calls > 1)
         abort();
+}
+
+static void on_call(const struct sg_call_result *res, void *arg)
+{
+    struct got *g = arg;
+    got_called(g);
     g->status = res->status;
     g->had_body = res->body != NULL;
     if (res->body) {
@@ -376,11 +361,7 @@ static void on_call(const struct sg_call_result *res, void *arg)
 static void on_fetch(struct sg_fetch_result *res, void *arg)
 {
     struct got *g = arg;
-    g->calls++;
-    if (g->in_start)
-        g->called_in_start = true;
-    if (g->calls > 1)
-        abort();
+    got_called(g);
     g->norm = res->norm; /* the Info is ours now */
     res->norm.info = NULL;
     g->upstream_status = res->upstream_status;
@@ -427,6 +408,18 @@ static void peer_close(struct peer *p)
     p->len = 0;
 }
 
+/* Whether p, if connected, now holds a whole request head; a connection its
+ * client closed first is closed here. */
+static bool peer_ready(struct peer *p)
+{
+    if (p->fd < 0)
+        return false;
+    int r = peer_read(p);
+    if (r < 0)
+        peer_close(p);
+    return r > 0;
+}
+
 /* Waits for the next request head, on the kept connection (kept->fd >= 0:
  * the client reuses it) or a new one, and returns the peer it came on. A
  * request that never comes is a client bug, not an input's doing: abort. */
@@ -436,22 +429,12 @@ static struct peer *await_request(struct peer *kept, struct peer *fresh)
     fresh->fd = -1;
     fresh->len = 0;
     while (sg_now_ms() < end) {
-        if (kept->fd >= 0) {
-            int r = peer_read(kept);
-            if (r > 0)
-                return kept;
-            if (r < 0)
-                peer_close(kept);
-        }
+        if (peer_ready(kept))
+            return kept;
         if (fresh->fd < 0)
             fresh->fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fresh->fd >= 0) {
-            int r = peer_read(fresh);
-            if (r > 0)
-                return fresh;
-            if (r < 0)
-                peer_close(fresh);
-        }
+        if (peer_ready(fresh))
+            return fresh;
         event_base_loop(base, EVLOOP_NONBLOCK);
         struct pollfd pfd[2] = {{.fd = fresh->fd >= 0 ? fresh->fd : lfd, .events = POLLIN},
                                 {.fd = kept->fd, .events = POLLIN}};
@@ -484,12 +467,6 @@ static int cmp_size(const void *a, const void *b)
 
 /* ---- one input ----------------------------------------------------------- */
 
-static const char *render(struct json_object *o)
-{
-    return json_object_to_json_string_ext(o,
-                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-}
-
 static void check_call(const struct got *g, bool head, size_t sent, const struct want *w)
 {
     if (g->status != 0) {
@@ -513,25 +490,9 @@ static void check_call(const struct got *g, bool head, size_t sent, const struct
 static void check_fetch(const struct got *g, const struct want *w)
 {
     const struct sg_normalized *n = &g->norm;
-    if (!nul_within(n->reason, sizeof n->reason) || n->reason[0] == '\0')
+    sg_fuzz_check_normalized(n); /* known outcome, a reason, an Info exactly for INFO */
+    if (n->outcome == SG_OUT_INFO && g->upstream_status != 200)
         abort();
-    switch (n->outcome) {
-    case SG_OUT_INFO:
-        if (!n->info || g->upstream_status != 200)
-            abort();
-        break;
-    case SG_OUT_NOT_FOUND:
-    case SG_OUT_UNAUTHENTICATED:
-    case SG_OUT_UNAUTHORIZED:
-    case SG_OUT_UNAVAILABLE:
-    case SG_OUT_ERROR:
-    case SG_OUT_INACCESSIBLE:
-        if (n->info)
-            abort();
-        break;
-    default:
-        abort();
-    }
     if (g->upstream_status != 0 && (g->upstream_status < 100 || g->upstream_status > 599))
         abort();
     if (!w)
@@ -559,7 +520,7 @@ static void check_fetch(const struct got *g, const struct want *w)
     ops->normalize(NULL, TASK_ID, w->status, body, w->body_len, &e);
     if (e.outcome != n->outcome || strcmp(e.reason, n->reason) != 0 ||
         (e.outcome == SG_OUT_INFO &&
-         (e.status != n->status || strcmp(render(e.info), render(n->info)) != 0)))
+         (e.status != n->status || strcmp(sg_fuzz_render(e.info), sg_fuzz_render(n->info)) != 0)))
         abort();
     sg_normalized_clear(&e);
     free(body);
@@ -639,8 +600,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         buf_add(&out, r.p, r.n);
     }
     for (size_t i = 0; i < nsplit; i++)
-        split[i] %= out.len + 1;
-    split[nsplit] = out.len;
+        split[i] %= out.n + 1;
+    split[nsplit] = out.n;
     qsort(split, nsplit, sizeof split[0], cmp_size);
 
     struct sg_backend_worker *bw = sg_backend_worker_create(base, &backend, 0);
@@ -684,7 +645,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fetch)
         check_fetch(&g, w);
     else
-        check_call(&g, head, out.len, w);
+        check_call(&g, head, out.n, w);
 
     sg_backend_worker_destroy(bw);
     /* Let the freed connections' last events run; nothing may call back. */
