@@ -166,6 +166,23 @@ static struct got call_one(void)
     return g;
 }
 
+/* The next call is answered 200 with exactly body. */
+static void assert_call_gets(const char *body)
+{
+    struct got g = call_one();
+    ck_assert_int_eq(g.status, 200);
+    ck_assert_str_eq(g.body, body);
+}
+
+/* Scripts first, then an answer "second" for the next request: bytes left
+ * over from first, misread as that request's answer, never say "second". */
+static void script_then_second(const char *first)
+{
+    script[0] = first;
+    script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond";
+    nscript = 2;
+}
+
 /* ---- the cases ----------------------------------------------------------- */
 
 struct refused_case {
@@ -194,9 +211,7 @@ static const struct refused_case refused_cases[] = {
 START_TEST(test_refused_answer_fails_and_ends_its_connection)
 {
     const struct refused_case *c = &refused_cases[_i];
-    script[0] = c->answer;
-    script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond";
-    nscript = 2;
+    script_then_second(c->answer);
 
     struct got g = call_one();
     ck_assert_int_eq(g.status, 0);
@@ -204,9 +219,7 @@ START_TEST(test_refused_answer_fails_and_ends_its_connection)
                   g.reason);
 
     /* The next request gets its own answer, on a new connection. */
-    g = call_one();
-    ck_assert_int_eq(g.status, 200);
-    ck_assert_str_eq(g.body, "second");
+    assert_call_gets("second");
     ck_assert_int_eq(nconns, 2);
 }
 END_TEST
@@ -216,30 +229,19 @@ START_TEST(test_bytes_past_the_answer_end_its_connection)
     /* A complete answer and more: the extra bytes arrived before the next
      * request was sent, so they answer nothing; on a kept connection evhttp
      * would read them as the next request's answer. */
-    script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab"
-                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst";
-    script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond";
-    nscript = 2;
-    struct got g = call_one();
-    ck_assert_int_eq(g.status, 200);
-    ck_assert_str_eq(g.body, "ab");
-    g = call_one();
-    ck_assert_int_eq(g.status, 200);
-    ck_assert_str_eq(g.body, "second");
+    script_then_second("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab"
+                       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+    assert_call_gets("ab");
+    assert_call_gets("second");
     ck_assert_int_eq(nconns, 2);
 }
 END_TEST
 
 START_TEST(test_repeated_equal_content_length_is_accepted)
 {
-    script[0] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab";
-    script[1] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond";
-    nscript = 2;
-    struct got g = call_one();
-    ck_assert_int_eq(g.status, 200);
-    ck_assert_str_eq(g.body, "ab");
-    g = call_one();
-    ck_assert_str_eq(g.body, "second");
+    script_then_second("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab");
+    assert_call_gets("ab");
+    assert_call_gets("second");
     ck_assert_int_eq(nconns, 1); /* kept alive */
 }
 END_TEST
@@ -249,9 +251,7 @@ START_TEST(test_continue_is_skipped)
     /* 100 Continue is the one interim answer evhttp skips by itself. */
     script[0] = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     nscript = 1;
-    struct got g = call_one();
-    ck_assert_int_eq(g.status, 200);
-    ck_assert_str_eq(g.body, "ok");
+    assert_call_gets("ok");
 }
 END_TEST
 
@@ -268,9 +268,7 @@ START_TEST(test_body_without_length_is_read_to_the_close)
     for (size_t i = 0; i < SG_ARRAY_LEN(answers); i++) {
         script[nscript] = answers[i];
         script_close[nscript++] = true;
-        struct got g = call_one();
-        ck_assert_int_eq(g.status, 200);
-        ck_assert_str_eq(g.body, "{\"whole\":\"body\"}");
+        assert_call_gets("{\"whole\":\"body\"}");
     }
     ck_assert_int_eq(nconns, (int)SG_ARRAY_LEN(answers));
 }
