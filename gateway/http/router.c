@@ -15,6 +15,32 @@ static int hex_value(char c)
     return -1;
 }
 
+/* The task id rules, one decoded byte at a time: byte c at index n (0-based)
+ * of the id. Shared by the REST path's decoder and sg_task_id_check (the
+ * JSON-RPC path, whose id arrives decoded), so both refuse the same ids with
+ * the same reasons. */
+static int id_byte_ok(unsigned char c, size_t n, const char **why)
+{
+    if (c <= 0x20 || c >= 0x7f) {
+        *why = "the task id holds whitespace, control or non-ASCII characters";
+        return -1;
+    }
+    if (n >= SG_TASK_ID_MAX) {
+        *why = "the task id is longer than 256 bytes";
+        return -1;
+    }
+    return 0;
+}
+
+static int id_nonempty(size_t n, const char **why)
+{
+    if (n == 0) {
+        *why = "the task id is empty";
+        return -1;
+    }
+    return 0;
+}
+
 int sg_task_id_decode(const char *seg, size_t len, char *out, size_t cap, const char **why)
 {
     size_t n = 0;
@@ -30,22 +56,27 @@ int sg_task_id_decode(const char *seg, size_t len, char *out, size_t cap, const 
             c = (unsigned char)(hi << 4 | lo);
             i += 2;
         }
-        if (c <= 0x20 || c >= 0x7f) {
-            *why = "the task id holds whitespace, control or non-ASCII characters";
+        if (id_byte_ok(c, n, why) != 0)
             return -1;
-        }
-        if (n >= SG_TASK_ID_MAX || n + 1 >= cap) {
+        if (n + 1 >= cap) {
             *why = "the task id is longer than 256 bytes";
             return -1;
         }
         out[n++] = (char)c;
     }
-    if (n == 0) {
-        *why = "the task id is empty";
+    if (id_nonempty(n, why) != 0)
         return -1;
-    }
     out[n] = '\0';
     return 0;
+}
+
+int sg_task_id_check(const char *id, size_t len, const char **why)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (id_byte_ok((unsigned char)id[i], i, why) != 0)
+            return -1;
+    }
+    return id_nonempty(len, why);
 }
 
 enum sg_route sg_route_request(const char *method, const char *path, char *id, const char **why)

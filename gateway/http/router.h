@@ -26,4 +26,9 @@ enum sg_route sg_route_request(const char *method, const char *path, char *id, c
  * whitespace or control characters. Returns 0, or -1 with *why set. */
 int sg_task_id_decode(const char *seg, size_t len, char *out, size_t cap, const char **why);
 
+/* The same rules for an id that arrives decoded (a JSON string on the JSON-RPC
+ * path, where '%' is just a byte): id[0..len) is checked as it is, nothing is
+ * decoded. Returns 0, or -1 with *why set. */
+int sg_task_id_check(const char *id, size_t len, const char **why);
+
 #endif

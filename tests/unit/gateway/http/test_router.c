@@ -84,6 +84,27 @@ START_TEST(test_encoded_length_counts_decoded_bytes)
 }
 END_TEST
 
+START_TEST(test_id_check_decodes_nothing)
+{
+    /* The JSON-RPC path's ids arrive decoded: '%' is a byte like any other,
+     * and the REST rules hold with the REST reasons. */
+    char id[300];
+    const char *why = NULL;
+    ck_assert_int_eq(sg_task_id_check("a%2Fb", 5, &why), 0);
+    ck_assert_int_eq(sg_task_id_check("a/b:c", 5, &why), 0);
+    ck_assert_int_eq(sg_task_id_check("", 0, &why), -1);
+    ck_assert_str_eq(why, "the task id is empty");
+    ck_assert_int_eq(sg_task_id_check("a b", 3, &why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "whitespace"));
+    ck_assert_int_eq(sg_task_id_check("a\0b", 3, &why), -1);
+    ck_assert_int_eq(sg_task_id_check("caf\xc3\xa9", 5, &why), -1);
+    memset(id, 'x', sizeof id);
+    ck_assert_int_eq(sg_task_id_check(id, 256, &why), 0);
+    ck_assert_int_eq(sg_task_id_check(id, 257, &why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "256"));
+}
+END_TEST
+
 static Suite *router_suite(void)
 {
     Suite *s = suite_create("router");
@@ -92,6 +113,7 @@ static Suite *router_suite(void)
                         (int)(sizeof(route_cases) / sizeof(route_cases[0])));
     tcase_add_test(tc, test_id_length_limit);
     tcase_add_test(tc, test_encoded_length_counts_decoded_bytes);
+    tcase_add_test(tc, test_id_check_decodes_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
