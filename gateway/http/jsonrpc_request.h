@@ -28,7 +28,8 @@
  *   may carry any string members (vAPI's ApplicationContext is a string map).
  *   So the only number an accepted request can hold is its id.
  * - appCtx.opId is for logs: kept when it is 1..79 bytes of printable ASCII
- *   without quote or backslash (the rule of X-Request-Id), else left empty.
+ *   without space, quote or backslash (the rule of X-Request-Id), else left
+ *   empty.
  *   The request is not refused for it.
  */
 #ifndef SG_JSONRPC_REQUEST_H
@@ -94,8 +95,9 @@ struct sg_rpc_security {
     char scheme_id[SG_RPC_SCHEME_ID_MAX + 1];
     const char *session_id; /* SESSION_ID: 1..256 bytes */
     /* USER_PASS: userName (1..255 bytes, no ':', as Basic has it) and password;
-     * user:password fits SG_BASIC_DECODED_MAX, so it can go through the
-     * provider chain as a Basic credential. */
+     * "Basic " + base64(user:password) fits SG_BASIC_HEADER_MAX (user:password
+     * at most 3066 bytes), so it can go through the provider chain as the
+     * Authorization header it stands for. */
     const char *user_name;
     const char *password;
     /* SAML_BEARER: samlToken; SAML_HOK: signature.samlToken. The raw assertion

@@ -13,6 +13,9 @@
 #include "snapgate/info.h"
 
 #define SCHEME_PREFIX "com.vmware.vapi.std.security."
+/* The longest user:password that "Basic " + its base64 keeps within
+ * SG_BASIC_HEADER_MAX: the provider chain reads Basic credentials. */
+#define USER_PASS_MAX ((SG_BASIC_HEADER_MAX - (sizeof "Basic " - 1)) / 4 * 3)
 
 static enum sg_rpc_code bad(char *reason, size_t cap, const char *what)
 {
@@ -60,13 +63,13 @@ static enum sg_rpc_code user_pass(struct json_object *sec, struct sg_rpc_securit
     if (!only(sec, "ctx.securityCtx", members, reason, cap))
         return SG_RPC_INVALID_PARAMS;
     /* As a Basic credential would have it (RFC 7617): the first ':' ends the
-     * user name, and user:password fits what the Basic decoder reads. */
+     * user name, and user:password fits a Basic header. */
     if (!text(sec, "userName", 1, SG_PRINCIPAL_NAME_MAX - 1, &out->user_name) ||
         strchr(out->user_name, ':'))
         return bad(reason, cap, "userName is not a string of 1..255 bytes without ':'");
-    if (!text(sec, "password", 0, SG_BASIC_DECODED_MAX, &out->password))
+    if (!text(sec, "password", 0, USER_PASS_MAX, &out->password))
         return bad(reason, cap, "password is not a string");
-    if (strlen(out->user_name) + 1 + strlen(out->password) > SG_BASIC_DECODED_MAX)
+    if (strlen(out->user_name) + 1 + strlen(out->password) > USER_PASS_MAX)
         return bad(reason, cap, "userName and password are too long");
     return SG_RPC_OK;
 }

@@ -306,6 +306,22 @@ START_TEST(test_limits)
         ck_assert_uint_eq(strlen(r.task), n == 256 ? 256 : 0);
         sg_rpc_request_clear(&r);
     }
+    /* user:password as long as a Basic header of 4096 bytes holds (3066),
+     * not one more. */
+    char *pw = malloc(3100);
+    memset(pw, 'p', 3100);
+    for (int n = 3064; n <= 3065; n++) {
+        char *b = malloc(4096);
+        snprintf(b, 4096,
+                 REQ(ID, "", "", INPUT,
+                     SEC(SCHEME("user_pass") ",\"userName\":\"u\",\"password\":\"%.*s\"")),
+                 n, pw);
+        enum sg_rpc_code rc = sg_rpc_request_parse(b, strlen(b), &r, reason, sizeof reason);
+        ck_assert_int_eq(rc, n == 3064 ? SG_RPC_OK : SG_RPC_INVALID_PARAMS);
+        sg_rpc_request_clear(&r);
+        free(b);
+    }
+    free(pw);
     /* Over 64 KiB is refused before it is read. */
     size_t big = SG_RPC_BODY_MAX + 1;
     char *huge = malloc(big);
