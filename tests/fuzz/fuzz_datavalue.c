@@ -34,16 +34,11 @@
 #include "snapgate/common.h"
 #include "snapgate/info.h"
 #include "snapgate/task.h"
+#include "tests/unit/support/sg_test_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ERRORS "com.vmware.vapi.std.errors."
-
-static const char *render(struct json_object *o)
-{
-    return json_object_to_json_string_ext(o,
-                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-}
 
 /* Strict parse of len bytes (NULL unless the whole text is one value). */
 static struct json_object *parse(const char *text, size_t len, bool utf8)
@@ -288,42 +283,6 @@ static struct json_object *decode_info(struct json_object *dv)
 
 /* ---- comparing the decoded Info with the canonical one -------------------- */
 
-/* Order-insensitive equality; doubles by their text (the encoder must keep it). */
-static bool equal(struct json_object *a, struct json_object *b)
-{
-    if (json_object_get_type(a) != json_object_get_type(b))
-        return false;
-    switch (json_object_get_type(a)) {
-    case json_type_object: {
-        if (json_object_object_length(a) != json_object_object_length(b))
-            return false;
-        json_object_object_foreach(a, key, val)
-        {
-            struct json_object *other;
-            if (!json_object_object_get_ex(b, key, &other) || !equal(val, other))
-                return false;
-        }
-        return true;
-    }
-    case json_type_array:
-        if (json_object_array_length(a) != json_object_array_length(b))
-            return false;
-        for (size_t i = 0; i < json_object_array_length(a); i++) {
-            if (!equal(json_object_array_get_idx(a, i), json_object_array_get_idx(b, i)))
-                return false;
-        }
-        return true;
-    case json_type_double: {
-        char *ta = strdup(render(a));
-        bool same = ta && strcmp(ta, render(b)) == 0;
-        free(ta);
-        return same;
-    }
-    default:
-        return json_object_equal(a, b);
-    }
-}
-
 static void dotted_d_params(struct json_object *params);
 
 static void dotted_d_message(struct json_object *msg)
@@ -341,7 +300,7 @@ static void dotted_d_params(struct json_object *params)
         (void)name;
         struct json_object *d, *l;
         if (json_object_object_get_ex(p, "d", &d) && json_object_is_type(d, json_type_int)) {
-            char *text = sg_xasprintf("%s.0", render(d));
+            char *text = sg_xasprintf("%s.0", sg_test_json_plain(d));
             json_object_object_add(p, "d",
                                    json_object_new_double_s(json_object_get_double(d), text));
             free(text);
@@ -372,13 +331,13 @@ static void check_info(struct json_object *info)
 {
     char reason[200] = "";
     size_t len = 0;
-    char *before = strdup(render(info));
+    char *before = strdup(sg_test_json_plain(info));
     char *dv = sg_dv_info(info, &len, reason, sizeof reason);
-    if (!dv || !before || strlen(dv) != len || strcmp(render(info), before) != 0)
+    if (!dv || !before || strlen(dv) != len || strcmp(sg_test_json_plain(info), before) != 0)
         abort();
 
     struct json_object *parsed = parse(dv, len, true);
-    if (!parsed || strcmp(render(parsed), dv) != 0)
+    if (!parsed || strcmp(sg_test_json_plain(parsed), dv) != 0)
         abort();
     check_numbers(parsed);
 
@@ -387,7 +346,8 @@ static void check_info(struct json_object *info)
         abort();
     dotted_d(want);
     struct json_object *back = decode_info(parsed);
-    if (!equal(back, want))
+    /* members in any order, doubles by their text (the encoder must keep it) */
+    if (!sg_test_json_same(back, want, SG_JSON_SAME_TEXT))
         abort();
 
     struct json_object *err;
@@ -460,7 +420,7 @@ static void check_numbers(struct json_object *v)
         break;
     case json_type_int:
     case json_type_double: {
-        const char *t = render(v);
+        const char *t = sg_test_json_plain(v);
         if (!rfc_number(t, strlen(t)))
             abort();
         break;

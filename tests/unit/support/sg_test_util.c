@@ -1,3 +1,5 @@
+#include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,21 @@ char *sg_test_fixture_path(const char *name)
 char *sg_test_own_fixture_path(const char *name)
 {
     return dir_path("SG_TEST_FIXTURES_DIR", SG_TEST_FIXTURES_ROOT, name);
+}
+
+char *sg_test_read_own_fixture(size_t *len, const char *fmt, ...)
+{
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(n >= 0 && (size_t)n < sizeof name, "fixture name too long: %s", fmt);
+    char *path = sg_test_own_fixture_path(name);
+    char *text = sg_test_read_file(path, len);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    free(path);
+    return text;
 }
 
 char *sg_test_write_temp(const char *content)

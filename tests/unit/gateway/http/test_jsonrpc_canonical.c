@@ -22,13 +22,7 @@
 
 static char *fixture(const char *name, size_t *len)
 {
-    char rel[128];
-    snprintf(rel, sizeof rel, "jsonrpc/requests/%s", name);
-    char *path = sg_test_own_fixture_path(rel);
-    char *body = sg_test_read_file(path, len);
-    ck_assert_msg(body != NULL, "cannot read %s", path);
-    free(path);
-    return body;
+    return sg_test_read_own_fixture(len, "jsonrpc/requests/%s", name);
 }
 
 /* Test scaffolding: the certificate of the assertion's

@@ -12,6 +12,7 @@
 
 #include "normalize/datavalue.h"
 #include "normalize/reply.h"
+#include "sg_test_json.h"
 #include "sg_test_util.h"
 #include "snapgate/common.h"
 #include "snapgate/info.h"
@@ -40,12 +41,6 @@ static const char *const cases[] = {
     "vim25-success",
 };
 
-static const char *render(struct json_object *o)
-{
-    return json_object_to_json_string_ext(o,
-                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-}
-
 /* A DataValue nests several levels per Info level: deeper than json-c's
  * default limit of 32. */
 static struct json_object *parse_dv(const char *text)
@@ -59,41 +54,6 @@ static struct json_object *parse_dv(const char *text)
     }
     json_tokener_free(tok);
     return o;
-}
-
-/* Deep equality that also holds members to the same order: the encoding's
- * field order is part of what it promises. */
-static bool same(struct json_object *a, struct json_object *b)
-{
-    if (json_object_get_type(a) != json_object_get_type(b))
-        return false;
-    switch (json_object_get_type(a)) {
-    case json_type_null:
-        return true;
-    case json_type_object: {
-        if (json_object_object_length(a) != json_object_object_length(b))
-            return false;
-        struct json_object_iterator ia = json_object_iter_begin(a), ea = json_object_iter_end(a);
-        struct json_object_iterator ib = json_object_iter_begin(b);
-        for (; !json_object_iter_equal(&ia, &ea);
-             json_object_iter_next(&ia), json_object_iter_next(&ib)) {
-            if (strcmp(json_object_iter_peek_name(&ia), json_object_iter_peek_name(&ib)) != 0 ||
-                !same(json_object_iter_peek_value(&ia), json_object_iter_peek_value(&ib)))
-                return false;
-        }
-        return true;
-    }
-    case json_type_array:
-        if (json_object_array_length(a) != json_object_array_length(b))
-            return false;
-        for (size_t i = 0; i < json_object_array_length(a); i++) {
-            if (!same(json_object_array_get_idx(a, i), json_object_array_get_idx(b, i)))
-                return false;
-        }
-        return true;
-    default:
-        return json_object_equal(a, b);
-    }
 }
 
 static struct json_object *load(const char *path)
@@ -123,20 +83,6 @@ static struct json_object *fixture_info(const char *name)
     return info;
 }
 
-static char *verbatim(const char *name)
-{
-    char *file = sg_xasprintf("jsonrpc/verbatim/%s.response.json", name);
-    char *path = sg_test_own_fixture_path(file);
-    size_t len = 0;
-    char *text = sg_test_read_file(path, &len);
-    ck_assert_msg(text != NULL, "cannot read %s", path);
-    if (len && text[len - 1] == '\n')
-        text[len - 1] = '\0';
-    free(path);
-    free(file);
-    return text;
-}
-
 /* The whole answer for a DataValue and an id, as the hit path builds it. */
 static char *answer(enum sg_dv_kind kind, const char *dv, size_t dv_len, const char *id)
 {
@@ -150,37 +96,51 @@ static char *answer(enum sg_dv_kind kind, const char *dv, size_t dv_len, const c
     return out;
 }
 
+/* The answer for dv and id is byte for byte the verbatim response `name` of
+ * JSONRPC.md (the file's last newline aside). */
+static void assert_verbatim(const char *name, enum sg_dv_kind kind, const char *dv, size_t dv_len,
+                            const char *id)
+{
+    char *got = answer(kind, dv, dv_len, id);
+    size_t len = 0;
+    char *want = sg_test_read_own_fixture(&len, "jsonrpc/verbatim/%s.response.json", name);
+    if (len && want[len - 1] == '\n')
+        want[len - 1] = '\0';
+    ck_assert_str_eq(got, want);
+    free(want);
+    free(got);
+}
+
 /* ---- the 21 fixtures ------------------------------------------------------ */
 
 START_TEST(fixture_encodes_as_python)
 {
     const char *name = cases[_i];
     struct json_object *info = fixture_info(name);
-    char *before = sg_xstrdup(render(info));
+    char *before = sg_xstrdup(sg_test_json_plain(info));
     char reason[160] = "";
     size_t len = 0;
     char *dv = sg_dv_info(info, &len, reason, sizeof reason);
     ck_assert_msg(dv != NULL, "%s refused: %s", name, reason);
     ck_assert_uint_eq(strlen(dv), len);
-    ck_assert_msg(strcmp(render(info), before) == 0, "%s: the Info was changed", name);
+    ck_assert_msg(strcmp(sg_test_json_plain(info), before) == 0, "%s: the Info was changed", name);
 
     /* compact and as json-c prints it: parsing and re-rendering changes nothing */
     struct json_object *got = parse_dv(dv);
     ck_assert_msg(got != NULL, "%s: output is not JSON", name);
-    ck_assert_str_eq(render(got), dv);
+    ck_assert_str_eq(sg_test_json_plain(got), dv);
 
     char *file = sg_xasprintf("jsonrpc/%s.datavalue.json", name);
-    char *path = sg_test_own_fixture_path(file);
-    char *want_text = sg_test_read_file(path, NULL);
-    ck_assert_msg(want_text != NULL, "cannot read %s", path);
+    char *want_text = sg_test_read_own_fixture(NULL, "%s", file);
     struct json_object *want = parse_dv(want_text);
     free(want_text);
-    ck_assert_msg(want != NULL, "%s is not JSON", path);
-    ck_assert_msg(same(got, want), "%s differs from %s:\n%s", name, file, dv);
+    ck_assert_msg(want != NULL, "%s is not JSON", file);
+    /* the encoding's field order is part of what it promises */
+    ck_assert_msg(sg_test_json_same(got, want, SG_JSON_SAME_ORDER), "%s differs from %s:\n%s", name,
+                  file, dv);
 
     json_object_put(want);
     json_object_put(got);
-    free(path);
     free(file);
     free(dv);
     free(before);
@@ -204,11 +164,7 @@ START_TEST(verbatim_info_answer)
     size_t len;
     char *dv = sg_dv_info(info, &len, NULL, 0);
     ck_assert_ptr_nonnull(dv);
-    char *got = answer(SG_DV_OUTPUT, dv, len, verbatim_infos[_i].id);
-    char *want = verbatim(verbatim_infos[_i].name);
-    ck_assert_str_eq(got, want);
-    free(want);
-    free(got);
+    assert_verbatim(verbatim_infos[_i].name, SG_DV_OUTPUT, dv, len, verbatim_infos[_i].id);
     free(dv);
     json_object_put(info);
 }
@@ -234,11 +190,7 @@ START_TEST(verbatim_error_answer)
     size_t len;
     char *dv = sg_dv_std_error(err, verbatim_errors[_i].challenge, &len, reason, sizeof reason);
     ck_assert_msg(dv != NULL, "refused: %s", reason);
-    char *got = answer(SG_DV_ERROR, dv, len, verbatim_errors[_i].id);
-    char *want = verbatim(verbatim_errors[_i].name);
-    ck_assert_str_eq(got, want);
-    free(want);
-    free(got);
+    assert_verbatim(verbatim_errors[_i].name, SG_DV_ERROR, dv, len, verbatim_errors[_i].id);
     free(dv);
     json_object_put(err);
 }
@@ -249,7 +201,8 @@ END_TEST
 static struct json_object *at(struct json_object *o, const char *key)
 {
     struct json_object *v = NULL;
-    ck_assert_msg(json_object_object_get_ex(o, key, &v), "no member %s in %s", key, render(o));
+    ck_assert_msg(json_object_object_get_ex(o, key, &v), "no member %s in %s", key,
+                  sg_test_json_plain(o));
     return v;
 }
 
@@ -282,7 +235,7 @@ START_TEST(error_reply_says_what_rest_says)
     ck_assert_str_eq(json_object_get_string(at(m, "id")), json_object_get_string(at(msg, "id")));
     ck_assert_str_eq(json_object_get_string(at(m, "default_message")),
                      json_object_get_string(at(msg, "default_message")));
-    ck_assert_str_eq(render(at(m, "args")), "[]");
+    ck_assert_str_eq(sg_test_json_plain(at(m, "args")), "[]");
     if (challenge)
         ck_assert_str_eq(json_object_get_string(at(at(f, "challenge"), "OPTIONAL")), challenge);
     else
@@ -439,7 +392,7 @@ static char *encode_text(const char *text)
     ck_assert_msg(dv != NULL, "refused %s: %s", text, reason);
     struct json_object *back = parse_dv(dv);
     ck_assert_msg(back != NULL, "not JSON: %s", dv);
-    ck_assert_str_eq(render(back), dv);
+    ck_assert_str_eq(sg_test_json_plain(back), dv);
     json_object_put(back);
     json_object_put(info);
     return dv;
@@ -572,12 +525,12 @@ START_TEST(refuses_not_canonical)
 {
     struct json_object *info = json_tokener_parse(not_canonical[_i]);
     ck_assert_msg(info != NULL, "bad test JSON %s", not_canonical[_i]);
-    char *before = sg_xstrdup(render(info));
+    char *before = sg_xstrdup(sg_test_json_plain(info));
     char reason[160] = "";
     size_t len = 7;
     ck_assert_ptr_null(sg_dv_info(info, &len, reason, sizeof reason));
     ck_assert_msg(reason[0] != '\0', "no reason for %s", not_canonical[_i]);
-    ck_assert_str_eq(render(info), before);
+    ck_assert_str_eq(sg_test_json_plain(info), before);
     /* a tiny reason buffer, and none at all */
     char small[16];
     memset(small, 'x', sizeof small);
