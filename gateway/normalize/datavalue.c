@@ -6,7 +6,6 @@
 
 #include "normalize/datavalue.h"
 #include "normalize/datavalue_int.h"
-#include "normalize/info_int.h"
 #include "snapgate/common.h"
 #include "snapgate/info.h"
 
@@ -55,15 +54,7 @@ static struct json_object *error_value(struct json_object *err)
 
 char *sg_dv_info(struct json_object *info, size_t *len, char *reason, size_t cap)
 {
-    if (!json_object_is_type(info, json_type_object)) {
-        sg_info_fail(reason, cap, NULL, "the Info is not a JSON object");
-        return NULL;
-    }
-    if (!sg_dv_depth_ok(info, SG_INFO_MAX_DEPTH)) {
-        sg_info_fail(reason, cap, NULL, "the Info nests deeper than %d", SG_INFO_MAX_DEPTH);
-        return NULL;
-    }
-    if (sg_dv_fixed_point(info, "Info", canon_info, reason, cap) != SG_OK)
+    if (sg_dv_check(info, "Info", canon_info, reason, cap) != SG_OK)
         return NULL;
 
     /* The field order of JSONRPC.md 3.3, which is what the SDK was run with. */

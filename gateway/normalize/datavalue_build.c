@@ -10,6 +10,7 @@
 #include "normalize/datavalue_int.h"
 #include "normalize/info_int.h"
 #include "snapgate/common.h"
+#include "snapgate/info.h"
 
 #define MSG_STRUCT "com.vmware.vapi.std.localizable_message"
 #define PARAM_STRUCT "com.vmware.vapi.std.localization_param"
@@ -167,7 +168,9 @@ struct json_object *sg_dv_error_value(struct json_object *err, const char *chall
     return e;
 }
 
-bool sg_dv_depth_ok(struct json_object *v, int left)
+/* Whether v nests at most `left` containers deep (bounded recursion, so
+ * a hostile tree cannot exhaust the stack before it is refused). */
+static bool depth_ok(struct json_object *v, int left)
 {
     switch (json_object_get_type(v)) {
     case json_type_object: {
@@ -176,7 +179,7 @@ bool sg_dv_depth_ok(struct json_object *v, int left)
         json_object_object_foreach(v, key, val)
         {
             (void)key;
-            if (!sg_dv_depth_ok(val, left - 1))
+            if (!depth_ok(val, left - 1))
                 return false;
         }
         return true;
@@ -185,7 +188,7 @@ bool sg_dv_depth_ok(struct json_object *v, int left)
         if (left <= 0)
             return false;
         for (size_t i = 0; i < json_object_array_length(v); i++) {
-            if (!sg_dv_depth_ok(json_object_array_get_idx(v, i), left - 1))
+            if (!depth_ok(json_object_array_get_idx(v, i), left - 1))
                 return false;
         }
         return true;
@@ -194,9 +197,10 @@ bool sg_dv_depth_ok(struct json_object *v, int left)
     }
 }
 
-int sg_dv_fixed_point(struct json_object *v, const char *what,
-                      int (*canon)(struct json_object *copy, char *reason, size_t cap),
-                      char *reason, size_t cap)
+/* Whether canon, run on a copy of v, accepts v unchanged. */
+static int fixed_point(struct json_object *v, const char *what,
+                       int (*canon)(struct json_object *copy, char *reason, size_t cap),
+                       char *reason, size_t cap)
 {
     /* The canonicalizer is the one definition of "canonical": run it on a
      * copy, and the input is canonical when it accepts the copy unchanged. */
@@ -213,6 +217,18 @@ int sg_dv_fixed_point(struct json_object *v, const char *what,
         rc = SG_OK;
     json_object_put(copy);
     return rc;
+}
+
+int sg_dv_check(struct json_object *v, const char *what,
+                int (*canon)(struct json_object *copy, char *reason, size_t cap), char *reason,
+                size_t cap)
+{
+    if (!json_object_is_type(v, json_type_object))
+        return sg_info_fail(reason, cap, NULL, "the %s is not a JSON object", what);
+    if (!depth_ok(v, SG_INFO_MAX_DEPTH))
+        return sg_info_fail(reason, cap, NULL, "the %s nests deeper than %d", what,
+                            SG_INFO_MAX_DEPTH);
+    return fixed_point(v, what, canon, reason, cap);
 }
 
 char *sg_dv_render(struct json_object *tree, size_t *len)

@@ -19,15 +19,7 @@ char *sg_dv_std_error(struct json_object *err, const char *challenge, size_t *le
                       size_t cap)
 {
     struct json_object *type;
-    if (!json_object_is_type(err, json_type_object)) {
-        sg_info_fail(reason, cap, NULL, "the error is not a JSON object");
-        return NULL;
-    }
-    if (!sg_dv_depth_ok(err, SG_INFO_MAX_DEPTH)) {
-        sg_info_fail(reason, cap, NULL, "the error nests deeper than %d", SG_INFO_MAX_DEPTH);
-        return NULL;
-    }
-    if (sg_dv_fixed_point(err, "standard error", canon_error, reason, cap) != SG_OK)
+    if (sg_dv_check(err, "standard error", canon_error, reason, cap) != SG_OK)
         return NULL;
     /* Only Unauthenticated has the field; on another class it would be an
      * extra field the SDK ignores, so asking for one is a caller's mistake. */

@@ -5,7 +5,6 @@
 #ifndef SG_DATAVALUE_INT_H
 #define SG_DATAVALUE_INT_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 struct json_object;
@@ -29,15 +28,12 @@ struct json_object *sg_dv_message(struct json_object *msg);
 /* The ERROR value of a standard error; challenge NULL leaves that field out. */
 struct json_object *sg_dv_error_value(struct json_object *err, const char *challenge);
 
-/* Whether v nests at most `left` containers deep (bounded recursion, so
- * a hostile tree cannot exhaust the stack before it is refused). */
-bool sg_dv_depth_ok(struct json_object *v, int left);
-
-/* Whether canon (a canonicalizer run on a copy of v) accepts v unchanged.
- * SG_OK, or SG_ERR with reason. */
-int sg_dv_fixed_point(struct json_object *v, const char *what,
-                      int (*canon)(struct json_object *copy, char *reason, size_t cap),
-                      char *reason, size_t cap);
+/* What an encoder takes: v is a JSON object, nests at most SG_INFO_MAX_DEPTH
+ * containers deep, and is canonical (canon, a canonicalizer run on a copy of
+ * v, accepts it unchanged). SG_OK, or SG_ERR with a reason naming `what`. */
+int sg_dv_check(struct json_object *v, const char *what,
+                int (*canon)(struct json_object *copy, char *reason, size_t cap), char *reason,
+                size_t cap);
 
 /* Renders tree compactly and puts it; malloc'd text, *len set. */
 char *sg_dv_render(struct json_object *tree, size_t *len);
