@@ -45,23 +45,24 @@ static bool object(struct json_object *obj, const char *key, struct json_object 
     return json_object_object_get_ex(obj, key, v) && json_object_is_type(*v, json_type_object);
 }
 
+/* One reader per known scheme, each after the list of the scheme's members:
+ * sg_rpc_security_parse holds securityCtx to that list before the reader runs. */
+
+static const char *const session_id_members[] = {"schemeId", "sessionId", NULL};
+
 static enum sg_rpc_code session_id(struct json_object *sec, struct sg_rpc_security *out,
                                    char *reason, size_t cap)
 {
-    static const char *const members[] = {"schemeId", "sessionId", NULL};
-    if (!only(sec, "ctx.securityCtx", members, reason, cap))
-        return SG_RPC_INVALID_PARAMS;
     if (!text(sec, "sessionId", 1, SG_RPC_SESSION_ID_MAX, &out->session_id))
         return bad(reason, cap, "sessionId is not a string of 1..256 bytes");
     return SG_RPC_OK;
 }
 
+static const char *const user_pass_members[] = {"schemeId", "userName", "password", NULL};
+
 static enum sg_rpc_code user_pass(struct json_object *sec, struct sg_rpc_security *out,
                                   char *reason, size_t cap)
 {
-    static const char *const members[] = {"schemeId", "userName", "password", NULL};
-    if (!only(sec, "ctx.securityCtx", members, reason, cap))
-        return SG_RPC_INVALID_PARAMS;
     /* As a Basic credential would have it (RFC 7617): the first ':' ends the
      * user name, and user:password fits a Basic header. */
     if (!text(sec, "userName", 1, SG_PRINCIPAL_NAME_MAX - 1, &out->user_name) ||
@@ -74,12 +75,11 @@ static enum sg_rpc_code user_pass(struct json_object *sec, struct sg_rpc_securit
     return SG_RPC_OK;
 }
 
+static const char *const saml_bearer_members[] = {"schemeId", "samlToken", NULL};
+
 static enum sg_rpc_code saml_bearer(struct json_object *sec, struct sg_rpc_security *out,
                                     char *reason, size_t cap)
 {
-    static const char *const members[] = {"schemeId", "samlToken", NULL};
-    if (!only(sec, "ctx.securityCtx", members, reason, cap))
-        return SG_RPC_INVALID_PARAMS;
     if (!text(sec, "samlToken", 1, SG_RPC_BODY_MAX, &out->saml_token))
         return bad(reason, cap, "samlToken is not a non-empty string");
     return SG_RPC_OK;
@@ -109,18 +109,17 @@ static bool utc_time(struct json_object *ts, const char *key, char out[32])
     return text(ts, key, 1, 64, &t) && sg_time_to_utc_ms(t, out) == 0;
 }
 
+static const char *const saml_hok_members[] = {"schemeId", "signature", "signatureAlgorithm",
+                                               "timestamp", NULL};
+
 static enum sg_rpc_code saml_hok(struct json_object *sec, struct sg_rpc_security *out, char *reason,
                                  size_t cap)
 {
-    static const char *const members[] = {"schemeId", "signature", "signatureAlgorithm",
-                                          "timestamp", NULL};
     static const char *const sig_members[] = {"samlToken", "value", NULL};
     static const char *const ts_members[] = {"created", "expires", NULL};
     static const char *const algs[] = {"RS256", "RS384", "RS512"};
     struct json_object *sig, *ts;
     const char *alg;
-    if (!only(sec, "ctx.securityCtx", members, reason, cap))
-        return SG_RPC_INVALID_PARAMS;
     if (!object(sec, "signature", &sig))
         return bad(reason, cap, "signature is not an object");
     if (!only(sig, "ctx.securityCtx.signature", sig_members, reason, cap))
@@ -152,12 +151,14 @@ enum sg_rpc_code sg_rpc_security_parse(struct json_object *sec, struct sg_rpc_se
     static const struct {
         enum sg_rpc_scheme scheme;
         const char *id;
+        const char *const *members;
         enum sg_rpc_code (*read)(struct json_object *, struct sg_rpc_security *, char *, size_t);
     } schemes[] = {
-        {SG_RPC_SCHEME_SESSION_ID, SCHEME_PREFIX "session_id", session_id},
-        {SG_RPC_SCHEME_USER_PASS, SCHEME_PREFIX "user_pass", user_pass},
-        {SG_RPC_SCHEME_SAML_BEARER, SCHEME_PREFIX "saml_bearer_token", saml_bearer},
-        {SG_RPC_SCHEME_SAML_HOK, SCHEME_PREFIX "saml_hok_token", saml_hok},
+        {SG_RPC_SCHEME_SESSION_ID, SCHEME_PREFIX "session_id", session_id_members, session_id},
+        {SG_RPC_SCHEME_USER_PASS, SCHEME_PREFIX "user_pass", user_pass_members, user_pass},
+        {SG_RPC_SCHEME_SAML_BEARER, SCHEME_PREFIX "saml_bearer_token", saml_bearer_members,
+         saml_bearer},
+        {SG_RPC_SCHEME_SAML_HOK, SCHEME_PREFIX "saml_hok_token", saml_hok_members, saml_hok},
     };
     struct json_object *id;
     memset(out, 0, sizeof *out);
@@ -171,7 +172,9 @@ enum sg_rpc_code sg_rpc_security_parse(struct json_object *sec, struct sg_rpc_se
     for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
         if (strcmp(name, schemes[i].id) == 0) {
             out->scheme = schemes[i].scheme;
-            enum sg_rpc_code rc = schemes[i].read(sec, out, reason, cap);
+            enum sg_rpc_code rc = SG_RPC_INVALID_PARAMS;
+            if (only(sec, "ctx.securityCtx", schemes[i].members, reason, cap))
+                rc = schemes[i].read(sec, out, reason, cap);
             if (rc != SG_RPC_OK)
                 memset(out, 0, sizeof *out);
             return rc;
