@@ -32,10 +32,19 @@ static int id_byte_ok(unsigned char c, size_t n, const char **why)
     return 0;
 }
 
-static int id_nonempty(size_t n, const char **why)
+/* The rules on the whole id. "." and ".." are path dot-segments: the id goes
+ * upstream as a path segment, where URL normalization (RFC 3986 5.2.4, done
+ * by servers and proxies, percent-encoded or not) would turn
+ * /api/cis/tasks/.. into another resource, whose answer would then be taken
+ * for this task's (found by fuzz_http_front). No task id is one. */
+static int id_whole(const char *id, size_t n, const char **why)
 {
     if (n == 0) {
         *why = "the task id is empty";
+        return -1;
+    }
+    if ((n == 1 && id[0] == '.') || (n == 2 && id[0] == '.' && id[1] == '.')) {
+        *why = "the task id is a path dot-segment (\".\" or \"..\")";
         return -1;
     }
     return 0;
@@ -64,7 +73,7 @@ int sg_task_id_decode(const char *seg, size_t len, char *out, size_t cap, const 
         }
         out[n++] = (char)c;
     }
-    if (id_nonempty(n, why) != 0)
+    if (id_whole(out, n, why) != 0)
         return -1;
     out[n] = '\0';
     return 0;
@@ -76,7 +85,7 @@ int sg_task_id_check(const char *id, size_t len, const char **why)
         if (id_byte_ok((unsigned char)id[i], i, why) != 0)
             return -1;
     }
-    return id_nonempty(len, why);
+    return id_whole(id, len, why);
 }
 
 enum sg_route sg_route_request(const char *method, const char *path, char *id, const char **why)

@@ -36,6 +36,13 @@ static const struct route_case route_cases[] = {
     {"GET", "/api/snapservice/tasks/a%2", SG_ROUTE_BAD_ID, NULL},
     {"GET", "/api/snapservice/tasks/a%zz", SG_ROUTE_BAD_ID, NULL},
     {"GET", "/api/snapservice/tasks/%", SG_ROUTE_BAD_ID, NULL},
+    /* dot-segments, plain or encoded: normalized away upstream */
+    {"GET", "/api/snapservice/tasks/.", SG_ROUTE_BAD_ID, NULL},
+    {"GET", "/api/snapservice/tasks/..", SG_ROUTE_BAD_ID, NULL},
+    {"GET", "/api/snapservice/tasks/%2E", SG_ROUTE_BAD_ID, NULL},
+    {"GET", "/api/snapservice/tasks/%2e%2E", SG_ROUTE_BAD_ID, NULL},
+    {"GET", "/api/snapservice/tasks/...", SG_ROUTE_TASK, "..."},
+    {"GET", "/api/snapservice/tasks/.a", SG_ROUTE_TASK, ".a"},
 };
 
 START_TEST(test_route_table)
@@ -98,6 +105,8 @@ START_TEST(test_id_check_decodes_nothing)
     ck_assert_ptr_nonnull(strstr(why, "whitespace"));
     ck_assert_int_eq(sg_task_id_check("a\0b", 3, &why), -1);
     ck_assert_int_eq(sg_task_id_check("caf\xc3\xa9", 5, &why), -1);
+    ck_assert_int_eq(sg_task_id_check("..", 2, &why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "dot-segment"));
     memset(id, 'x', sizeof id);
     ck_assert_int_eq(sg_task_id_check(id, 256, &why), 0);
     ck_assert_int_eq(sg_task_id_check(id, 257, &why), -1);
