@@ -132,6 +132,22 @@ class TestBadRequest(Base):
                     if r.status == 400:
                         self.assertErrorBody(r.body, "INVALID_ARGUMENT")
 
+    def test_an_http_0_9_request_line_is_400_never_a_0_9_status_line(self):
+        """"GET /path" and a bare LF is an HTTP/0.9 line: libevhtp skips the hook that checks the
+        version and wrote "HTTP/0.9 100 Continue" for an Expect (found by fuzz_http_front)."""
+        path = h.task_path(h.fixture(SUCCEEDED_CASE).task)
+        auth = self.auth()["Authorization"]
+        with self.gateway() as gw:
+            for extra in ("", "Expect: 100-continue\r\nContent-Length: 2\r\n"):
+                with self.subTest(extra=extra):
+                    head = ("GET %s\nHost: 127.0.0.1\r\nAuthorization: %s\r\n%s\r\n{}"
+                            % (path, auth, extra if extra else ""))
+                    r = gw.raw(head.encode("latin-1"))
+                    self.assertTrue(r.raw.startswith(b"HTTP/1.1 400 "), r.raw[:300])
+                    self.assertNotIn(b"HTTP/0.9", r.raw)
+                    self.assertErrorBody(r.body, "INVALID_ARGUMENT")
+        self.assertNoUpstreamFetch()
+
     def test_content_length_that_is_no_number_is_400(self):
         """libevhtp reports a Content-Length it cannot read as a number as "too big", which
         was answered 431 (headers too large; found by fuzz_http_front)."""
