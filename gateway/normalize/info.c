@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "normalize/info_int.h"
+#include "snapgate/json_string.h"
 #include "snapgate/common.h"
 #include "snapgate/info.h"
 
@@ -74,7 +75,7 @@ static int check_members(struct json_object *info, enum sg_task_status *status, 
         return SG_ERR;
     if (!json_object_object_get_ex(info, "status", &v))
         return sg_info_fail(reason, cap, NULL, "status missing");
-    if (sg_info_has_nul(v))
+    if (sg_json_string_has_nul(v))
         return sg_info_fail(reason, cap, NULL, "status holds a NUL byte");
     if (!json_object_is_type(v, json_type_string) ||
         sg_task_status_parse(json_object_get_string(v), status) != SG_OK)

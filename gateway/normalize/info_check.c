@@ -75,12 +75,6 @@ int sg_info_string_member(struct json_object *obj, const char *key, const char *
     return SG_OK;
 }
 
-bool sg_info_has_nul(struct json_object *v)
-{
-    return json_object_is_type(v, json_type_string) &&
-           strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v);
-}
-
 int sg_info_int64(struct json_object *v, const char *where, char *reason, size_t cap)
 {
     if (!json_object_is_type(v, json_type_int))

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "normalize/info_int.h"
+#include "snapgate/json_string.h"
 #include "snapgate/common.h"
 #include "snapgate/info.h"
 
@@ -59,7 +60,7 @@ int sg_std_error_canonicalize(struct json_object *err, char *reason, size_t cap)
         sg_info_string_member(err, "error_type", "error", true, true, reason, cap) != SG_OK)
         return SG_ERR;
     json_object_object_get_ex(err, "error_type", &v);
-    if (sg_info_has_nul(v))
+    if (sg_json_string_has_nul(v))
         return sg_info_fail(reason, cap, "error", "error_type holds a NUL byte");
     if (!sg_std_error_type_valid(json_object_get_string(v)))
         return sg_info_fail(reason, cap, "error", "error_type \"%.40s\" is not a standard one",

@@ -30,7 +30,6 @@ int sg_info_string_member(struct json_object *obj, const char *key, const char *
 /* v is a string holding a NUL byte. Enumerated values (status, error_type,
  * format) are matched as C strings, which stop at the NUL: without this check
  * "RUNNING\u0000junk" would pass as RUNNING and be served with the junk. */
-bool sg_info_has_nul(struct json_object *v);
 
 /* v must be a JSON integer within int64. */
 int sg_info_int64(struct json_object *v, const char *where, char *reason, size_t cap);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "normalize/info_int.h"
+#include "snapgate/json_string.h"
 #include "snapgate/common.h"
 #include "snapgate/info.h"
 
@@ -37,7 +38,7 @@ static int check_nested(struct json_object *l, const char *where, char *reason, 
 
 static int check_format(struct json_object *f, const char *where, char *reason, size_t cap)
 {
-    if (json_object_is_type(f, json_type_string) && !sg_info_has_nul(f)) {
+    if (json_object_is_type(f, json_type_string) && !sg_json_string_has_nul(f)) {
         for (const char *const *k = dt_formats; *k; k++) {
             if (strcmp(*k, json_object_get_string(f)) == 0)
                 return SG_OK;

@@ -20,6 +20,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include "snapgate/json_string.h"
 #include "jwt.h"
 #include "snapgate/common.h"
 
@@ -202,8 +203,7 @@ static int member_str(json_object *o, const char *name, const char **out)
     *out = NULL;
     if (!json_object_object_get_ex(o, name, &v))
         return 0;
-    if (!json_object_is_type(v, json_type_string) ||
-        strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+    if (!json_object_is_type(v, json_type_string) || sg_json_string_has_nul(v))
         return -1;
     *out = json_object_get_string(v);
     return 1;

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "snapgate/auth_token.h"
+#include "snapgate/json_string.h"
 #include "jwt.h"
 #include "snapgate/common.h"
 
@@ -162,12 +163,6 @@ static int check_signature(const struct sg_jwt_keys *keys, enum sg_jwt_alg alg, 
     return SG_DENIED;
 }
 
-/* Whether the JSON string v holds a NUL byte (a \u0000 escape). */
-static bool has_nul(json_object *v)
-{
-    return strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v);
-}
-
 /* The header's alg and kid (borrowed from hdr): SG_OK, or SG_DENIED for a
  * header no jwt provider could accept. */
 static int read_header(json_object *hdr, enum sg_jwt_alg *alg, const char **kid, const char **why)
@@ -180,7 +175,7 @@ static int read_header(json_object *hdr, enum sg_jwt_alg *alg, const char **kid,
     }
     /* alg and kid are compared as C strings: one holding a NUL ("HS256\u0000x")
      * would pass for its head, so it is refused, as string_is refuses it. */
-    *alg = has_nul(v) ? SG_JWT_NONE : sg_jwt_alg_parse(json_object_get_string(v));
+    *alg = sg_json_string_has_nul(v) ? SG_JWT_NONE : sg_jwt_alg_parse(json_object_get_string(v));
     if (*alg == SG_JWT_NONE) {
         *why = "alg is not RS256, ES256 or HS256";
         return SG_DENIED;
@@ -191,7 +186,7 @@ static int read_header(json_object *hdr, enum sg_jwt_alg *alg, const char **kid,
         return SG_DENIED;
     }
     if (json_object_object_get_ex(hdr, "kid", &v)) {
-        if (!json_object_is_type(v, json_type_string) || has_nul(v)) {
+        if (!json_object_is_type(v, json_type_string) || sg_json_string_has_nul(v)) {
             *why = "kid is not a string (without NUL)";
             return SG_DENIED;
         }
