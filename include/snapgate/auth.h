@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SG_PRINCIPAL_NAME_MAX 256
 
@@ -29,6 +30,32 @@ void sg_principal_clear(struct sg_principal *p);
  * then fails closed with 503, never as a 401. */
 typedef void (*sg_auth_cb)(int rc, struct sg_principal *p, void *arg);
 
+/* The signature algorithms of a holder-of-key request (vAPI signatureAlgorithm). */
+enum sg_auth_sig_alg {
+    SG_AUTH_RS256 = 0, /* RSA PKCS#1 v1.5 with SHA-256 */
+    SG_AUTH_RS384,
+    SG_AUTH_RS512,
+};
+
+/* The proof of possession a SAML holder-of-key request carries (vAPI
+ * JSON-RPC saml_hok_token, api/JSONRPC.md 1.5): the caller signed
+ * signing_input with the private key of the certificate in the assertion's
+ * SubjectConfirmationData. Borrowed for the call only. */
+struct sg_auth_proof {
+    /* The canonical JSON of the whole request without its signature member
+     * (gateway/http/jsonrpc_canonical.h): what the signature covers, the
+     * timestamp and the operation's input included. */
+    const char *signing_input;
+    size_t signing_input_len;
+    /* signature.value: strict padded base64 of the RSA signature. */
+    const char *signature;
+    size_t signature_len;
+    enum sg_auth_sig_alg algorithm;
+    /* timestamp.created / expires, Unix epoch ms (signed, inside signing_input). */
+    uint64_t created_ms;
+    uint64_t expires_ms;
+};
+
 struct sg_auth_ops {
     /* The scheme named in WWW-Authenticate, e.g. "Basic"; the core adds realm. */
     const char *scheme;
@@ -44,6 +71,18 @@ struct sg_auth_ops {
      * contract as authenticate. */
     int (*authenticate_session)(void *inst, const char *session_id, struct sg_principal *out,
                                 sg_auth_cb cb, void *arg);
+    /* Optional: a raw SAML assertion from a request body (the JSON-RPC
+     * security contexts saml_bearer_token and saml_hok_token): xml[0..len),
+     * the assertion's XML itself, neither base64 nor gzip, not NUL-terminated.
+     * proof NULL: a bearer token; a holder-of-key assertion is DENIED.
+     * proof set: a holder-of-key token, accepted only when the assertion is
+     * holder-of-key, proof's signature verifies with the assertion's
+     * confirmation key, and now lies within [created - skew, expires + skew].
+     * Same contract as authenticate; providers without it are skipped
+     * (DECLINED) for such a request. */
+    int (*authenticate_assertion)(void *inst, const char *xml, size_t len,
+                                  const struct sg_auth_proof *proof, struct sg_principal *out,
+                                  sg_auth_cb cb, void *arg);
     /* Optional: the backend no longer accepts p's upstream session (it
      * answered 401): forget whatever vouched for it. */
     void (*reject)(void *inst, const struct sg_principal *p);
