@@ -112,6 +112,24 @@ static const struct sg_conf_spec redis_spec[] = {
     {0},
 };
 
+/* A bound against typos (12h written 12000h): a session id is a bearer secret,
+ * and 30 days is already longer than any operator means it to live. */
+#define SESSION_LIFETIME_MAX_MS (30ULL * 24 * 60 * 60 * 1000)
+
+static const struct sg_conf_spec sessions_spec[] = {
+    {.key = "idle_timeout",
+     .kind = SG_SPEC_DURATION,
+     .off = C_OFF(session_idle_ms),
+     .min = 1,
+     .max = SESSION_LIFETIME_MAX_MS},
+    {.key = "max_lifetime",
+     .kind = SG_SPEC_DURATION,
+     .off = C_OFF(session_max_lifetime_ms),
+     .min = 1,
+     .max = SESSION_LIFETIME_MAX_MS},
+    {0},
+};
+
 static const char *const routing_strategies[] = {"fanout", "header", NULL};
 
 static const struct sg_conf_spec routing_spec[] = {
@@ -136,6 +154,7 @@ static const struct sg_conf_spec top_spec[] = {
     {.key = "auth", .kind = SG_SPEC_CUSTOM, .custom = sg_conf_auth_read},
     {.key = "backends", .kind = SG_SPEC_CUSTOM, .custom = sg_conf_backends_read},
     {.key = "routing", .kind = SG_SPEC_MAP, .sub = routing_spec},
+    {.key = "sessions", .kind = SG_SPEC_MAP, .sub = sessions_spec},
     {.key = "shutdown", .kind = SG_SPEC_MAP, .sub = shutdown_spec},
     {0},
 };
@@ -163,6 +182,8 @@ static struct sg_conf *conf_defaults(const char *path)
     c->drain_timeout_ms = 20 * 1000;
     c->routing = SG_ROUTE_FANOUT;
     c->owner_ttl_ms = 24 * 60 * 60 * 1000;
+    c->session_idle_ms = 30 * 60 * 1000;
+    c->session_max_lifetime_ms = 12 * 60 * 60 * 1000;
     return c;
 }
 
@@ -196,6 +217,42 @@ fail:
     free(h2);
 }
 
+/* Whether n (when present) is what was read into v. */
+static bool read_as(const struct sg_conf_node *n, uint64_t v)
+{
+    uint64_t got;
+    return !n || (n->type == SG_NODE_SCALAR && sg_parse_duration_ms(n->scalar, &got) == SG_OK &&
+                  got == v);
+}
+
+/* A session ends at sessions.max_lifetime however it is used: an idle timeout
+ * past it could never act, and most likely the two were swapped. Reported at
+ * the key the file sets (idle_timeout when both are), with both values. */
+static void check_sessions(const struct sg_conf_node *root, const struct sg_conf *conf,
+                           struct sg_conf_errs *errs)
+{
+    if (conf->session_idle_ms <= conf->session_max_lifetime_ms)
+        return;
+    const struct sg_conf_node *sect = sg_conf_node_get(root, "sessions");
+    const struct sg_conf_node *idle = sg_conf_node_get(sect, "idle_timeout");
+    const struct sg_conf_node *max = sg_conf_node_get(sect, "max_lifetime");
+    if (!read_as(idle, conf->session_idle_ms) || !read_as(max, conf->session_max_lifetime_ms))
+        return; /* a value that did not read has its own error; the default stood in */
+    char a[32], b[32];
+    sg_conf_duration_text(conf->session_idle_ms, a);
+    sg_conf_duration_text(conf->session_max_lifetime_ms, b);
+    if (idle)
+        sg_conf_errs_add(errs, idle->line, "sessions.idle_timeout",
+                         "%s is longer than sessions.max_lifetime (%s%s): a session ends at its "
+                         "max_lifetime however it is used",
+                         a, b, max ? "" : ", the default");
+    else
+        sg_conf_errs_add(errs, max ? max->line : 0, "sessions.max_lifetime",
+                         "%s is shorter than sessions.idle_timeout (%s, the default): set "
+                         "idle_timeout to at most max_lifetime",
+                         b, a);
+}
+
 struct sg_conf *sg_conf_load(const char *path, struct sg_conf_errs *errs)
 {
     struct sg_conf *conf = NULL;
@@ -219,6 +276,7 @@ struct sg_conf *sg_conf_load(const char *path, struct sg_conf_errs *errs)
     conf = conf_defaults(path);
     sg_conf_walk(root, "", top_spec, conf, errs);
     check_listeners(root, conf, errs);
+    check_sessions(root, conf, errs);
     /* Hooks last: they see the whole config, backends before the providers
      * that may delegate to them. */
     sg_conf_redis_finish(root, conf, errs);

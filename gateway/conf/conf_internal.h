@@ -51,6 +51,13 @@ struct sg_conf_node *sg_conf_node_take(struct sg_conf_node *map, const char *key
 
 int sg_conf_read_duration_min(const struct sg_conf_node *n, const char *path,
                               struct sg_conf_errs *errs, uint64_t min_ms, uint64_t *out);
+/* Also at most max_ms (0: unbounded). */
+int sg_conf_read_duration_range(const struct sg_conf_node *n, const char *path,
+                                struct sg_conf_errs *errs, uint64_t min_ms, uint64_t max_ms,
+                                uint64_t *out);
+/* ms as the config would write it, in its largest whole unit ("720h", "90s",
+ * "250ms"); returns buf. */
+const char *sg_conf_duration_text(uint64_t ms, char buf[32]);
 /* SG_OK when n is a scalar; else adds "want <what>, got ..." (null: missing value). */
 int sg_conf_want_scalar(const struct sg_conf_node *n, const char *path, struct sg_conf_errs *errs,
                         const char *what);
@@ -59,7 +66,7 @@ int sg_conf_want_scalar(const struct sg_conf_node *n, const char *path, struct s
 
 enum sg_conf_spec_kind {
     SG_SPEC_MAP = 1,     /* a nested map; sub describes it; same target */
-    SG_SPEC_DURATION,    /* uint64_t ms at off, at least min */
+    SG_SPEC_DURATION,    /* uint64_t ms at off, at least min, at most max (0: any) */
     SG_SPEC_UINT,        /* uint64_t at off, min..max */
     SG_SPEC_BOOL,        /* bool at off */
     SG_SPEC_STRING,      /* char * at off (old value freed), not empty */

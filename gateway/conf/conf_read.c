@@ -54,6 +54,22 @@ static int parse_duration(const char *s, uint64_t *out, bool *overflow)
     return SG_ERR;
 }
 
+const char *sg_conf_duration_text(uint64_t ms, char buf[32])
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"h", 60 * 60 * 1000}, {"m", 60 * 1000}, {"s", 1000}};
+    for (size_t i = 0; i < SG_ARRAY_LEN(units); i++) {
+        if (ms && ms % units[i].ms == 0) {
+            snprintf(buf, 32, "%llu%s", (unsigned long long)(ms / units[i].ms), units[i].unit);
+            return buf;
+        }
+    }
+    snprintf(buf, 32, "%llums", (unsigned long long)ms);
+    return buf;
+}
+
 int sg_parse_duration_ms(const char *s, uint64_t *out)
 {
     bool overflow;
@@ -116,6 +132,14 @@ int sg_conf_want_scalar(const struct sg_conf_node *n, const char *path, struct s
 int sg_conf_read_duration_min(const struct sg_conf_node *n, const char *path,
                               struct sg_conf_errs *errs, uint64_t min_ms, uint64_t *out)
 {
+    return sg_conf_read_duration_range(n, path, errs, min_ms, 0, out);
+}
+
+/* max_ms 0: no bound but the parser's. */
+int sg_conf_read_duration_range(const struct sg_conf_node *n, const char *path,
+                                struct sg_conf_errs *errs, uint64_t min_ms, uint64_t max_ms,
+                                uint64_t *out)
+{
     char q[SG_CONF_QUOTE_MAX];
     if (sg_conf_want_scalar(n, path, errs, "a duration") != SG_OK)
         return SG_ERR;
@@ -138,6 +162,13 @@ int sg_conf_read_duration_min(const struct sg_conf_node *n, const char *path,
         else
             sg_conf_errs_add(errs, n->line, path, "duration %s is shorter than %llums",
                              sg_conf_node_quote(n, q), (unsigned long long)min_ms);
+        return SG_ERR;
+    }
+    if (max_ms && v > max_ms) {
+        char most[32];
+        sg_conf_duration_text(max_ms, most);
+        sg_conf_errs_add(errs, n->line, path, "duration %s is longer than the maximum %s",
+                         sg_conf_node_quote(n, q), most);
         return SG_ERR;
     }
     *out = v;
@@ -234,7 +265,7 @@ static void read_value(const struct sg_conf_spec *sp, const struct sg_conf_node 
         sg_conf_walk(n, path, sp->sub, target, errs);
         break;
     case SG_SPEC_DURATION:
-        sg_conf_read_duration_min(n, path, errs, sp->min, (uint64_t *)(void *)at);
+        sg_conf_read_duration_range(n, path, errs, sp->min, sp->max, (uint64_t *)(void *)at);
         break;
     case SG_SPEC_UINT:
         sg_conf_read_uint(n, path, errs, sp->min, sp->max, (uint64_t *)(void *)at);

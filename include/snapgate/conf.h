@@ -169,6 +169,11 @@ struct sg_conf {
     uint64_t owner_ttl_ms; /* how long a task's owner is remembered (fanout) */
 
     uint64_t drain_timeout_ms;
+
+    /* sessions: snapgate's own (gateway/auth/session.h); applied in place on
+     * reload, to every session at its next use. */
+    uint64_t session_idle_ms;         /* sessions.idle_timeout: unused this long, it ends */
+    uint64_t session_max_lifetime_ms; /* sessions.max_lifetime: none lives longer */
 };
 
 /* Load and validate: file (may be NULL: defaults only), then the SNAPGATE_*
