@@ -1,7 +1,9 @@
 /* The `saml` auth provider: `Authorization: SIGN token="<base64(gzip(assertion))>"`
- * with a vCenter SSO SAML 2.0 bearer assertion, its XML signature checked
- * against the certificates of sts_certs_file only. This header joins the
- * module's files and gives the unit tests the pieces they drive directly. */
+ * with a vCenter SSO SAML 2.0 bearer assertion, and the raw assertion XML of a
+ * JSON-RPC body (authenticate_assertion: bearer, or holder-of-key with the
+ * request's proof of possession, saml_hok.h); either way its XML signature is
+ * checked against the certificates of sts_certs_file only. This header joins
+ * the module's files and gives the unit tests the pieces they drive directly. */
 #ifndef SG_AUTH_SAML_H
 #define SG_AUTH_SAML_H
 
@@ -26,6 +28,12 @@ extern const struct sg_module sg_module_auth_saml;
  * NotOnOrAfter plus the skew). */
 #define SG_SAML_CACHE_TTL_MS 60000u
 #define SG_SAML_CACHE_MAX 1024u
+/* Holder-of-key: the longest timestamp window (expires - created) a request
+ * may claim. The SDK signs for 20 minutes; anything longer than an hour is a
+ * replay window nobody needs. */
+#define SG_SAML_HOK_WINDOW_MAX_MS (60u * 60u * 1000u)
+/* Verified holder-of-key assertions remembered per worker (with their keys). */
+#define SG_SAML_HOK_CACHE_MAX 256u
 /* Certificates in sts_certs_file, and its size; groups taken from one
  * assertion. */
 #define SG_SAML_CERTS_MAX 32u
@@ -50,6 +58,10 @@ int sg_saml_header_parse(const char *hdr, size_t len, const char **tok, size_t *
  * SG_SAML_XML_MAX bytes. SG_OK with *xml (malloc'd, NUL-terminated, caller
  * frees) and *xml_len, or SG_DENIED. */
 int sg_saml_token_decode(const char *tok, size_t len, unsigned char **xml, size_t *xml_len);
+/* The strict base64 alone (also the holder-of-key certificate's and proof
+ * signature's): s[0..len), len a positive multiple of 4 and at most max.
+ * SG_OK with *out (malloc'd, caller frees) and *n, or SG_DENIED. */
+int sg_saml_b64_decode(const char *s, size_t len, size_t max, unsigned char **out, size_t *n);
 
 /* ---- trusted certificates (saml_certs.c) ----------------------------------- */
 
@@ -70,7 +82,7 @@ size_t sg_saml_certs_count(const struct sg_saml_certs *c);
 struct sg_saml_keys *sg_saml_keys_new(const struct sg_saml_certs *c);
 void sg_saml_keys_free(struct sg_saml_keys *k);
 
-/* ---- the assertion (saml_verify.c) ----------------------------------------- */
+/* ---- the assertion (saml_assert.c) ----------------------------------------- */
 
 /* Process-wide libxml2 + xmlsec initialization, run once (pthread_once); also
  * silences their error output, which could quote token content. */
@@ -86,10 +98,12 @@ typedef const char *sg_saml_reason;
  * signed with RSA-SHA256, RSA-SHA512 or ECDSA-SHA256 by one of keys (never a
  * key from the token's KeyInfo); Conditions with NotBefore/NotOnOrAfter
  * (SG_SAML_SKEW_MS) and, when audience is non-NULL, an Audience equal to it in
- * every AudienceRestriction; a bearer SubjectConfirmation; Subject/NameID
- * printable, 1..255 bytes. Returns SG_OK with out->name and out->groups (the
- * "Groups" attribute values, when present; owned by out) filled and
- * *expires_ms = NotOnOrAfter + skew; or SG_DENIED with *why set. */
+ * every AudienceRestriction; every SubjectConfirmation bearer (at least one);
+ * Subject/NameID printable, 1..255 bytes. Returns SG_OK with out->name and
+ * out->groups (the "Groups" attribute values, when present; owned by out)
+ * filled and *expires_ms = NotOnOrAfter + skew; or SG_DENIED with *why set.
+ * OpenSSL's error queue is left empty. Holder-of-key: sg_saml_verify_hok
+ * (saml_hok.h), the same checks with another subject confirmation. */
 int sg_saml_verify(const struct sg_saml_keys *keys, const char *audience, uint64_t now_ms,
                    const unsigned char *xml, size_t len, struct sg_principal *out,
                    uint64_t *expires_ms, sg_saml_reason *why);
@@ -103,7 +117,13 @@ int sg_saml_parse_time(const char *s, uint64_t *out_ms);
 /* Test hook: the wall clock (epoch ms) a worker instance reads; default sg_wall_ms. */
 void sg_saml_set_clock(void *inst, uint64_t (*now_ms)(void));
 struct sg_cred_cache;
-/* Test hook: a worker instance's verified-token cache (borrowed). */
+/* Test hook: a worker instance's verified-token cache of SIGN headers (borrowed). */
 struct sg_cred_cache *sg_saml_inst_cache(void *inst);
+/* Test hook: its cache of raw bearer assertions (authenticate_assertion
+ * without a proof): a cache of its own, so its keys never meet the headers'. */
+struct sg_cred_cache *sg_saml_inst_raw_cache(void *inst);
+struct sg_saml_hok_cache;
+/* Test hook: its cache of verified holder-of-key assertions (saml_hok.h). */
+struct sg_saml_hok_cache *sg_saml_inst_hok_cache(void *inst);
 
 #endif

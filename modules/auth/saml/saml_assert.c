@@ -2,7 +2,9 @@
  * shape (cheap), validity window, audience and subject (cheap, and all read
  * only from the assertion's own direct children), then the signature (the
  * expensive part); nothing read is used unless the signature covers the
- * whole assertion it was read from. */
+ * whole assertion it was read from. One code path for both kinds of subject
+ * confirmation: bearer (sg_saml_verify) and holder-of-key (sg_saml_verify_hok,
+ * which also hands out the confirmation key); only subject_ok tells them apart. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +13,15 @@
 
 #include <libxml/parser.h>
 #include <libxml/valid.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 
+#include "saml_hok.h"
 #include "saml_xml.h"
 #include "snapgate/common.h"
 
 #define CM_BEARER "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+#define CM_HOK "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"
 /* vCenter SSO names its group attribute by this URI with FriendlyName "Groups". */
 #define ATTR_GROUP_IDENTITY "http://rsa.com/schemas/attr-names/2009/01/GroupIdentity"
 #define ID_MAX 256
@@ -146,6 +152,9 @@ struct facts {
     xmlChar *name;
     char **groups;
     size_t ngroups;
+    bool hok;                /* the confirmation wanted: holder-of-key, else bearer */
+    const xmlNode *hok_data; /* holder-of-key: its SubjectConfirmationData */
+    EVP_PKEY *key;           /* holder-of-key: the confirmation key */
 };
 
 static void facts_clear(struct facts *f)
@@ -155,6 +164,7 @@ static void facts_clear(struct facts *f)
     for (size_t i = 0; i < f->ngroups; i++)
         free(f->groups[i]);
     free(f->groups);
+    EVP_PKEY_free(f->key);
     memset(f, 0, sizeof(*f));
 }
 
@@ -257,13 +267,37 @@ static int conditions_ok(const xmlNode *assertion, const char *audience, uint64_
     return audience ? audience_ok(c, audience, why) : SG_OK;
 }
 
-/* Bearer only: a holder-of-key assertion presented without its proof of
- * possession must not pass as a bearer one. */
+/* Holder-of-key: the one SubjectConfirmationData names the key in exactly
+ * one KeyInfo/X509Data/X509Certificate (other KeyInfo content is ignored:
+ * the STS signed it, and it names no key we would use). Read only once the
+ * signature has verified: no certificate parser sees unsigned input. */
+static int hok_key(const xmlNode *data, struct facts *f, sg_saml_reason *why)
+{
+    size_t nki = 0, nxd = 0, nxc = 0;
+    xmlNode *ki = sg_saml_xml_child(data, SG_SAML_NS_DSIG, "KeyInfo", &nki);
+    xmlNode *xd = nki == 1 ? sg_saml_xml_child(ki, SG_SAML_NS_DSIG, "X509Data", &nxd) : NULL;
+    xmlNode *xc = nxd == 1 ? sg_saml_xml_child(xd, SG_SAML_NS_DSIG, "X509Certificate", &nxc) : NULL;
+    if (nki != 1 || nxd != 1 || nxc != 1) {
+        *why = "the holder-of-key confirmation needs exactly one KeyInfo/X509Data/X509Certificate";
+        return SG_DENIED;
+    }
+    xmlChar *b64 = sg_saml_xml_text(xc);
+    int rc =
+        sg_saml_hok_cert_key((const char *)b64, b64 ? strlen((const char *)b64) : 0, &f->key, why);
+    xmlFree(b64);
+    return rc;
+}
+
+/* Every SubjectConfirmation has the method asked for, so a holder-of-key
+ * assertion presented without its proof of possession never passes as a
+ * bearer one, nor a bearer one as holder-of-key. Holder-of-key also wants
+ * exactly one confirmation (one key to check the proof with) with its data. */
 static int subject_ok(const xmlNode *assertion, uint64_t now, struct facts *f, sg_saml_reason *why)
 {
-    size_t n = 0, nid = 0, nconf = 0;
+    size_t n = 0, nid = 0, nconf = 0, nd = 0;
     xmlNode *subject = sg_saml_xml_child(assertion, SG_SAML_NS, "Subject", &n);
     xmlNode *name = subject ? sg_saml_xml_child(subject, SG_SAML_NS, "NameID", &nid) : NULL;
+    xmlNode *data = NULL;
     if (n != 1 || nid != 1) {
         *why = "the assertion needs exactly one Subject with one NameID";
         return SG_DENIED;
@@ -272,12 +306,12 @@ static int subject_ok(const xmlNode *assertion, uint64_t now, struct facts *f, s
         if (!sg_saml_xml_is(c, SG_SAML_NS, "SubjectConfirmation"))
             continue;
         nconf++;
-        if (!attr_is(c, "Method", CM_BEARER)) {
-            *why = "the subject confirmation is not bearer";
+        if (!attr_is(c, "Method", f->hok ? CM_HOK : CM_BEARER)) {
+            *why = f->hok ? "the subject confirmation is not holder-of-key"
+                          : "the subject confirmation is not bearer";
             return SG_DENIED;
         }
-        size_t nd = 0;
-        xmlNode *data = sg_saml_xml_child(c, SG_SAML_NS, "SubjectConfirmationData", &nd);
+        data = sg_saml_xml_child(c, SG_SAML_NS, "SubjectConfirmationData", &nd);
         if (nd > 1 || (data && window_ok(data, false, now, f, why) != SG_OK)) {
             if (nd > 1)
                 *why = "a subject confirmation has more than one SubjectConfirmationData";
@@ -285,9 +319,15 @@ static int subject_ok(const xmlNode *assertion, uint64_t now, struct facts *f, s
         }
     }
     if (nconf == 0) {
-        *why = "the subject has no bearer confirmation";
+        *why = f->hok ? "the subject has no holder-of-key confirmation"
+                      : "the subject has no bearer confirmation";
         return SG_DENIED;
     }
+    if (f->hok && (nconf != 1 || !data)) {
+        *why = "the subject needs exactly one holder-of-key confirmation with its data";
+        return SG_DENIED;
+    }
+    f->hok_data = data;
     f->name = sg_saml_xml_text(name);
     if (!printable(f->name)) {
         *why = "the NameID is empty, too long or not printable";
@@ -329,12 +369,13 @@ static void collect_groups(const xmlNode *assertion, struct facts *f)
     }
 }
 
-int sg_saml_verify(const struct sg_saml_keys *keys, const char *audience, uint64_t now_ms,
-                   const unsigned char *xml, size_t len, struct sg_principal *out,
-                   uint64_t *expires_ms, sg_saml_reason *why)
+/* Both kinds: key NULL for bearer; holder-of-key hands out the key in *key. */
+static int verify(const struct sg_saml_keys *keys, const char *audience, uint64_t now_ms,
+                  const unsigned char *xml, size_t len, struct sg_principal *out,
+                  uint64_t *expires_ms, EVP_PKEY **key, sg_saml_reason *why)
 {
     struct sg_saml_quiet quiet;
-    struct facts f = {.expires = UINT64_MAX};
+    struct facts f = {.expires = UINT64_MAX, .hok = key != NULL};
     int rc = SG_DENIED;
     xmlDoc *doc = NULL;
 
@@ -354,7 +395,8 @@ int sg_saml_verify(const struct sg_saml_keys *keys, const char *audience, uint64
     if (register_id(doc, assertion, &f, why) != SG_OK ||
         conditions_ok(assertion, audience, now_ms, &f, why) != SG_OK ||
         subject_ok(assertion, now_ms, &f, why) != SG_OK ||
-        sg_saml_sig_verify(assertion, f.id, keys, why) != SG_OK)
+        sg_saml_sig_verify(assertion, f.id, keys, why) != SG_OK ||
+        (f.hok && hok_key(f.hok_data, &f, why) != SG_OK))
         goto fail;
     collect_groups(assertion, &f);
 
@@ -364,11 +406,35 @@ int sg_saml_verify(const struct sg_saml_keys *keys, const char *audience, uint64
     f.groups = NULL;
     f.ngroups = 0;
     *expires_ms = f.expires;
+    if (key) {
+        *key = f.key;
+        f.key = NULL;
+    }
     rc = SG_OK;
 
 fail:
     xmlFreeDoc(doc);
     sg_saml_quiet_end(&quiet);
     facts_clear(&f);
+    /* xmlsec leaves OpenSSL's per-thread error queue holding the failures
+     * of every key that did not verify (on success too, when a later key
+     * did): the next OpenSSL user on this loop thread, TLS included, must not
+     * read them as its own. */
+    ERR_clear_error();
     return rc;
+}
+
+int sg_saml_verify(const struct sg_saml_keys *keys, const char *audience, uint64_t now_ms,
+                   const unsigned char *xml, size_t len, struct sg_principal *out,
+                   uint64_t *expires_ms, sg_saml_reason *why)
+{
+    return verify(keys, audience, now_ms, xml, len, out, expires_ms, NULL, why);
+}
+
+int sg_saml_verify_hok(const struct sg_saml_keys *keys, const char *audience, uint64_t now_ms,
+                       const unsigned char *xml, size_t len, struct sg_principal *out,
+                       uint64_t *expires_ms, EVP_PKEY **key, sg_saml_reason *why)
+{
+    *key = NULL;
+    return verify(keys, audience, now_ms, xml, len, out, expires_ms, key, why);
 }

@@ -2,7 +2,8 @@
  * One encoding of each token gets through base64 (alphabet, padding and the
  * unused trailing bits are checked, as EVP_DecodeBlock alone would skip
  * whitespace and accept them all), and inflate stops the moment the output
- * passes SG_SAML_XML_MAX, so a zip bomb costs at most that much work. */
+ * passes SG_SAML_XML_MAX, so a zip bomb costs at most that much work. The
+ * base64 reader is also the holder-of-key certificate's and signature's. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +30,11 @@ static int b64_value(char c)
     return -1;
 }
 
-/* Decodes tok (len a positive multiple of 4) into a new buffer; SG_OK with
- * *out (caller frees) and *n, or SG_DENIED. */
-static int b64_decode(const char *tok, size_t len, unsigned char **out, size_t *n)
+int sg_saml_b64_decode(const char *tok, size_t len, size_t max, unsigned char **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    if (len == 0 || len % 4 != 0 || len > SG_SAML_HEADER_MAX)
+    if (len == 0 || len % 4 != 0 || len > max)
         return SG_DENIED;
     size_t pad = 0;
     if (tok[len - 1] == '=')
@@ -127,7 +126,7 @@ int sg_saml_token_decode(const char *tok, size_t len, unsigned char **xml, size_
     size_t gz_len = 0;
     *xml = NULL;
     *xml_len = 0;
-    int rc = b64_decode(tok, len, &gz, &gz_len);
+    int rc = sg_saml_b64_decode(tok, len, SG_SAML_HEADER_MAX, &gz, &gz_len);
     if (rc == SG_OK)
         rc = gunzip(gz, gz_len, xml, xml_len);
     free(gz);

@@ -6,14 +6,29 @@
  *   -> miss: base64, bounded gunzip, safe parse, shape, validity window,
  *      audience, subject, signature against the STS certificates only -> OK
  *      (remembered until min(NotOnOrAfter + skew, now + 60 s)) or DENIED.
+ * A raw assertion from a JSON-RPC body (authenticate_assertion) takes the
+ * same way minus base64 and gunzip: at most 256 KiB, no NUL byte, then
+ *   without a proof (saml_bearer_token): its own cache by HMAC of the XML,
+ *      then the same bearer verification;
+ *   with a proof (saml_hok_token): the proof's timestamp window, then the
+ *      holder-of-key cache by HMAC of the XML (principal and confirmation
+ *      key), on a miss the same verification wanting a holder-of-key
+ *      confirmation and its RSA certificate, then the proof's signature with
+ *      that key, on every request, hit or miss (saml_hok.c).
+ * Each kind has its own cache under its own HMAC key, so a header, a bearer
+ * and a holder-of-key assertion can never hit each other's entries. Always
+ * synchronous: SG_OK or SG_DENIED, never SG_AGAIN.
  * Failures are not remembered. Why a token was denied is logged at debug
  * level as a fixed phrase; the token and the assertion are never logged. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "snapgate/cred_cache.h"
 #include "saml.h"
+#include "saml_hok.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
 #include "snapgate/log.h"
@@ -31,7 +46,9 @@ struct saml_conf {
 struct saml_inst {
     const struct saml_conf *conf;
     struct sg_saml_keys *keys;
-    struct sg_cred_cache *cache;
+    struct sg_cred_cache *cache;         /* SIGN headers */
+    struct sg_cred_cache *raw_cache;     /* raw bearer assertions */
+    struct sg_saml_hok_cache *hok_cache; /* raw holder-of-key assertions */
     uint64_t (*now_ms)(void);
 };
 
@@ -123,6 +140,8 @@ static void *on_worker_init(void *priv, struct sg_worker *w)
     inst->conf = priv;
     inst->keys = sg_saml_keys_new(inst->conf->certs);
     inst->cache = sg_cred_cache_new(SG_SAML_CACHE_MAX);
+    inst->raw_cache = sg_cred_cache_new(SG_SAML_CACHE_MAX);
+    inst->hok_cache = sg_saml_hok_cache_new(SG_SAML_HOK_CACHE_MAX);
     inst->now_ms = sg_wall_ms;
     return inst;
 }
@@ -134,6 +153,8 @@ static void on_worker_fini(void *vinst)
         return;
     sg_saml_keys_free(inst->keys);
     sg_cred_cache_free(inst->cache);
+    sg_cred_cache_free(inst->raw_cache);
+    sg_saml_hok_cache_free(inst->hok_cache);
     free(inst);
 }
 
@@ -147,6 +168,25 @@ struct sg_cred_cache *sg_saml_inst_cache(void *vinst)
 {
     struct saml_inst *inst = vinst;
     return inst->cache;
+}
+
+struct sg_cred_cache *sg_saml_inst_raw_cache(void *vinst)
+{
+    struct saml_inst *inst = vinst;
+    return inst->raw_cache;
+}
+
+struct sg_saml_hok_cache *sg_saml_inst_hok_cache(void *vinst)
+{
+    struct saml_inst *inst = vinst;
+    return inst->hok_cache;
+}
+
+/* How long a verified assertion is remembered: never past its own end. */
+static uint64_t remember_until(uint64_t now, uint64_t expires)
+{
+    uint64_t until = now + SG_SAML_CACHE_TTL_MS;
+    return expires < until ? expires : until;
 }
 
 /* ---- the check ------------------------------------------------------------ */
@@ -185,9 +225,80 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
         sg_log_debug("auth.saml", "denied: %s", why);
         return SG_DENIED;
     }
-    if (cacheable) {
-        uint64_t until = now + SG_SAML_CACHE_TTL_MS;
-        sg_cred_cache_put(inst->cache, key, out, expires < until ? expires : until);
+    if (cacheable)
+        sg_cred_cache_put(inst->cache, key, out, remember_until(now, expires));
+    return SG_OK;
+}
+
+/* A raw bearer assertion: the header path's verification on the XML itself. */
+static int raw_bearer(struct saml_inst *inst, const unsigned char *xml, size_t len, uint64_t now,
+                      struct sg_principal *out, sg_saml_reason *why)
+{
+    unsigned char key[SG_CRED_KEY_LEN];
+    uint64_t expires = 0;
+    bool cacheable = sg_cred_cache_key(inst->raw_cache, xml, len, key) == SG_OK;
+    if (cacheable && sg_cred_cache_get(inst->raw_cache, key, now, out))
+        return SG_OK;
+    if (sg_saml_verify(inst->keys, inst->conf->audience, now, xml, len, out, &expires, why) !=
+        SG_OK)
+        return SG_DENIED;
+    if (cacheable)
+        sg_cred_cache_put(inst->raw_cache, key, out, remember_until(now, expires));
+    return SG_OK;
+}
+
+/* A raw holder-of-key assertion and its request's proof. The principal is
+ * built aside and given to out only once the proof has verified, so a
+ * denial leaves out untouched. Only a fully accepted request is remembered. */
+static int raw_hok(struct saml_inst *inst, const unsigned char *xml, size_t len,
+                   const struct sg_auth_proof *proof, uint64_t now, struct sg_principal *out,
+                   sg_saml_reason *why)
+{
+    unsigned char key[SG_CRED_KEY_LEN];
+    struct sg_principal p;
+    EVP_PKEY *pk = NULL;
+    uint64_t expires = 0;
+    memset(&p, 0, sizeof(p));
+    /* The cheapest refusal first: a stale or far-future request. */
+    if (sg_saml_proof_time_ok(proof, now, why) != SG_OK)
+        return SG_DENIED;
+    bool cacheable = sg_saml_hok_cache_key(inst->hok_cache, xml, len, key) == SG_OK;
+    bool hit = cacheable && sg_saml_hok_cache_get(inst->hok_cache, key, now, &p, &pk);
+    if (!hit && sg_saml_verify_hok(inst->keys, inst->conf->audience, now, xml, len, &p, &expires,
+                                   &pk, why) != SG_OK)
+        return SG_DENIED;
+    if (sg_saml_proof_verify(pk, proof, why) != SG_OK) {
+        sg_principal_clear(&p);
+        EVP_PKEY_free(pk);
+        return SG_DENIED;
+    }
+    if (!hit && cacheable)
+        sg_saml_hok_cache_put(inst->hok_cache, key, &p, pk, now, remember_until(now, expires));
+    EVP_PKEY_free(pk);
+    *out = p;
+    return SG_OK;
+}
+
+static int on_authenticate_assertion(void *vinst, const char *xml, size_t len,
+                                     const struct sg_auth_proof *proof, struct sg_principal *out,
+                                     sg_auth_cb cb, void *arg)
+{
+    (void)cb;
+    (void)arg;
+    struct saml_inst *inst = vinst;
+    sg_saml_reason why = "the assertion is empty, over 256 KiB or holds a NUL byte";
+    int rc = SG_DENIED;
+    /* A NUL would end the XML early for some reader and not for another. */
+    if (xml && len > 0 && len <= SG_SAML_XML_MAX && !memchr(xml, '\0', len)) {
+        uint64_t now = inst->now_ms();
+        const unsigned char *x = (const unsigned char *)xml;
+        rc = proof ? raw_hok(inst, x, len, proof, now, out, &why)
+                   : raw_bearer(inst, x, len, now, out, &why);
+    }
+    if (rc != SG_OK) {
+        sg_log_debug("auth.saml", "denied a %s assertion: %s", proof ? "holder-of-key" : "bearer",
+                     why);
+        return SG_DENIED;
     }
     return SG_OK;
 }
@@ -196,12 +307,15 @@ static void on_forget(void *vinst)
 {
     struct saml_inst *inst = vinst;
     sg_cred_cache_clear(inst->cache);
+    sg_cred_cache_clear(inst->raw_cache);
+    sg_saml_hok_cache_clear(inst->hok_cache);
 }
 
 static const struct sg_auth_ops saml_ops = {
     .scheme = "SIGN",
     .authenticate = on_authenticate,
     .forget = on_forget,
+    .authenticate_assertion = on_authenticate_assertion,
 };
 
 const struct sg_module sg_module_auth_saml = {
