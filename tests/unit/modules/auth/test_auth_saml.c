@@ -14,6 +14,7 @@
 #include <libxml/tree.h>
 #include <libxml/valid.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -25,6 +26,7 @@
 #include <zlib.h>
 
 #include "modules/auth/saml/saml.h"
+#include "modules/auth/saml/saml_hok.h"
 #include "modules/auth/saml/saml_xml.h"
 #include "snapgate/cred_cache.h"
 #include "sg_test_util.h"
@@ -65,7 +67,8 @@ struct signer {
     char *cert_pem;
 };
 
-enum { STS = 0, OTHER, EC_STS, NSIGNERS, UNSIGNED = -1 };
+/* HOLDER*: holder-of-key subjects, whose certificates assertions carry. */
+enum { STS = 0, OTHER, EC_STS, HOLDER, EC_HOLDER, SMALL_HOLDER, NSIGNERS, UNSIGNED = -1 };
 static struct signer signers[NSIGNERS];
 static char *certs_path; /* STS and EC_STS: the trusted ones */
 
@@ -105,6 +108,9 @@ static void make_signers(void)
     make_signer(&signers[STS], EVP_RSA_gen(2048), "vCenter STS");
     make_signer(&signers[OTHER], EVP_RSA_gen(2048), "Impostor STS");
     make_signer(&signers[EC_STS], EVP_EC_gen("P-256"), "vCenter STS (EC)");
+    make_signer(&signers[HOLDER], EVP_RSA_gen(2048), "hok-user");
+    make_signer(&signers[EC_HOLDER], EVP_EC_gen("P-256"), "hok-user (EC)");
+    make_signer(&signers[SMALL_HOLDER], EVP_RSA_gen(1024), "hok-user (RSA-1024)");
     char *both = sg_xasprintf("%s%s", signers[STS].cert_pem, signers[EC_STS].cert_pem);
     certs_path = sg_test_write_temp(both);
     NEED(certs_path);
@@ -140,9 +146,10 @@ struct spec {
     const char *audience; /* NULL: no AudienceRestriction */
     const char *method;   /* SubjectConfirmation Method */
     const char *sign_alg, *digest_alg, *c14n_alg;
-    const char *keyinfo;   /* KeyInfo template, "" for none */
-    const char *advice;    /* raw XML after Conditions, "" for none */
-    const char *signature; /* raw Signature element instead of the template, or NULL */
+    const char *keyinfo;           /* KeyInfo template, "" for none */
+    const char *advice;            /* raw XML after Conditions, "" for none */
+    const char *signature;         /* raw Signature element instead of the template, or NULL */
+    const char *confirmation_data; /* raw XML inside SubjectConfirmationData, or NULL */
     int signer;
 };
 
@@ -192,7 +199,8 @@ static char *assertion_xml(const struct spec *s)
         "<saml2:Issuer>https://vc1.example/websso/SAML2/Metadata/vsphere.local</saml2:Issuer>"
         "%s<saml2:Subject><saml2:NameID Format=\"http://schemas.xmlsoap.org/claims/UPN\">%s"
         "</saml2:NameID><saml2:SubjectConfirmation Method=\"%s\"><saml2:SubjectConfirmationData "
-        "NotOnOrAfter=\"%s\"/></saml2:SubjectConfirmation></saml2:Subject>"
+        "NotOnOrAfter=\"%s\">%s</saml2:SubjectConfirmationData></saml2:SubjectConfirmation>"
+        "</saml2:Subject>"
         "<saml2:Conditions NotBefore=\"%s\" NotOnOrAfter=\"%s\">%s</saml2:Conditions>%s"
         "<saml2:AuthnStatement AuthnInstant=\"%s\"><saml2:AuthnContext><saml2:AuthnContextClassRef>"
         "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
@@ -204,7 +212,8 @@ static char *assertion_xml(const struct spec *s)
         "<saml2:AttributeValue xsi:type=\"xs:string\">vsphere.local\\Administrators"
         "</saml2:AttributeValue></saml2:Attribute></saml2:AttributeStatement>"
         "</saml2:Assertion>",
-        s->id, issued, sig, s->name, s->method, noa, nb, noa, aud, s->advice, issued);
+        s->id, issued, sig, s->name, s->method, noa,
+        s->confirmation_data ? s->confirmation_data : "", nb, noa, aud, s->advice, issued);
     free(nb);
     free(noa);
     free(issued);
@@ -1013,6 +1022,681 @@ START_TEST(test_cache_ttl_is_60s_for_long_tokens)
 }
 END_TEST
 
+/* ---- raw assertions from JSON-RPC bodies (authenticate_assertion) ------------------------ */
+
+#define DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
+/* What the vAPI SDK signs: the request's canonical JSON without its signature. */
+#define SIGNING_INPUT                                                                              \
+    "{\"id\":\"0\",\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"params\":{\"ctx\":{\"appCtx\":"     \
+    "{\"opId\":\"1\"},\"securityCtx\":{\"schemeId\":\"com.vmware.vapi.std.security.saml_hok_"      \
+    "token\",\"signatureAlgorithm\":\"RS256\"}},\"input\":{\"STRUCTURE\":{\"operation-input\":"    \
+    "{\"task\":\"task-1\"}}},\"operationId\":\"get\",\"serviceId\":\"com.vmware.snapservice."      \
+    "tasks\"}}"
+
+/* The DER of signers[who]'s certificate, base64 on one line (the SDK's form). */
+static char *cert_b64(int who)
+{
+    BIO *in = BIO_new_mem_buf(signers[who].cert_pem, -1);
+    X509 *x = PEM_read_bio_X509(in, NULL, NULL, NULL);
+    NEED(x);
+    unsigned char *der = NULL;
+    int len = i2d_X509(x, &der);
+    NEED(len > 0);
+    char *out = b64(der, (size_t)len);
+    OPENSSL_free(der);
+    X509_free(x);
+    BIO_free(in);
+    return out;
+}
+
+/* SubjectConfirmationData content naming certificate text(s). */
+static char *keyinfo_with(const char *x509data_inner)
+{
+    return sg_xasprintf("<ds:KeyInfo xmlns:ds=\"" DSIG_NS "\"><ds:X509Data>%s</ds:X509Data>"
+                        "</ds:KeyInfo>",
+                        x509data_inner);
+}
+
+static char *keyinfo_of(int who)
+{
+    char *c = cert_b64(who);
+    char *inner = sg_xasprintf("<ds:X509Certificate>%s</ds:X509Certificate>", c);
+    char *ki = keyinfo_with(inner);
+    free(inner);
+    free(c);
+    return ki;
+}
+
+/* A holder-of-key assertion for HOLDER, signed by the STS (caller frees). */
+static char *hok_assertion_with(const char *confirmation_data)
+{
+    struct spec s = valid_spec();
+    s.method = CM_HOK;
+    s.confirmation_data = confirmation_data;
+    return signed_assertion(&s);
+}
+
+static char *hok_assertion(void)
+{
+    char *ki = keyinfo_of(HOLDER);
+    char *xml = hok_assertion_with(ki);
+    free(ki);
+    return xml;
+}
+
+/* A request's proof: the signing input signed by who with md, its timestamp
+ * created off_ms from now and valid for window_ms. */
+struct proof {
+    struct sg_auth_proof p;
+    char *input;
+    char *sig;
+};
+
+static void proof_sign(struct proof *pr, int who, const EVP_MD *md)
+{
+    BIO *kb = BIO_new_mem_buf(signers[who].key_pem, -1);
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+    NEED(pk);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t n = 0;
+    NEED(EVP_DigestSignInit(ctx, NULL, md, NULL, pk) == 1);
+    NEED(EVP_DigestSign(ctx, NULL, &n, (const unsigned char *)pr->input, strlen(pr->input)) == 1);
+    unsigned char *sig = sg_xmalloc(n);
+    NEED(EVP_DigestSign(ctx, sig, &n, (const unsigned char *)pr->input, strlen(pr->input)) == 1);
+    free(pr->sig);
+    pr->sig = b64(sig, n);
+    pr->p.signature = pr->sig;
+    pr->p.signature_len = strlen(pr->sig);
+    free(sig);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+    BIO_free(kb);
+}
+
+static struct proof proof_make(int who, const EVP_MD *md, enum sg_auth_sig_alg alg, int64_t off_ms,
+                               uint64_t window_ms)
+{
+    struct proof pr = {.input = sg_xstrdup(SIGNING_INPUT)};
+    pr.p.signing_input = pr.input;
+    pr.p.signing_input_len = strlen(pr.input);
+    pr.p.algorithm = alg;
+    pr.p.created_ms = (uint64_t)((int64_t)fake_now_ms + off_ms);
+    pr.p.expires_ms = pr.p.created_ms + window_ms;
+    proof_sign(&pr, who, md);
+    return pr;
+}
+
+/* What the SDK sends: RS256, created a second ago, valid for 20 minutes. */
+static struct proof proof_good(void)
+{
+    return proof_make(HOLDER, EVP_sha256(), SG_AUTH_RS256, -1000, 20 * 60 * 1000);
+}
+
+static void proof_free(struct proof *pr)
+{
+    free(pr->input);
+    free(pr->sig);
+}
+
+/* authenticate_assertion on xml[0..len): synchronous, nothing filled on a
+ * denial, and OpenSSL's error queue left empty either way. */
+static int auth_raw_len(const char *xml, size_t len, const struct sg_auth_proof *proof,
+                        struct sg_principal *out)
+{
+    memset(out, 0, sizeof(*out));
+    calls = 0;
+    ERR_clear_error();
+    int rc = ops->authenticate_assertion(inst, xml, len, proof, out, on_auth, NULL);
+    ck_assert_int_ne(rc, SG_AGAIN);
+    ck_assert_int_eq(calls, 0);
+    ck_assert_uint_eq(ERR_peek_error(), 0);
+    if (rc != SG_OK) {
+        ck_assert_int_eq(rc, SG_DENIED);
+        ck_assert_str_eq(out->name, "");
+        ck_assert_ptr_null(out->groups);
+    }
+    return rc;
+}
+
+/* The same, and the principal cleared (only the answer matters). */
+static int auth_raw(const char *xml, const struct sg_auth_proof *proof)
+{
+    struct sg_principal p;
+    int rc = auth_raw_len(xml, strlen(xml), proof, &p);
+    sg_principal_clear(&p);
+    return rc;
+}
+
+START_TEST(test_raw_bearer_accepted)
+{
+    ck_assert_ptr_nonnull(ops->authenticate_assertion);
+    struct spec s = valid_spec();
+    char *xml = signed_assertion(&s);
+    /* Not NUL-terminated: what follows the length is not the assertion's. */
+    char *buf = sg_xasprintf("%s<junk/>", xml);
+    struct sg_principal p;
+    ck_assert_int_eq(auth_raw_len(buf, strlen(xml), NULL, &p), SG_OK);
+    ck_assert_str_eq(p.name, "alice@vsphere.local");
+    ck_assert_uint_eq(p.ngroups, 2);
+    ck_assert_str_eq(p.groups[0], "vsphere.local\\Users");
+    ck_assert_str_eq(p.groups[1], "vsphere.local\\Administrators");
+    sg_principal_clear(&p);
+    ck_assert_uint_eq(sg_cred_cache_count(sg_saml_inst_raw_cache(inst)), 1);
+    ck_assert_uint_eq(sg_cred_cache_count(sg_saml_inst_cache(inst)), 0);
+    free(buf);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_raw_bearer_altered_or_foreign_denied)
+{
+    struct spec s = valid_spec();
+    char *xml = signed_assertion(&s);
+    const char *edits[][2] = {
+        {"alice@vsphere.local", "mallory@vsphere.local"},
+        {"vsphere.local\\Users", "vsphere.local\\Administrators"},
+    };
+    for (size_t i = 0; i < SG_ARRAY_LEN(edits); i++) {
+        char *bad = replace(xml, edits[i][0], edits[i][1]);
+        ck_assert_msg(auth_raw(bad, NULL) == SG_DENIED, "edit %zu", i);
+        free(bad);
+    }
+    ck_assert_int_eq(auth_raw(xml, NULL), SG_OK);
+    free(xml);
+    /* Signed by a key not in sts_certs_file. */
+    s.signer = OTHER;
+    xml = signed_assertion(&s);
+    ck_assert_int_eq(auth_raw(xml, NULL), SG_DENIED);
+    free(xml);
+    /* The header's form (base64 of gzip) is not a raw assertion. */
+    s = valid_spec();
+    xml = signed_assertion(&s);
+    char *tok = token_of(xml);
+    ck_assert_int_eq(auth_raw(tok, NULL), SG_DENIED);
+    free(tok);
+    free(xml);
+    /* Failures are not remembered. */
+    ck_assert_uint_eq(sg_cred_cache_count(sg_saml_inst_raw_cache(inst)), 1);
+}
+END_TEST
+
+START_TEST(test_raw_bearer_bounds)
+{
+    struct spec s = valid_spec();
+    char *xml = signed_assertion(&s);
+    size_t n = strlen(xml);
+    struct sg_principal p;
+    /* Trailing whitespace is still XML: up to exactly 256 KiB passes. */
+    char *big = sg_xmalloc(SG_SAML_XML_MAX + 2);
+    memcpy(big, xml, n);
+    memset(big + n, ' ', SG_SAML_XML_MAX + 1 - n);
+    big[SG_SAML_XML_MAX + 1] = '\0';
+    ck_assert_int_eq(auth_raw_len(big, SG_SAML_XML_MAX, NULL, &p), SG_OK);
+    sg_principal_clear(&p);
+    ck_assert_int_eq(auth_raw_len(big, SG_SAML_XML_MAX + 1, NULL, &p), SG_DENIED);
+    /* A NUL byte anywhere, even after the document element. */
+    big[n] = '\0';
+    ck_assert_int_eq(auth_raw_len(big, n + 1, NULL, &p), SG_DENIED);
+    ck_assert_int_eq(auth_raw_len(big, n, NULL, &p), SG_OK);
+    sg_principal_clear(&p);
+    ck_assert_int_eq(auth_raw_len(xml, 0, NULL, &p), SG_DENIED);
+    ck_assert_int_eq(auth_raw_len(NULL, 0, NULL, &p), SG_DENIED);
+    free(big);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_raw_confirmation_kinds_do_not_mix)
+{
+    char *hok = hok_assertion();
+    struct proof pr = proof_good();
+    /* A holder-of-key assertion without its proof is not a bearer token. */
+    ck_assert_int_eq(auth_raw(hok, NULL), SG_DENIED);
+    /* A bearer assertion (accepted, and cached, as one) with a proof is
+     * denied: it names no key the proof could be checked with. */
+    struct spec s = valid_spec();
+    char *bearer = signed_assertion(&s);
+    ck_assert_int_eq(auth_raw(bearer, NULL), SG_OK);
+    ck_assert_int_eq(auth_raw(bearer, &pr.p), SG_DENIED);
+    /* An assertion with a bearer and a holder-of-key confirmation is neither. */
+    char *ki = keyinfo_of(HOLDER);
+    s.confirmation_data = ki;
+    char *unsigned_xml = assertion_xml(&s);
+    char *conf = cut(unsigned_xml, "<saml2:SubjectConfirmation ", "</saml2:SubjectConfirmation>");
+    char *hok_conf = replace(conf, CM_BEARER, CM_HOK);
+    char *both_conf = sg_xasprintf("%s%s", conf, hok_conf);
+    char *both = replace(unsigned_xml, conf, both_conf);
+    char *both_signed = sign_xml(both, s.id, STS);
+    ck_assert_int_eq(auth_raw(both_signed, NULL), SG_DENIED);
+    ck_assert_int_eq(auth_raw(both_signed, &pr.p), SG_DENIED);
+    /* Two holder-of-key confirmations: which key would the proof need? */
+    char *two_conf = sg_xasprintf("%s%s", hok_conf, hok_conf);
+    char *two = replace(unsigned_xml, conf, two_conf);
+    char *two_signed = sign_xml(two, s.id, STS);
+    ck_assert_int_eq(auth_raw(two_signed, &pr.p), SG_DENIED);
+    /* The untouched holder-of-key assertion with its proof passes. */
+    ck_assert_int_eq(auth_raw(hok, &pr.p), SG_OK);
+    free(two_signed);
+    free(two);
+    free(two_conf);
+    free(both_signed);
+    free(both);
+    free(both_conf);
+    free(hok_conf);
+    free(conf);
+    free(unsigned_xml);
+    free(ki);
+    free(bearer);
+    proof_free(&pr);
+    free(hok);
+}
+END_TEST
+
+START_TEST(test_hok_accepted)
+{
+    char *xml = hok_assertion();
+    struct proof pr = proof_good();
+    struct sg_principal p;
+    ck_assert_int_eq(auth_raw_len(xml, strlen(xml), &pr.p, &p), SG_OK);
+    ck_assert_str_eq(p.name, "alice@vsphere.local");
+    ck_assert_uint_eq(p.ngroups, 2);
+    ck_assert_str_eq(p.groups[1], "vsphere.local\\Administrators");
+    sg_principal_clear(&p);
+    proof_free(&pr);
+    /* The other two digests, each as claimed. */
+    pr = proof_make(HOLDER, EVP_sha384(), SG_AUTH_RS384, -1000, 20 * 60 * 1000);
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    proof_free(&pr);
+    pr = proof_make(HOLDER, EVP_sha512(), SG_AUTH_RS512, -1000, 20 * 60 * 1000);
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    proof_free(&pr);
+    free(xml);
+    /* The certificate as PEM's 64-column lines: base64Binary allows the
+     * whitespace, and the STS signed it as it stands. */
+    const char *pem = signers[HOLDER].cert_pem;
+    const char *body = strchr(pem, '\n') + 1;
+    char *lines = sg_xstrndup(body, (size_t)(strstr(body, "-----END") - body));
+    char *inner = sg_xasprintf("<ds:X509Certificate>\n%s</ds:X509Certificate>", lines);
+    char *ki = keyinfo_with(inner);
+    xml = hok_assertion_with(ki);
+    pr = proof_good();
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    proof_free(&pr);
+    free(xml);
+    free(ki);
+    free(inner);
+    free(lines);
+}
+END_TEST
+
+START_TEST(test_hok_altered_proof_denied)
+{
+    char *xml = hok_assertion();
+    /* The request changed after signing (another task id). */
+    struct proof pr = proof_good();
+    char *changed = replace(pr.input, "task-1", "task-2");
+    free(pr.input);
+    pr.input = changed;
+    pr.p.signing_input = changed;
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    proof_free(&pr);
+    /* Signed with a key other than the one the assertion confirms. */
+    pr = proof_make(OTHER, EVP_sha256(), SG_AUTH_RS256, -1000, 20 * 60 * 1000);
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    proof_free(&pr);
+    /* Signed with SHA-256, claimed RS512 (and RS384). */
+    pr = proof_good();
+    pr.p.algorithm = SG_AUTH_RS512;
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    pr.p.algorithm = SG_AUTH_RS384;
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    pr.p.algorithm = (enum sg_auth_sig_alg)7;
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    pr.p.algorithm = SG_AUTH_RS256;
+    /* Signature bytes: a flipped bit, lax base64, none at all. */
+    char *sig = pr.sig;
+    sig[10] = sig[10] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    proof_free(&pr);
+    pr = proof_good();
+    size_t n = strlen(pr.sig);
+    ck_assert(pr.sig[n - 1] == '=');
+    pr.p.signature_len = n - 1; /* padding missing */
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    pr.p.signature_len = 0;
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    pr.p.signature_len = n;
+    pr.p.signing_input = NULL;
+    pr.p.signing_input_len = 0;
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    pr.p.signing_input = pr.input;
+    pr.p.signing_input_len = strlen(pr.input);
+    /* The proof untouched passes: the edits, not the fixture, were denied. */
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    proof_free(&pr);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_hok_timestamp_window)
+{
+    char *xml = hok_assertion();
+    const int64_t min = 60 * 1000;
+    const struct {
+        int64_t created; /* ms from now */
+        uint64_t window; /* ms */
+        int rc;
+    } cases[] = {
+        {-30 * min, 30 * min - 61000, SG_DENIED}, /* expired 61 s ago: past the skew */
+        {-30 * min, 30 * min - 59000, SG_OK},     /* expired 59 s ago: within it */
+        {61000, 20 * min, SG_DENIED},             /* created 61 s ahead */
+        {59000, 20 * min, SG_OK},                 /* created 59 s ahead */
+        {-1000, 60 * min, SG_OK},                 /* the longest window allowed */
+        {-1000, 60 * min + 1, SG_DENIED},         /* a millisecond longer */
+        {-1000, 0, SG_OK},                        /* an empty window, within the skew */
+    };
+    for (size_t i = 0; i < SG_ARRAY_LEN(cases); i++) {
+        struct proof pr =
+            proof_make(HOLDER, EVP_sha256(), SG_AUTH_RS256, cases[i].created, cases[i].window);
+        ck_assert_msg(auth_raw(xml, &pr.p) == cases[i].rc, "case %zu", i);
+        proof_free(&pr);
+    }
+    /* Expiring before it is created (the signature does not cover these
+     * fields here, the check comes before it anyway). */
+    struct proof pr = proof_good();
+    pr.p.created_ms = fake_now_ms;
+    pr.p.expires_ms = fake_now_ms - 1;
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    /* No wrap-around at the top of the range. */
+    pr.p.created_ms = UINT64_MAX - 1000;
+    pr.p.expires_ms = UINT64_MAX;
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    proof_free(&pr);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_hok_certificate_shapes_denied)
+{
+    char *c = cert_b64(HOLDER);
+    char *one = sg_xasprintf("<ds:X509Certificate>%s</ds:X509Certificate>", c);
+    char *two = sg_xasprintf("%s%s", one, one);
+    char *ki_one = keyinfo_with(one);
+    char *ki_two_certs = keyinfo_with(two);
+    char *two_keyinfos = sg_xasprintf("%s%s", ki_one, ki_one);
+    char *two_data = sg_xasprintf("<ds:KeyInfo xmlns:ds=\"" DSIG_NS "\"><ds:X509Data>%s"
+                                  "</ds:X509Data><ds:X509Data>%s</ds:X509Data></ds:KeyInfo>",
+                                  one, one);
+    char *key_name = sg_xasprintf("<ds:KeyInfo xmlns:ds=\"" DSIG_NS "\"><ds:KeyName>hok-user"
+                                  "</ds:KeyName></ds:KeyInfo>");
+    char *ki_ec = keyinfo_of(EC_HOLDER);
+    char *ki_small = keyinfo_of(SMALL_HOLDER);
+    char *not_b64 = keyinfo_with("<ds:X509Certificate>@@@@</ds:X509Certificate>");
+    char *not_der = keyinfo_with("<ds:X509Certificate>QUJDRA==</ds:X509Certificate>");
+    const struct {
+        const char *data; /* SubjectConfirmationData content */
+        int signer;       /* who signs the request */
+    } shapes[] = {
+        {"", HOLDER},             /* no certificate */
+        {key_name, HOLDER},       /* a KeyInfo without one */
+        {ki_two_certs, HOLDER},   /* two in one X509Data */
+        {two_keyinfos, HOLDER},   /* two KeyInfo */
+        {two_data, HOLDER},       /* two X509Data */
+        {ki_ec, EC_HOLDER},       /* an EC key, signing for itself */
+        {ki_small, SMALL_HOLDER}, /* RSA-1024, signing for itself */
+        {not_b64, HOLDER},        /* not base64 */
+        {not_der, HOLDER},        /* not a certificate */
+    };
+    for (size_t i = 0; i < SG_ARRAY_LEN(shapes); i++) {
+        char *xml = hok_assertion_with(shapes[i].data);
+        struct proof pr =
+            proof_make(shapes[i].signer, EVP_sha256(), SG_AUTH_RS256, -1000, 20 * 60000);
+        ck_assert_msg(auth_raw(xml, &pr.p) == SG_DENIED, "shape %zu", i);
+        proof_free(&pr);
+        free(xml);
+    }
+    ck_assert_uint_eq(sg_saml_hok_cache_count(sg_saml_inst_hok_cache(inst)), 0);
+    /* The same certificate alone passes. */
+    char *xml = hok_assertion_with(ki_one);
+    struct proof pr = proof_good();
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    proof_free(&pr);
+    free(xml);
+    free(not_der);
+    free(not_b64);
+    free(ki_small);
+    free(ki_ec);
+    free(key_name);
+    free(two_data);
+    free(two_keyinfos);
+    free(ki_two_certs);
+    free(ki_one);
+    free(two);
+    free(one);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_hok_cert_key_pieces)
+{
+    EVP_PKEY *pk = NULL;
+    sg_saml_reason why = NULL;
+    char *c = cert_b64(HOLDER);
+    ck_assert_int_eq(sg_saml_hok_cert_key(c, strlen(c), &pk, &why), SG_OK);
+    ck_assert_ptr_nonnull(pk);
+    EVP_PKEY_free(pk);
+    pk = NULL;
+    /* DER with bytes after the certificate. */
+    BIO *in = BIO_new_mem_buf(signers[HOLDER].cert_pem, -1);
+    X509 *x = PEM_read_bio_X509(in, NULL, NULL, NULL);
+    unsigned char *der = NULL;
+    int len = i2d_X509(x, &der);
+    unsigned char *longer = sg_xmalloc((size_t)len + 3);
+    memcpy(longer, der, (size_t)len);
+    memcpy(longer + len, "\0\0\0", 3);
+    char *lb = b64(longer, (size_t)len + 3);
+    ck_assert_int_eq(sg_saml_hok_cert_key(lb, strlen(lb), &pk, &why), SG_DENIED);
+    ck_assert_ptr_null(pk);
+    ck_assert_uint_eq(ERR_peek_error(), 0);
+    ck_assert_int_eq(sg_saml_hok_cert_key("", 0, &pk, &why), SG_DENIED);
+    ck_assert_int_eq(sg_saml_hok_cert_key(NULL, 0, &pk, &why), SG_DENIED);
+    free(lb);
+    free(longer);
+    OPENSSL_free(der);
+    X509_free(x);
+    BIO_free(in);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_hok_cache_still_checks_every_proof)
+{
+    char *xml = hok_assertion();
+    struct sg_saml_hok_cache *hc = sg_saml_inst_hok_cache(inst);
+    struct proof pr = proof_good();
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    ck_assert_uint_eq(sg_saml_hok_cache_count(hc), 1);
+    /* Cached, and still: a bad signature, a stale timestamp, the wrong key. */
+    pr.p.algorithm = SG_AUTH_RS512;
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    pr.p.algorithm = SG_AUTH_RS256;
+    struct proof stale = proof_make(HOLDER, EVP_sha256(), SG_AUTH_RS256, -30 * 60000, 20 * 60000);
+    ck_assert_int_eq(auth_raw(xml, &stale.p), SG_DENIED);
+    proof_free(&stale);
+    struct proof other = proof_make(OTHER, EVP_sha256(), SG_AUTH_RS256, -1000, 20 * 60000);
+    ck_assert_int_eq(auth_raw(xml, &other.p), SG_DENIED);
+    proof_free(&other);
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    ck_assert_uint_eq(sg_saml_hok_cache_count(hc), 1);
+
+    /* That the checks above ran on a hit: an entry put by hand for bytes that
+     * are no assertion at all answers with its principal when the proof
+     * verifies with its key, and is denied when it does not. */
+    const char *fake = "not an assertion";
+    unsigned char key[SG_CRED_KEY_LEN];
+    ck_assert_int_eq(sg_saml_hok_cache_key(hc, fake, strlen(fake), key), SG_OK);
+    EVP_PKEY *pk = NULL;
+    sg_saml_reason why = NULL;
+    char *c = cert_b64(HOLDER);
+    ck_assert_int_eq(sg_saml_hok_cert_key(c, strlen(c), &pk, &why), SG_OK);
+    struct sg_principal cached = {.name = "cached@vsphere.local"};
+    sg_saml_hok_cache_put(hc, key, &cached, pk, fake_now_ms, fake_now_ms + 30000);
+    EVP_PKEY_free(pk);
+    struct sg_principal p;
+    ck_assert_int_eq(auth_raw_len(fake, strlen(fake), &pr.p, &p), SG_OK);
+    ck_assert_str_eq(p.name, "cached@vsphere.local");
+    ck_assert_uint_eq(p.ngroups, 0);
+    sg_principal_clear(&p);
+    pr.p.algorithm = SG_AUTH_RS384;
+    ck_assert_int_eq(auth_raw(fake, &pr.p), SG_DENIED);
+    pr.p.algorithm = SG_AUTH_RS256;
+    /* The entry is the holder-of-key cache's only: without a proof the
+     * same bytes are a (bad) bearer assertion. */
+    ck_assert_int_eq(auth_raw(fake, NULL), SG_DENIED);
+    /* Its deadline holds. */
+    fake_now_ms += 30000;
+    proof_free(&pr);
+    pr = proof_good();
+    ck_assert_int_eq(auth_raw(fake, &pr.p), SG_DENIED);
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    /* forget drops both raw caches. */
+    ck_assert_uint_gt(sg_saml_hok_cache_count(hc), 0);
+    ops->forget(inst);
+    ck_assert_uint_eq(sg_saml_hok_cache_count(hc), 0);
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    proof_free(&pr);
+    free(c);
+    free(xml);
+}
+END_TEST
+
+START_TEST(test_hok_cache_never_outlives_the_assertion)
+{
+    struct spec s = valid_spec();
+    s.method = CM_HOK;
+    s.not_before = -600;
+    s.not_on_or_after = -30; /* still accepted for 30 s (the skew) */
+    char *ki = keyinfo_of(HOLDER);
+    s.confirmation_data = ki;
+    char *xml = signed_assertion(&s);
+    struct proof pr = proof_good();
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    proof_free(&pr);
+    fake_now_ms += 29 * 1000;
+    pr = proof_good();
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK); /* a hit */
+    proof_free(&pr);
+    fake_now_ms += 2 * 1000; /* past NotOnOrAfter + skew, well within the cache TTL */
+    pr = proof_good();
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    proof_free(&pr);
+    free(xml);
+    free(ki);
+}
+END_TEST
+
+START_TEST(test_raw_and_header_caches_apart)
+{
+    /* A verified SIGN header's bytes given as a raw assertion: the header
+     * cache holds them, the raw path must not find them. */
+    struct spec s = valid_spec();
+    char *h = header_for(&s);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    sg_principal_clear(&p);
+    ck_assert_int_eq(auth_raw(h, NULL), SG_DENIED);
+    /* And the other way: a raw entry put by hand under a header's bytes. */
+    const char *hdr = "SIGN token=\"QUJDRA==\"";
+    unsigned char key[SG_CRED_KEY_LEN];
+    struct sg_cred_cache *raw = sg_saml_inst_raw_cache(inst);
+    ck_assert_int_eq(sg_cred_cache_key(raw, hdr, strlen(hdr), key), SG_OK);
+    struct sg_principal cached = {.name = "cached@vsphere.local"};
+    sg_cred_cache_put(raw, key, &cached, fake_now_ms + 30000);
+    ck_assert_int_eq(auth_raw(hdr, NULL), SG_OK); /* the raw path reads it */
+    ck_assert_int_eq(auth(hdr, &p), SG_DENIED);   /* the header path does not */
+    free(h);
+}
+END_TEST
+
+START_TEST(test_proof_time_pieces)
+{
+    sg_saml_reason why = NULL;
+    struct sg_auth_proof p = {.created_ms = 1000000, .expires_ms = 1000000 + 20 * 60000};
+    ck_assert_int_eq(sg_saml_proof_time_ok(&p, 1000000 - SG_SAML_SKEW_MS, &why), SG_OK);
+    ck_assert_int_eq(sg_saml_proof_time_ok(&p, 1000000 - SG_SAML_SKEW_MS - 1, &why), SG_DENIED);
+    ck_assert_int_eq(sg_saml_proof_time_ok(&p, p.expires_ms + SG_SAML_SKEW_MS - 1, &why), SG_OK);
+    ck_assert_int_eq(sg_saml_proof_time_ok(&p, p.expires_ms + SG_SAML_SKEW_MS, &why), SG_DENIED);
+    p.created_ms = 0;
+    p.expires_ms = 10;
+    ck_assert_int_eq(sg_saml_proof_time_ok(&p, 0, &why), SG_OK);
+}
+END_TEST
+
+START_TEST(test_hok_audience_checked_when_configured)
+{
+    /* The holder-of-key path runs the same audience check. */
+    char *ki = keyinfo_of(HOLDER);
+    struct spec s = valid_spec();
+    s.method = CM_HOK;
+    s.confirmation_data = ki;
+    struct proof pr = proof_good();
+    char *xml = signed_assertion(&s);
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_OK);
+    free(xml);
+    s.audience = "https://somewhere.else.example";
+    xml = signed_assertion(&s);
+    ck_assert_int_eq(auth_raw(xml, &pr.p), SG_DENIED);
+    free(xml);
+    s = valid_spec();
+    s.audience = "https://somewhere.else.example";
+    xml = signed_assertion(&s);
+    ck_assert_int_eq(auth_raw(xml, NULL), SG_DENIED);
+    free(xml);
+    proof_free(&pr);
+    free(ki);
+}
+END_TEST
+
+START_TEST(test_hok_cache_lru)
+{
+    struct sg_saml_hok_cache *c = sg_saml_hok_cache_new(2);
+    EVP_PKEY *pk = NULL, *got = NULL;
+    sg_saml_reason why = NULL;
+    char *b = cert_b64(HOLDER);
+    ck_assert_int_eq(sg_saml_hok_cert_key(b, strlen(b), &pk, &why), SG_OK);
+    unsigned char k[3][SG_CRED_KEY_LEN];
+    const char *names[] = {"a", "b", "c"};
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_int_eq(sg_saml_hok_cache_key(c, names[i], 1, k[i]), SG_OK);
+    struct sg_principal pa = {.name = "a"}, pb = {.name = "b"}, pc = {.name = "c"}, out;
+    sg_saml_hok_cache_put(c, k[0], &pa, pk, 0, 1000);
+    sg_saml_hok_cache_put(c, k[1], &pb, pk, 0, 1000);
+    /* a used last: b is the least recently used and goes for c. */
+    ck_assert(sg_saml_hok_cache_get(c, k[0], 10, &out, &got));
+    ck_assert_str_eq(out.name, "a");
+    ck_assert_ptr_eq(got, pk);
+    EVP_PKEY_free(got);
+    sg_principal_clear(&out);
+    sg_saml_hok_cache_put(c, k[2], &pc, pk, 10, 1000);
+    ck_assert_uint_eq(sg_saml_hok_cache_count(c), 2);
+    ck_assert(!sg_saml_hok_cache_get(c, k[1], 10, &out, &got));
+    ck_assert(sg_saml_hok_cache_get(c, k[2], 10, &out, &got));
+    EVP_PKEY_free(got);
+    sg_principal_clear(&out);
+    /* An expired entry goes before a live one, used or not. */
+    sg_saml_hok_cache_put(c, k[0], &pa, pk, 10, 20);
+    sg_saml_hok_cache_put(c, k[1], &pb, pk, 30, 1000);
+    ck_assert(sg_saml_hok_cache_get(c, k[2], 30, &out, &got));
+    EVP_PKEY_free(got);
+    sg_principal_clear(&out);
+    ck_assert(!sg_saml_hok_cache_get(c, k[0], 30, &out, &got));
+    ck_assert_uint_eq(sg_saml_hok_cache_count(c), 2);
+    sg_saml_hok_cache_free(c); /* the entries' references go with it */
+    EVP_PKEY_free(pk);
+    free(b);
+}
+END_TEST
+
 /* ---- pieces
  * ------------------------------------------------------------------------------------------ */
 
@@ -1242,14 +1926,33 @@ static Suite *saml_suite(void)
     tcase_add_test(tc, test_cache_ttl_is_60s_for_long_tokens);
     suite_add_tcase(s, tc);
 
+    TCase *tr = tcase_create("raw assertions");
+    tcase_add_checked_fixture(tr, setup, provider_down);
+    tcase_add_test(tr, test_raw_bearer_accepted);
+    tcase_add_test(tr, test_raw_bearer_altered_or_foreign_denied);
+    tcase_add_test(tr, test_raw_bearer_bounds);
+    tcase_add_test(tr, test_raw_confirmation_kinds_do_not_mix);
+    tcase_add_test(tr, test_hok_accepted);
+    tcase_add_test(tr, test_hok_altered_proof_denied);
+    tcase_add_test(tr, test_hok_timestamp_window);
+    tcase_add_test(tr, test_hok_certificate_shapes_denied);
+    tcase_add_test(tr, test_hok_cache_still_checks_every_proof);
+    tcase_add_test(tr, test_hok_cache_never_outlives_the_assertion);
+    tcase_add_test(tr, test_raw_and_header_caches_apart);
+    suite_add_tcase(s, tr);
+
     TCase *ta = tcase_create("audience");
     tcase_add_checked_fixture(ta, setup_audience, provider_down);
     tcase_add_test(ta, test_audience_checked_when_configured);
+    tcase_add_test(ta, test_hok_audience_checked_when_configured);
     suite_add_tcase(s, ta);
 
     TCase *tp = tcase_create("pieces");
     tcase_add_loop_test(tp, test_parse_time, 0, SG_ARRAY_LEN(times));
     tcase_add_test(tp, test_header_parse_finds_the_token);
+    tcase_add_test(tp, test_hok_cert_key_pieces);
+    tcase_add_test(tp, test_proof_time_pieces);
+    tcase_add_test(tp, test_hok_cache_lru);
     tcase_add_test(tp, test_conf_errors);
     suite_add_tcase(s, tp);
     return s;
