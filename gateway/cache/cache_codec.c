@@ -2,6 +2,7 @@
  * body. The reader trusts nothing (another version, a foreign writer or a
  * truncated value may sit under the key): every length is checked against what
  * is left and the ETag must match the body. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "snapgate/cache_codec.h"
@@ -27,11 +28,24 @@ static uint64_t get_be(const unsigned char *p, int n)
     return v;
 }
 
+/* The rpc part is served as it is, so it must at least be what the envelope
+ * suffix looks like (normalize/datavalue.h), bounded and without a NUL: a
+ * foreign or damaged value cannot turn the answer's frame into something
+ * else. What is inside is trusted as much as the body is. */
+static bool rpc_framed(const unsigned char *p, size_t n)
+{
+    static const char head[] = ",\"result\":{\"output\":";
+    size_t h = sizeof(head) - 1;
+    return n > h + 2 && n <= SG_CACHE_CODEC_RPC_MAX && memcmp(p, head, h) == 0 &&
+           memcmp(p + n - 2, "}}", 2) == 0 && !memchr(p, '\0', n);
+}
+
 char *sg_cache_codec_encode(const struct sg_cache_entry *e, size_t *len)
 {
     size_t elen = strlen(e->etag);
     size_t olen = strlen(e->owner);
-    size_t n = CODEC_FIXED + elen + 1 + olen + 8 + 4 + e->len;
+    size_t rlen = e->rpc ? e->rpc_len : 0;
+    size_t n = CODEC_FIXED + elen + 1 + olen + 8 + 4 + e->len + 4 + rlen;
     unsigned char *buf = sg_xmalloc(n);
     memcpy(buf, CODEC_MAGIC, 4);
     buf[4] = SG_CACHE_CODEC_VERSION;
@@ -50,6 +64,10 @@ char *sg_cache_codec_encode(const struct sg_cache_entry *e, size_t *len)
     p += 8;
     put_be(p, e->len, 4);
     memcpy(p + 4, e->body, e->len);
+    p += 4 + e->len;
+    put_be(p, rlen, 4);
+    if (rlen)
+        memcpy(p + 4, e->rpc, rlen);
     *len = n;
     return (char *)buf;
 }
@@ -93,8 +111,19 @@ struct sg_cache_entry *sg_cache_codec_decode(const void *data, size_t len, const
     q += 8;
     left -= olen + 8;
     size_t blen = (size_t)get_be(q, 4);
-    if (left - 4 != blen || completed < -1) {
+    left -= 4;
+    if (left < blen || left - blen < 4 || completed < -1) {
         reason = completed < -1 ? "completed out of range" : "bad body length";
+        goto fail;
+    }
+    const unsigned char *rpc = q + 4 + blen + 4;
+    size_t rlen = (size_t)get_be(rpc - 4, 4);
+    if (left - blen - 4 != rlen) {
+        reason = "bad rpc length";
+        goto fail;
+    }
+    if (rlen && (http_status != 200 || !rpc_framed(rpc, rlen))) {
+        reason = "bad rpc part";
         goto fail;
     }
     e = sg_cache_entry_new(http_status, task_status, (const char *)q + 4, blen, get_be(p + 9, 8),
@@ -102,6 +131,12 @@ struct sg_cache_entry *sg_cache_codec_decode(const void *data, size_t len, const
     memcpy(e->owner, owner, olen);
     e->owner[olen] = '\0';
     e->completed = completed;
+    if (rlen) {
+        e->rpc = sg_xmalloc(rlen + 1);
+        memcpy(e->rpc, rpc, rlen);
+        e->rpc[rlen] = '\0';
+        e->rpc_len = rlen;
+    }
     const unsigned char *etag = p + CODEC_FIXED;
     /* The ETag is recomputed from the body: a mismatch is a corrupt value. */
     if (strlen(e->etag) != elen || memcmp(e->etag, etag, elen) != 0) {

@@ -37,6 +37,8 @@ struct sg_cache_entry *sg_cache_entry_new(int http_status, int task_status, cons
     e->expires_at_ms = expires_at_ms;
     e->owner[0] = '\0';
     e->completed = -1;
+    e->rpc = NULL;
+    e->rpc_len = 0;
     e->len = len;
     memcpy(e->body, body, len);
     e->body[len] = '\0';
@@ -52,6 +54,8 @@ struct sg_cache_entry *sg_cache_entry_get(struct sg_cache_entry *e)
 
 void sg_cache_entry_put(struct sg_cache_entry *e)
 {
-    if (e && --e->refs == 0)
+    if (e && --e->refs == 0) {
+        free(e->rpc);
         free(e);
+    }
 }

@@ -3,12 +3,15 @@
  * each kept past its freshness for stale_if_error and the fan-out owner. */
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cache/cache_store.h"
 #include "cache/progress_floor.h"
+#include "normalize/datavalue.h"
 #include "normalize/reply.h"
 #include "snapgate/common.h"
+#include "snapgate/log.h"
 #include "cache/ttl.h"
 #include "worker/wstate.h"
 
@@ -54,6 +57,23 @@ void sg_cache_keys(const struct sg_conf *c, const char *task,
         fn(sg_cache_key(c, task, (int)i, key, sizeof(key)), arg);
 }
 
+/* The entry's JSON-RPC answer, made here once so that no hit on either path
+ * renders (snapgate/cache.h). An Info the DataValue encoder refuses is a bug
+ * (both take the same canonical Info): the REST answer is still right, the
+ * JSON-RPC one becomes an ERROR, and the line says why. */
+static void attach_rpc(struct sg_cache_entry *e, struct json_object *info)
+{
+    char reason[160];
+    size_t dv_len = 0;
+    char *dv = sg_dv_info(info, &dv_len, reason, sizeof(reason));
+    if (!dv) {
+        sg_log_warn("cache", "no JSON-RPC encoding for a task Info: %s", reason);
+        return;
+    }
+    e->rpc = sg_dv_envelope_suffix(SG_DV_OUTPUT, dv, dv_len, &e->rpc_len);
+    free(dv);
+}
+
 struct sg_cache_entry *sg_cache_store_answer(struct sg_wstate *ws, const char *key,
                                              const char *owner, struct sg_normalized *n,
                                              int64_t completed_floor, bool shared,
@@ -71,6 +91,7 @@ struct sg_cache_entry *sg_cache_store_answer(struct sg_wstate *ws, const char *k
             n->info, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         ttl = sg_ttl_for_status(c, n->status);
         e = sg_cache_entry_new(200, (int)n->status, body, len, now, now + ttl);
+        attach_rpc(e, n->info);
     } else if (n->outcome == SG_OUT_NOT_FOUND) {
         const struct sg_error_reply *er = sg_error_reply(SG_E_NOT_FOUND);
         ttl = sg_ttl_not_found(c);

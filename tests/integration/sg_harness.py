@@ -712,7 +712,7 @@ class GatewayTestCase(unittest.TestCase):
 # ---- the shared cache tier: a private redis-server and a RESP client ------------------------
 REDIS_REQUIRED = "redis-server is required (tests/run.sh installs it)"
 # Every key snapgate writes to Redis starts with this (CONTRACT: versioned key layout).
-REDIS_PREFIX = "snapgate:v2:"
+REDIS_PREFIX = "snapgate:v3:"
 
 
 def redis_server_bin():
@@ -727,7 +727,7 @@ def require_redis_server():
 
 
 def redis_task_key(task_id):
-    """The Redis key of a task's cached answer: snapgate:v2:task:<id> (the id as the client
+    """The Redis key of a task's cached answer: snapgate:v3:task:<id> (the id as the client
     sent it, decoded)."""
     return REDIS_PREFIX + "task:" + task_id
 

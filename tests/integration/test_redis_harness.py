@@ -15,13 +15,13 @@ class TestRedisServer(unittest.TestCase):
     def test_set_get_ttl_and_keys(self):
         with h.RedisServer() as r:
             self.assertEqual(r.url, "redis://127.0.0.1:%d/0" % r.port)
-            self.assertEqual(r.cli("SET", "snapgate:v2:task:a", b"\x00body\r\n", "PX", 5000),
+            self.assertEqual(r.cli("SET", "snapgate:v3:task:a", b"\x00body\r\n", "PX", 5000),
                              "OK")
-            self.assertEqual(r.get("snapgate:v2:task:a"), b"\x00body\r\n")
-            self.assertTrue(4000 < r.ttl_ms("snapgate:v2:task:a") <= 5000)
+            self.assertEqual(r.get("snapgate:v3:task:a"), b"\x00body\r\n")
+            self.assertTrue(4000 < r.ttl_ms("snapgate:v3:task:a") <= 5000)
             self.assertEqual(r.ttl_ms("nope"), -2)
             self.assertIsNone(r.get("nope"))
-            self.assertEqual(r.keys("snapgate:*"), ["snapgate:v2:task:a"])
+            self.assertEqual(r.keys("snapgate:*"), ["snapgate:v3:task:a"])
             r.cli("HSET", "hk", "f", "v")
             self.assertEqual(r.value("hk"), {"f": b"v"})
             with self.assertRaises(h.RedisError):

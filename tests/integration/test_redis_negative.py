@@ -2,7 +2,7 @@
 403 and 5xx answers are never cached as anything.
 
 Assumes (issue 3): a 404 entry is keyed exactly like a positive one
-(snapgate:v2:task:<id>); an answer that is not cached leaves no such key."""
+(snapgate:v3:task:<id>); an answer that is not cached leaves no such key."""
 
 import time
 

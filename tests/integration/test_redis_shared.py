@@ -1,8 +1,8 @@
 """The shared tier: what one replica fetched is a hit on another, the Redis key layout and
 lifetimes, and the local tier in front of Redis.
 
-Assumes (issue 3, CONTRACT): a task's answer lives under snapgate:v2:task:<id>; every key
-snapgate writes starts with snapgate:v2:; the Redis TTL of an entry is its status TTL plus
+Assumes (issue 3, CONTRACT): a task's answer lives under snapgate:v3:task:<id>; every key
+snapgate writes starts with snapgate:v3:; the Redis TTL of an entry is its status TTL plus
 cache.stale_if_error (kept that long for stale answers); X-Cache is HIT for an answer from
 either tier; a lookup answered by the local tier sends no command to Redis."""
 

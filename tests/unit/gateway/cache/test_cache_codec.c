@@ -7,6 +7,8 @@
 #include "snapgate/cache_codec.h"
 #include "snapgate/common.h"
 
+#define RPC ",\"result\":{\"output\":{\"STRUCTURE\":{}}}}"
+
 static struct sg_cache_entry *sample(void)
 {
     static const char body[] = "{\"status\":\"RUNNING\",\"bin\":\"\x01\x00\xff\"}";
@@ -14,6 +16,8 @@ static struct sg_cache_entry *sample(void)
         sg_cache_entry_new(200, 1, body, sizeof(body) - 1, 1700000000123ULL, 1700000001123ULL);
     strcpy(e->owner, "vc-1");
     e->completed = 42;
+    e->rpc = sg_xstrdup(RPC);
+    e->rpc_len = sizeof(RPC) - 1;
     return e;
 }
 
@@ -31,7 +35,7 @@ START_TEST(test_round_trip_keeps_every_field)
     for (size_t i = 0; i < SG_ARRAY_LEN(in); i++) {
         size_t len;
         char *buf = sg_cache_codec_encode(in[i], &len);
-        ck_assert_mem_eq(buf, "SGCE\x02", 5);
+        ck_assert_mem_eq(buf, "SGCE\x03", 5);
         const char *why = NULL;
         struct sg_cache_entry *out = sg_cache_codec_decode(buf, len, &why);
         ck_assert_ptr_nonnull(out);
@@ -45,6 +49,11 @@ START_TEST(test_round_trip_keeps_every_field)
         ck_assert_int_eq(out->completed, in[i]->completed);
         ck_assert_uint_eq(out->len, in[i]->len);
         ck_assert(memcmp(out->body, in[i]->body, out->len) == 0);
+        ck_assert_uint_eq(out->rpc_len, in[i]->rpc_len);
+        if (in[i]->rpc)
+            ck_assert_str_eq(out->rpc, in[i]->rpc);
+        else
+            ck_assert_ptr_null(out->rpc);
         sg_cache_entry_put(out);
         free(buf);
     }
@@ -75,8 +84,12 @@ static const struct {
     {"owner length past the end", -4, 200, 0, "bad owner"},
     {"owner with a NUL", -5, 0, 0, "bad owner"},
     {"completed negative", -6, 0x80, 0, "completed out of range"},
-    {"truncated", -1, 0, -1, "bad body length"},
-    {"trailing byte", -1, 0, 1, "bad body length"},
+    {"truncated", -1, 0, -1, "bad rpc length"},
+    {"trailing byte", -1, 0, 1, "bad rpc length"},
+    {"truncated into the body", -1, 0, -(long)sizeof(RPC) - 4, "bad body length"},
+    {"rpc frame", -7, '[', 0, "bad rpc part"},
+    {"rpc end", -8, '!', 0, "bad rpc part"},
+    {"rpc on a 148", 6, 0x94, 0, "bad rpc part"},
     {"header only", -1, 0, -1000, "bad magic"},
 };
 
@@ -88,8 +101,13 @@ START_TEST(test_damage_is_rejected)
     char *buf = calloc(1, len + 8);
     memcpy(buf, good, len);
     long off = damage[_i].off;
+    long rpc_at = (long)len - (long)(sizeof(RPC) - 1);
     if (off == -2)
-        off = (long)len - 1; /* last body byte */
+        off = rpc_at - 4 - 1; /* last body byte */
+    else if (off == -7)
+        off = rpc_at; /* the rpc part's first byte */
+    else if (off == -8)
+        off = (long)len - 1; /* its last */
     else if (off == -3)
         off = after_etag(e) + 1 + 4 + 8; /* high byte of the body length ("vc-1": 4) */
     else if (off == -4)
