@@ -2,7 +2,10 @@
  * checked from the outside in, so the error answered is the outermost thing
  * wrong, and the id is known (and echoed) for every error after its own. */
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "http/json_strict.h"
 #include "http/jsonrpc_int.h"
@@ -100,6 +103,23 @@ static enum sg_rpc_code read_envelope(struct json_object *top, char *reason, siz
     return SG_RPC_OK;
 }
 
+bool sg_rpc_op_find(const char *service, size_t service_len, const char *operation,
+                    size_t operation_len, struct sg_rpc_request *r)
+{
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (strlen(ops[i].service) == service_len &&
+            memcmp(service, ops[i].service, service_len) == 0 &&
+            strlen(ops[i].operation) == operation_len &&
+            memcmp(operation, ops[i].operation, operation_len) == 0) {
+            r->op = ops[i].op;
+            r->service = ops[i].service;
+            r->operation = ops[i].operation;
+            return true;
+        }
+    }
+    return false;
+}
+
 static enum sg_rpc_code read_operation(struct json_object *params, struct sg_rpc_request *r,
                                        char *reason, size_t cap)
 {
@@ -107,15 +127,9 @@ static enum sg_rpc_code read_operation(struct json_object *params, struct sg_rpc
     if (!sg_rpc_string(params, "serviceId", &s) || !sg_rpc_string(params, "operationId", &o))
         return fail(SG_RPC_INVALID_PARAMS, reason, cap,
                     "params.serviceId or params.operationId is not a string");
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        if (strcmp(json_object_get_string(s), ops[i].service) == 0 &&
-            strcmp(json_object_get_string(o), ops[i].operation) == 0) {
-            r->op = ops[i].op;
-            r->service = ops[i].service;
-            r->operation = ops[i].operation;
-            return SG_RPC_OK;
-        }
-    }
+    if (sg_rpc_op_find(json_object_get_string(s), (size_t)json_object_get_string_len(s),
+                       json_object_get_string(o), (size_t)json_object_get_string_len(o), r))
+        return SG_RPC_OK;
     return fail(SG_RPC_METHOD_NOT_FOUND, reason, cap, "no such serviceId/operationId");
 }
 
@@ -203,6 +217,16 @@ static enum sg_rpc_code read_params(struct json_object *params, struct sg_rpc_re
 enum sg_rpc_code sg_rpc_request_parse(const char *body, size_t len, struct sg_rpc_request *r,
                                       char *reason, size_t cap)
 {
+    if (cap)
+        reason[0] = '\0';
+    if (sg_rpc_request_parse_fast(body, len, r))
+        return SG_RPC_OK;
+    return sg_rpc_request_parse_tree(body, len, r, reason, cap);
+}
+
+enum sg_rpc_code sg_rpc_request_parse_tree(const char *body, size_t len, struct sg_rpc_request *r,
+                                           char *reason, size_t cap)
+{
     memset(r, 0, sizeof *r);
     if (cap)
         reason[0] = '\0';
@@ -245,6 +269,8 @@ enum sg_rpc_code sg_rpc_headers_check(const struct sg_rpc_request *r, const char
 
 void sg_rpc_request_wipe(struct sg_rpc_request *r)
 {
+    if (r->own)
+        OPENSSL_cleanse(r->own, r->own_len);
     if (!r->tree)
         return;
     /* sg_json_put_wiped wipes, then puts: hold one more reference so the
@@ -255,6 +281,10 @@ void sg_rpc_request_wipe(struct sg_rpc_request *r)
 
 void sg_rpc_request_clear(struct sg_rpc_request *r)
 {
+    if (r->own) {
+        OPENSSL_cleanse(r->own, r->own_len);
+        free(r->own);
+    }
     sg_json_put_wiped(r->tree);
     memset(r, 0, sizeof *r);
 }

@@ -127,8 +127,11 @@ struct sg_rpc_request {
     char op_id[SG_RPC_OPID_MAX + 1]; /* ctx.appCtx.opId, "" when absent or unfit for logs */
     struct sg_rpc_security sec;
     /* The whole body as parsed, for the holder-of-key signing input
-     * (http/jsonrpc_canonical.h). Owned; its strings hold the credentials. */
+     * (http/jsonrpc_canonical.h). Owned; its strings hold the credentials.
+     * NULL when the fast path read the request (then own holds the strings). */
     struct json_object *tree;
+    char *own; /* the fast path's copy of the body, its strings NUL-ended; wiped */
+    size_t own_len;
 };
 
 /* "Parse error", "Invalid Request", "Method not found", "Invalid params"
@@ -142,6 +145,19 @@ const char *sg_rpc_code_message(enum sg_rpc_code code);
  * the caller's: it held the credentials too. */
 enum sg_rpc_code sg_rpc_request_parse(const char *body, size_t len, struct sg_rpc_request *r,
                                       char *reason, size_t cap);
+
+/* The two readers behind sg_rpc_request_parse, which tries the fast one
+ * first. The fast one (jsonrpc_fast.c) takes only a body byte for byte in the
+ * shape the VMware SDK writes for tasks.get and the cis.session operations
+ * with no, a session_id or a user_pass context (members in the SDK's order,
+ * no whitespace, a string id, strings of printable ASCII without escapes),
+ * builds no tree and fills r exactly as the tree reader would; it returns
+ * false (r zeroed) for anything else, and the tree reader decides. The tree
+ * reader takes any body. tests/fuzz/fuzz_jsonrpc_request.c checks that both
+ * agree whenever the fast one accepts. */
+bool sg_rpc_request_parse_fast(const char *body, size_t len, struct sg_rpc_request *r);
+enum sg_rpc_code sg_rpc_request_parse_tree(const char *body, size_t len, struct sg_rpc_request *r,
+                                           char *reason, size_t cap);
 
 /* The vapi-service and vapi-operation headers the SDK sends beside the body
  * (NULL: the header is absent; present ones must match exactly). A mismatch

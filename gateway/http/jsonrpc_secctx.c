@@ -13,9 +13,7 @@
 #include "snapgate/info.h"
 
 #define SCHEME_PREFIX "com.vmware.vapi.std.security."
-/* The longest user:password that "Basic " + its base64 keeps within
- * SG_BASIC_HEADER_MAX: the provider chain reads Basic credentials. */
-#define USER_PASS_MAX ((SG_BASIC_HEADER_MAX - (sizeof "Basic " - 1)) / 4 * 3)
+#define USER_PASS_MAX SG_RPC_USER_PASS_MAX
 
 static enum sg_rpc_code bad(char *reason, size_t cap, const char *what)
 {

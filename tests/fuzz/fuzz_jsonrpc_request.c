@@ -21,6 +21,9 @@
  *   exceptions are a double id (the only number an accepted request can hold)
  *   the runtime's form refuses (NULL) or a zero double id with an exponent
  *   (the runtime's own form moves it; see http/jsonrpc_canonical.h);
+ * - the fast reader (http/jsonrpc_fast.c) accepts only what the tree reader
+ *   accepts, to equal fields, and sg_rpc_request_parse answers as the tree
+ *   reader does;
  * - no leak (LeakSanitizer), no read past the body (it is copied to exactly
  *   its size, with no NUL after it).
  * SG_FUZZ_DICT: jsonrpc.dict */
@@ -235,6 +238,37 @@ static void check_ok(struct sg_rpc_request *r, const char *body, size_t size,
     check_security(r, ref); /* last: it wipes */
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The fast reader takes only what the tree reader takes, to the same fields
+ * (t: the tree reader's request, rc its outcome); and what parse answers is
+ * what the tree reader answers. */
+static void check_fast(const struct sg_rpc_request *t, enum sg_rpc_code rc, const char *body,
+                       size_t size)
+{
+    struct sg_rpc_request f;
+    char reason[120];
+    if (sg_rpc_request_parse_fast(body, size, &f)) {
+        CHECK(rc == SG_RPC_OK && f.tree == NULL);
+        CHECK(f.id_len == t->id_len && memcmp(f.id, t->id, f.id_len + 1) == 0);
+        CHECK(f.op == t->op && f.service == t->service && f.operation == t->operation);
+        CHECK(strcmp(f.task, t->task) == 0 && strcmp(f.op_id, t->op_id) == 0);
+        CHECK(f.sec.scheme == t->sec.scheme && same_text(f.sec.session_id, t->sec.session_id));
+        CHECK(same_text(f.sec.user_name, t->sec.user_name));
+        CHECK(same_text(f.sec.password, t->sec.password));
+        CHECK(!f.sec.saml_token && !f.sec.signature);
+    } else {
+        CHECK(f.tree == NULL && f.own == NULL && f.id_len == 0);
+    }
+    sg_rpc_request_clear(&f);
+    CHECK(sg_rpc_request_parse(body, size, &f, reason, sizeof reason) == rc);
+    CHECK(f.id_len == t->id_len && memcmp(f.id, t->id, f.id_len) == 0);
+    sg_rpc_request_clear(&f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > SG_RPC_BODY_MAX)
@@ -249,12 +283,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct sg_rpc_request r;
     char reason[120];
-    enum sg_rpc_code rc = sg_rpc_request_parse(body, size, &r, reason, sizeof reason);
+    enum sg_rpc_code rc = sg_rpc_request_parse_tree(body, size, &r, reason, sizeof reason);
     CHECK(memchr(reason, '\0', sizeof reason));
     if (rc == SG_RPC_OK)
         check_ok(&r, body, size, ref, ref_ok);
     else
         check_error(&r, rc, reason);
+    check_fast(&r, rc, body, size);
     sg_rpc_request_clear(&r);
     CHECK(r.tree == NULL);
     json_object_put(ref);

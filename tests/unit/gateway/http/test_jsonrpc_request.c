@@ -4,6 +4,7 @@
  * with the id it is answered with, strictness on a real request, the
  * vapi-service / vapi-operation cross-check, and credentials wiped. */
 #include <check.h>
+#include <stdbool.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,11 @@ START_TEST(test_verbatim)
     ck_assert_str_eq(r.task, v->task);
     ck_assert_str_eq(r.op_id, v->op_id);
     ck_assert_int_eq(r.sec.scheme, v->scheme);
-    ck_assert_ptr_nonnull(r.tree);
+    /* The SDK's own shapes take the fast path (no tree); SAML ones the tree. */
+    bool fast = v->scheme == SG_RPC_SCHEME_NONE || v->scheme == SG_RPC_SCHEME_SESSION_ID ||
+                v->scheme == SG_RPC_SCHEME_USER_PASS;
+    ck_assert(fast ? r.tree == NULL && (r.own != NULL) == (v->scheme != SG_RPC_SCHEME_NONE)
+                   : r.tree != NULL);
     const char *service =
         v->op == SG_RPC_TASK_GET ? "com.vmware.snapservice.tasks" : "com.vmware.cis.session";
     ck_assert_str_eq(r.service, service);
@@ -459,7 +464,7 @@ START_TEST(test_credentials_wiped)
         size_t len;
         char *body = fixture(files[f], &len);
         struct sg_rpc_request r;
-        ck_assert_int_eq(sg_rpc_request_parse(body, len, &r, NULL, 0), SG_RPC_OK);
+        ck_assert_int_eq(sg_rpc_request_parse_tree(body, len, &r, NULL, 0), SG_RPC_OK);
         const char *secret = r.sec.password     ? r.sec.password
                              : r.sec.session_id ? r.sec.session_id
                                                 : r.sec.saml_token;
@@ -479,12 +484,108 @@ START_TEST(test_credentials_wiped)
     size_t len;
     char *body = fixture("user-pass", &len);
     struct sg_rpc_request r;
-    ck_assert_int_eq(sg_rpc_request_parse(body, len, &r, NULL, 0), SG_RPC_OK);
+    ck_assert_int_eq(sg_rpc_request_parse_tree(body, len, &r, NULL, 0), SG_RPC_OK);
     sg_rpc_request_wipe(&r);
     assert_zero(r.sec.password, strlen("alice-pw"), "wipe");
     ck_assert_ptr_nonnull(r.tree);
     sg_rpc_request_clear(&r);
     free(body);
+}
+END_TEST
+
+/* The fast reader's copy of the body holds the credentials: wipe zeroes it. */
+START_TEST(test_fast_credentials_wiped)
+{
+    static const char *const files[] = {"user-pass", "session-id"};
+    for (size_t f = 0; f < 2; f++) {
+        size_t len;
+        char *body = fixture(files[f], &len);
+        struct sg_rpc_request r;
+        ck_assert(sg_rpc_request_parse_fast(body, len, &r));
+        ck_assert_ptr_nonnull(r.own);
+        sg_rpc_request_wipe(&r);
+        assert_zero(r.own, r.own_len, files[f]);
+        sg_rpc_request_clear(&r);
+        ck_assert_ptr_null(r.own);
+        free(body);
+    }
+}
+END_TEST
+
+static void assert_same(const struct sg_rpc_request *a, const struct sg_rpc_request *b,
+                        const char *what)
+{
+    ck_assert_msg(a->id_len == b->id_len && memcmp(a->id, b->id, a->id_len) == 0, "%s: id", what);
+    ck_assert_msg(a->op == b->op && a->service == b->service && a->operation == b->operation,
+                  "%s: op", what);
+    ck_assert_msg(strcmp(a->task, b->task) == 0, "%s: task", what);
+    ck_assert_msg(strcmp(a->op_id, b->op_id) == 0, "%s: op_id", what);
+    ck_assert_msg(a->sec.scheme == b->sec.scheme, "%s: scheme", what);
+    const char *const fa[] = {a->sec.session_id, a->sec.user_name, a->sec.password};
+    const char *const fb[] = {b->sec.session_id, b->sec.user_name, b->sec.password};
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_msg((!fa[i] && !fb[i]) || (fa[i] && fb[i] && strcmp(fa[i], fb[i]) == 0),
+                      "%s: credential %zu", what, i);
+}
+
+/* The SDK's own bodies take the fast path, to the tree reader's fields. */
+START_TEST(test_fast_path_agrees)
+{
+    static const char *const fast[] = {"none", "session-id", "user-pass", "session-create",
+                                       "session-id-after-create"};
+    for (size_t f = 0; f < sizeof fast / sizeof fast[0]; f++) {
+        size_t len;
+        char *body = fixture(fast[f], &len);
+        struct sg_rpc_request a, b;
+        ck_assert_msg(sg_rpc_request_parse_fast(body, len, &a), "%s not fast", fast[f]);
+        ck_assert_int_eq(sg_rpc_request_parse_tree(body, len, &b, NULL, 0), SG_RPC_OK);
+        assert_same(&a, &b, fast[f]);
+        sg_rpc_request_clear(&a);
+        sg_rpc_request_clear(&b);
+        free(body);
+    }
+    /* Not the SDK's shape: left to the tree reader, which decides. */
+    static const char *const slow[] = {"saml-bearer", "saml-hok"};
+    for (size_t f = 0; f < 2; f++) {
+        size_t len;
+        char *body = fixture(slow[f], &len);
+        struct sg_rpc_request a;
+        ck_assert(!sg_rpc_request_parse_fast(body, len, &a));
+        ck_assert_ptr_null(a.own);
+        free(body);
+    }
+    static const char *const variants[] = {
+        /* whitespace, an escape, a number id, trailing bytes, a bad task, a
+         * user name with ':', another member order */
+        "{\"jsonrpc\": \"2.0\",\"method\":\"invoke\",\"params\":{\"serviceId\":\"com.vmware."
+        "snapservice.tasks\",\"operationId\":\"get\",\"input\":{\"STRUCTURE\":{\"operation-"
+        "input\":{\"task\":\"t\"}}},\"ctx\":{\"appCtx\":{\"opId\":\"x\"}}},\"id\":\"0\"}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"params\":{\"serviceId\":\"com.vmware."
+        "snapservice.tasks\",\"operationId\":\"get\",\"input\":{\"STRUCTURE\":{\"operation-"
+        "input\":{\"task\":\"t\\u0041\"}}},\"ctx\":{\"appCtx\":{\"opId\":\"x\"}}},\"id\":\"0\"}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"params\":{\"serviceId\":\"com.vmware."
+        "snapservice.tasks\",\"operationId\":\"get\",\"input\":{\"STRUCTURE\":{\"operation-"
+        "input\":{\"task\":\"t\"}}},\"ctx\":{\"appCtx\":{\"opId\":\"x\"}}},\"id\":0}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"params\":{\"serviceId\":\"com.vmware."
+        "snapservice.tasks\",\"operationId\":\"get\",\"input\":{\"STRUCTURE\":{\"operation-"
+        "input\":{\"task\":\"t\"}}},\"ctx\":{\"appCtx\":{\"opId\":\"x\"}}},\"id\":\"0\"} ",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"params\":{\"serviceId\":\"com.vmware."
+        "snapservice.tasks\",\"operationId\":\"get\",\"input\":{\"STRUCTURE\":{\"operation-"
+        "input\":{\"task\":\"..\"}}},\"ctx\":{\"appCtx\":{\"opId\":\"x\"}}},\"id\":\"0\"}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"params\":{\"serviceId\":\"com.vmware."
+        "snapservice.tasks\",\"operationId\":\"get\",\"input\":{\"STRUCTURE\":{\"operation-"
+        "input\":{\"task\":\"t\"}}},\"ctx\":{\"appCtx\":{\"opId\":\"x\"},\"securityCtx\":{"
+        "\"schemeId\":\"com.vmware.vapi.std.security.user_pass\",\"userName\":\"a:b\","
+        "\"password\":\"p\"}}},\"id\":\"0\"}",
+        "{\"method\":\"invoke\",\"jsonrpc\":\"2.0\",\"params\":{\"serviceId\":\"com.vmware."
+        "snapservice.tasks\",\"operationId\":\"get\",\"input\":{\"STRUCTURE\":{\"operation-"
+        "input\":{\"task\":\"t\"}}},\"ctx\":{\"appCtx\":{\"opId\":\"x\"}}},\"id\":\"0\"}",
+    };
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        struct sg_rpc_request a;
+        ck_assert_msg(!sg_rpc_request_parse_fast(variants[v], strlen(variants[v]), &a),
+                      "variant %zu took the fast path", v);
+    }
 }
 END_TEST
 
@@ -526,6 +627,8 @@ static Suite *request_suite(void)
     tcase_add_test(tc, test_session_operations);
     tcase_add_test(tc, test_headers_check);
     tcase_add_test(tc, test_credentials_wiped);
+    tcase_add_test(tc, test_fast_credentials_wiped);
+    tcase_add_test(tc, test_fast_path_agrees);
     tcase_add_test(tc, test_reasons_hold_no_credentials);
     suite_add_tcase(s, tc);
     return s;
