@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "auth/auth_set.h"
+#include "normalize/datavalue.h"
 #include "snapgate/common.h"
 #include "snapgate/module.h"
 
@@ -43,6 +44,13 @@ struct sg_auth_set *sg_auth_set_create(const struct sg_conf *conf, struct sg_wor
         s->v[i].inst = m->worker_init ? m->worker_init(conf->providers[i].priv, w) : NULL;
     }
     s->challenge = build_challenge(conf, s->v, s->n);
+    size_t dv_len = 0;
+    char *dv = sg_dv_error_reply(SG_E_UNAUTHENTICATED, s->challenge, &dv_len);
+    if (!dv)
+        abort(); /* only a wrong error kind makes none: a bug */
+    s->rpc_unauthenticated =
+        sg_dv_envelope_suffix(SG_DV_ERROR, dv, dv_len, &s->rpc_unauthenticated_len);
+    free(dv);
     return s;
 }
 
@@ -61,6 +69,7 @@ void sg_auth_set_put(struct sg_auth_set *s)
             s->v[i].module->worker_fini(s->v[i].inst);
     free(s->v);
     free(s->challenge);
+    free(s->rpc_unauthenticated);
     free(s);
 }
 

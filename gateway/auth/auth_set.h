@@ -23,6 +23,10 @@ struct sg_auth_set {
     struct sg_auth_inst *v;
     size_t n;
     char *challenge; /* WWW-Authenticate: every configured scheme once */
+    /* The JSON-RPC answer's suffix (normalize/datavalue.h) for an
+     * unauthenticated caller, naming the same schemes: made once per set. */
+    char *rpc_unauthenticated;
+    size_t rpc_unauthenticated_len;
 };
 
 /* Instantiates every provider of conf on worker w. */

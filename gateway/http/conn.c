@@ -253,8 +253,11 @@ static evhtp_res on_body(evhtp_request_t *req, struct evbuffer *buf, void *arg)
     sc->body_bytes += evbuffer_get_length(buf);
     if (sc->body_bytes > MAX_BODY_BYTES)
         return reject_from_hook(sc, req, SG_E_BODY_TOO_LARGE);
-    /* The body is read and ignored (the Python SDK sends "{}" with a GET). */
-    evbuffer_drain(buf, evbuffer_get_length(buf));
+    /* A POST's body is the request (JSON-RPC): evhtp keeps what is left in
+     * buf for the request. Any other body is read and ignored (the Python
+     * SDK sends "{}" with a GET). */
+    if (evhtp_request_get_method(req) != htp_method_POST)
+        evbuffer_drain(buf, evbuffer_get_length(buf));
     return EVHTP_RES_OK;
 }
 

@@ -1,7 +1,11 @@
 /* The life of a task request, from evhtp's callback to its one reply.
  *
  *   route      GET|HEAD /api/snapservice/tasks/{task}; decode one segment, validate the id
- *   AUTH       the provider chain: OK(principal) / DECLINED / DENIED / AGAIN
+ *              (POST /api and /snapservice: the JSON-RPC body parsed, request_rpc.c;
+ *              /api/snapservice/sessions: request_session.c after AUTH)
+ *   CRED       which credentials the chain checks, for every protocol (request_cred.c)
+ *   AUTH       a presented session id in the session store, then the provider chain:
+ *              OK(principal) / DECLINED / DENIED / AGAIN
  *   ALLOW      auth.allow, when set
  *   LOOKUP     the local tier; a fresh hit replies at once, without any JSON work
  *   FETCH      a miss joins the in-flight fetch for the task, or leads a new one
@@ -28,6 +32,7 @@
 
 #include "auth/auth_set.h"
 #include "http/conn.h"
+#include "http/jsonrpc_request.h"
 #include "http/request.h"
 #include "http/request_int.h"
 #include "http/router.h"
@@ -52,6 +57,11 @@ void req_put(struct sg_request *r)
     if (r->delay_timer)
         event_free(r->delay_timer);
     sg_principal_clear(&r->principal);
+    req_cred_clear(r);
+    if (r->rpc) {
+        sg_rpc_request_clear(r->rpc);
+        free(r->rpc);
+    }
     sg_auth_set_put(r->auth);
     sg_cache_entry_put(r->stale);
     free(r->path);
@@ -174,9 +184,17 @@ static void begin(struct sg_request *r, evhtp_request_t *ev)
             sg_log_req(SG_LOG_DEBUG, "request", r->id, "malformed task id: %s", why);
         req_finish_error(r, SG_E_INVALID_ARGUMENT);
         return;
+    case SG_ROUTE_RPC:
+        r->kind = SG_REQ_RPC;
+        req_rpc_begin(r);
+        return;
+    case SG_ROUTE_SESSIONS:
+        r->kind = SG_REQ_SESSIONS;
+        break;
     case SG_ROUTE_TASK:
         break;
     }
     r->auth = sg_auth_set_get(ws->auth);
+    req_cred_choose(r);
     req_auth_start(r);
 }

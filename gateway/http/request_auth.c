@@ -59,7 +59,7 @@ static void throttle_keys(struct sg_request *r)
     if (host[0])
         snprintf(r->thr_addr, sizeof(r->thr_addr), "ip:%s", host);
     char name[SG_PRINCIPAL_NAME_MAX];
-    basic_user(evhtp_header_find(r->ev->headers_in, "Authorization"), name, sizeof(name));
+    basic_user(r->cred_header, name, sizeof(name));
     if (name[0])
         snprintf(r->thr_user, sizeof(r->thr_user), "user:%s", name);
     /* The address never holds 0x1f, so the pair cannot be forged from a name. */
@@ -164,9 +164,7 @@ static void auth_failed(struct sg_request *r)
     req_throttle_release(r);
     /* Only presented credentials count: a client that first asks without
      * any (and learns the schemes from WWW-Authenticate) is not guessing. */
-    bool presented = r->ev && (evhtp_header_find(r->ev->headers_in, "Authorization") ||
-                               evhtp_header_find(r->ev->headers_in, "vmware-api-session-id"));
-    if (presented) {
+    if (r->cred_presented && r->ev) {
         throttle_keys(r);
         const char *keys[] = {r->thr_addr, r->thr_user, r->thr_pair};
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -190,7 +188,7 @@ static void on_auth_done(int rc, struct sg_principal *p, void *arg)
         req_throttle_release(r); /* the check is over (DECLINED: the next provider's is not) */
     if (!r->finished) {
         if (rc == SG_OK) {
-            req_authenticated(r);
+            req_dispatch(r);
         } else if (rc == SG_DECLINED) {
             r->auth_next++;
             req_auth_continue(r);
@@ -204,22 +202,78 @@ static void on_auth_done(int rc, struct sg_principal *p, void *arg)
     req_put(r);
 }
 
+/* What the session store said of the session presented: snapgate's own is
+ * a principal; one it does not know may still be a vCenter's (the providers
+ * that take session ids are asked next); a failing store fails closed. */
+static void session_checked(struct sg_request *r, int rc)
+{
+    if (rc == SG_OK) {
+        req_throttle_release(r);
+        r->by_session = true;
+        req_dispatch(r);
+    } else if (rc == SG_ERR) {
+        req_throttle_release(r);
+        r->why = "the session store could not check a session";
+        req_finish_error(r, SG_E_UNAVAILABLE);
+    } else {
+        req_auth_continue(r);
+    }
+}
+
+static void on_session_checked(int rc, void *arg)
+{
+    struct sg_request *r = arg;
+    ASSERT_NOT_INSIDE_CALL(r);
+    if (!r->finished)
+        session_checked(r, rc);
+    else
+        req_throttle_release(r);
+    req_put(r);
+}
+
+/* One provider asked about the request's credentials (request_cred.c). */
+static int ask_provider(struct sg_request *r, const struct sg_auth_inst *a)
+{
+    if (r->cred_saml)
+        return a->ops->authenticate_assertion
+                   ? a->ops->authenticate_assertion(a->inst, r->cred_saml, r->cred_saml_len,
+                                                    r->cred_has_proof ? &r->cred_proof : NULL,
+                                                    &r->principal, on_auth_done, r)
+                   : SG_DECLINED;
+    /* A session id stands in for credentials with providers that take one
+     * (vcenter) once the store did not know it. */
+    if (r->cred_session && a->ops->authenticate_session)
+        return a->ops->authenticate_session(a->inst, r->cred_session, &r->principal, on_auth_done,
+                                            r);
+    const char *hdr = r->cred_header;
+    return a->ops->authenticate(a->inst, hdr, hdr ? strlen(hdr) : 0, &r->principal, on_auth_done,
+                                r);
+}
+
 void req_auth_continue(struct sg_request *r)
 {
-    const char *hdr = r->ev ? evhtp_header_find(r->ev->headers_in, "Authorization") : NULL;
-    /* A vCenter session id stands in for credentials with providers that
-     * take one (vcenter). */
-    const char *sid =
-        !hdr && r->ev ? evhtp_header_find(r->ev->headers_in, "vmware-api-session-id") : NULL;
+    if (r->cred_session && !r->session_checked) {
+        r->session_checked = true;
+        r->refs++; /* on_session_checked's */
+        CALL_BEGIN(r);
+        int rc = sg_session_check(r->ws, r->cred_session, r->cred_session_len, &r->principal,
+                                  &r->session_info, on_session_checked, r);
+        CALL_END(r);
+        if (rc == SG_AGAIN) {
+            if (!r->finished)
+                req_go_async(r);
+            return;
+        }
+        req_drop_unused_ref(r);
+        session_checked(r, rc);
+        return;
+    }
     for (; r->auth_next < r->auth->n; r->auth_next++) {
         const struct sg_auth_inst *a = &r->auth->v[r->auth_next];
         r->auth_by = a;
         r->refs++; /* on_auth_done's */
         CALL_BEGIN(r);
-        int rc = sid && a->ops->authenticate_session
-                     ? a->ops->authenticate_session(a->inst, sid, &r->principal, on_auth_done, r)
-                     : a->ops->authenticate(a->inst, hdr, hdr ? strlen(hdr) : 0, &r->principal,
-                                            on_auth_done, r);
+        int rc = ask_provider(r, a);
         CALL_END(r);
         if (rc == SG_AGAIN) {
             if (!r->finished)
@@ -230,7 +284,7 @@ void req_auth_continue(struct sg_request *r)
         if (rc != SG_DECLINED)
             req_throttle_release(r); /* the check is over */
         if (rc == SG_OK) {
-            req_authenticated(r);
+            req_dispatch(r);
             return;
         }
         if (rc == SG_ERR) {

@@ -56,7 +56,7 @@ static bool delegated_answer(struct sg_request *r, const struct sg_flight_answer
          * problem, not an operator's. */
         if (r->auth_by && r->auth_by->ops->reject)
             r->auth_by->ops->reject(r->auth_by->inst, &r->principal);
-        bool by_credential = r->ev && evhtp_header_find(r->ev->headers_in, "Authorization");
+        bool by_credential = r->cred_header != NULL;
         if (by_credential && !r->reauthenticated && r->auth_by) {
             r->reauthenticated = true;
             sg_principal_clear(&r->principal);

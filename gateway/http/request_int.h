@@ -13,9 +13,18 @@
 #include "normalize/reply.h"
 #include "snapgate/auth.h"
 #include "snapgate/cache.h"
+#include "auth/session.h"
 #include "auth/throttle.h"
 
 struct sg_wstate;
+struct sg_rpc_request;
+
+/* What a routed request asks for. */
+enum sg_req_kind {
+    SG_REQ_TASK = 0, /* GET|HEAD /api/snapservice/tasks/{task} */
+    SG_REQ_RPC,      /* POST /api, /snapservice: r->rpc says which operation */
+    SG_REQ_SESSIONS, /* POST|GET|DELETE /api/snapservice/sessions */
+};
 
 struct sg_request {
     int refs;
@@ -43,6 +52,31 @@ struct sg_request {
     size_t auth_next;
     struct sg_principal principal;
     bool authenticated;
+
+    enum sg_req_kind kind;
+    /* JSON-RPC: the parsed body (its credentials wiped at finish), NULL on
+     * REST. Its id is echoed by every answer. */
+    struct sg_rpc_request *rpc;
+    int rpc_error;          /* the vAPI error answered (enum sg_error), -1 none: access log */
+    int rpc_protocol_error; /* the JSON-RPC error code answered, 0 none */
+    /* The credentials the provider chain checks, chosen once (request_cred.c):
+     * an Authorization value (the header, or a user_pass context as Basic),
+     * a session id (vmware-api-session-id, or a session_id context), or a
+     * raw SAML assertion with its holder-of-key proof. */
+    const char *cred_header;
+    char *cred_basic; /* owned, wiped: the Basic value made from user_pass */
+    const char *cred_session;
+    size_t cred_session_len;
+    const char *cred_saml;
+    size_t cred_saml_len;
+    bool cred_has_proof;
+    struct sg_auth_proof cred_proof;
+    char *cred_signing_input; /* owned */
+    bool cred_presented;      /* some credential came: its failure counts (throttle) */
+    bool session_checked;     /* the session store was asked about cred_session */
+    bool by_session;          /* authenticated by a snapgate session */
+    struct sg_session_info session_info;
+    char new_session[SG_SESSION_ID_LEN + 1];
     bool head;
     char method[8];
     char id[80];
@@ -97,5 +131,32 @@ void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char 
 void req_put(struct sg_request *r);
 /* Gives back the held throttle slots of the attempt (request_auth.c). */
 void req_throttle_release(struct sg_request *r);
+
+/* Chooses the credentials the chain checks (request_cred.c). */
+void req_cred_choose(struct sg_request *r);
+/* Wipes and frees what req_cred_choose made. */
+void req_cred_clear(struct sg_request *r);
+
+/* JSON-RPC (request_rpc.c): parses the body, answers protocol errors, and
+ * starts authentication for a valid request. */
+void req_rpc_begin(struct sg_request *r);
+/* Sessions (request_session.c): what an authenticated session operation does,
+ * REST or JSON-RPC. */
+void req_session_op(struct sg_request *r);
+/* The answer of an authenticated request: the task's way through the cache,
+ * or a session operation. */
+void req_dispatch(struct sg_request *r);
+
+/* JSON-RPC answers (request_rpc_reply.c), all HTTP 200. */
+void req_rpc_reply_error(struct sg_request *r, enum sg_error e);
+void req_rpc_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char *cache);
+/* output: a DataValue (borrowed), "null" for none. */
+void req_rpc_reply_output(struct sg_request *r, const char *output, size_t len);
+/* A JSON-RPC 2.0 protocol error (code -32700 .. -32602). */
+void req_rpc_reply_protocol(struct sg_request *r, int code);
+/* Sends what is staged with status (request_reply.c). */
+void req_send(struct sg_request *r, int status);
+/* Stages the headers every answer carries (request_reply.c). */
+void req_stage_common(struct sg_request *r);
 
 #endif

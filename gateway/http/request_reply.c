@@ -12,6 +12,7 @@
 #include "http/conn.h"
 #include "obs/metrics.h"
 #include "http/request_int.h"
+#include "http/router.h"
 #include "worker/worker.h"
 #include "worker/wstate.h"
 #include "snapgate/common.h"
@@ -22,8 +23,27 @@ static void add_header(evhtp_request_t *ev, const char *name, const char *value,
     evhtp_headers_add_header(ev->headers_out, evhtp_header_new(name, value, 0, copy_value ? 1 : 0));
 }
 
+/* What a JSON-RPC answer said (its HTTP status is always 200). */
+static const char *rpc_outcome(const struct sg_request *r, char *buf, size_t cap)
+{
+    if (r->rpc_protocol_error) {
+        snprintf(buf, cap, "%d", r->rpc_protocol_error);
+        return buf;
+    }
+    if (r->rpc_error < 0)
+        return "ok";
+    /* The error_type, as the REST body of the same error names it. */
+    static const char head[] = "{\"error_type\":\"";
+    const char *body = sg_error_reply((enum sg_error)r->rpc_error)->body;
+    const char *t = body + sizeof(head) - 1;
+    const char *end = strchr(t, '"');
+    snprintf(buf, cap, "%.*s", end ? (int)(end - t) : 0, t);
+    return buf;
+}
+
 static void log_access(struct sg_request *r)
 {
+    char outcome[40];
     struct sg_access_rec rec = {
         .request_id = r->id,
         .method = r->method,
@@ -35,9 +55,12 @@ static void log_access(struct sg_request *r)
         .upstream_status = r->upstream_status,
         .duration_us = req_now_us() - r->started_us,
         .upstream_ms = r->upstream_ms,
+        .protocol = r->kind == SG_REQ_RPC ? "jsonrpc" : "rest",
+        .outcome = r->kind == SG_REQ_RPC ? rpc_outcome(r, outcome, sizeof(outcome)) : "-",
     };
     sg_access_log(&rec);
-    sg_metrics_request(r->ws, r->status, rec.duration_us);
+    sg_metrics_request_as(r->ws, r->kind == SG_REQ_RPC ? SG_METRICS_JSONRPC : SG_METRICS_REST,
+                          r->status, rec.duration_us);
 }
 
 /* Lets evhtp read the connection again after the answer. libevhtp 1.2.18
@@ -84,9 +107,14 @@ static void finish(struct sg_request *r, int status)
     }
 }
 
-static void stage_common_headers(struct sg_request *r)
+void req_stage_common(struct sg_request *r)
 {
     add_header(r->ev, "X-Request-Id", r->id, true);
+}
+
+void req_send(struct sg_request *r, int status)
+{
+    finish(r, status);
 }
 
 /* A 5xx is the gateway's or a backend's failure, not the caller's: one line
@@ -108,13 +136,17 @@ void req_finish_error(struct sg_request *r, enum sg_error e)
     const struct sg_error_reply *er = sg_error_reply(e);
     if (er->status >= 500)
         log_failure(r, er->status);
+    if (r->rpc) {
+        req_rpc_reply_error(r, e);
+        return;
+    }
     if (r->ev) {
-        stage_common_headers(r);
+        req_stage_common(r);
         add_header(r->ev, "Content-Type", "application/json", false);
         if (e == SG_E_UNAUTHENTICATED && r->auth)
             add_header(r->ev, "WWW-Authenticate", r->auth->challenge, false);
         if (e == SG_E_BAD_METHOD)
-            add_header(r->ev, "Allow", "GET, HEAD", false);
+            add_header(r->ev, "Allow", sg_route_allow(r->path), false);
         if (r->cache) {
             add_header(r->ev, "X-Cache", r->cache, false);
             add_header(r->ev, "Cache-Control", "private, max-age=0", false);
@@ -141,6 +173,10 @@ void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char 
 {
     if (r->finished)
         return;
+    if (r->rpc) {
+        req_rpc_reply_entry(r, e, cache);
+        return;
+    }
     r->cache = cache;
     if (!r->ev) {
         finish(r, e->http_status);
@@ -154,7 +190,7 @@ void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char 
     char len[24];
     snprintf(len, sizeof(len), "%zu", e->len);
 
-    stage_common_headers(r);
+    req_stage_common(r);
     add_header(ev, "Content-Type", "application/json", false);
     add_header(ev, "ETag", e->etag, true);
     add_header(ev, "Cache-Control", cc, true);

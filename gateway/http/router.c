@@ -1,5 +1,7 @@
-/* The client API has one route. Everything else is a 404 or 405 decided here,
- * before authentication, so probing unknown paths costs no password hash. */
+/* The client API's routes: the task GET, vAPI JSON-RPC, sessions. Everything
+ * else is a 404 or 405 decided here, before authentication, so probing
+ * unknown paths costs no password hash. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "http/router.h"
@@ -88,9 +90,32 @@ int sg_task_id_check(const char *id, size_t len, const char **why)
     return id_whole(id, len, why);
 }
 
+/* vAPI JSON-RPC: /api where the 8.0U3 SDK sends it, /snapservice where the
+ * 9.0 samples do. Exact paths: the SDK adds nothing to its connector URL. */
+static bool is_rpc_path(const char *path)
+{
+    return strcmp(path, "/api") == 0 || strcmp(path, "/snapservice") == 0;
+}
+
+const char *sg_route_allow(const char *path)
+{
+    if (is_rpc_path(path))
+        return "POST";
+    if (strcmp(path, SG_SESSIONS_PATH) == 0)
+        return "POST, GET, DELETE";
+    return "GET, HEAD";
+}
+
 enum sg_route sg_route_request(const char *method, const char *path, char *id, const char **why)
 {
     static const size_t prefix_len = sizeof(SG_TASK_PREFIX) - 1;
+    if (is_rpc_path(path))
+        return strcmp(method, "POST") == 0 ? SG_ROUTE_RPC : SG_ROUTE_BAD_METHOD;
+    if (strcmp(path, SG_SESSIONS_PATH) == 0)
+        return strcmp(method, "POST") == 0 || strcmp(method, "GET") == 0 ||
+                       strcmp(method, "DELETE") == 0
+                   ? SG_ROUTE_SESSIONS
+                   : SG_ROUTE_BAD_METHOD;
     if (strncmp(path, SG_TASK_PREFIX, prefix_len) != 0)
         return SG_ROUTE_NOT_FOUND;
     const char *seg = path + prefix_len;

@@ -8,13 +8,19 @@
 #include <stddef.h>
 
 #define SG_TASK_PREFIX "/api/snapservice/tasks/"
+#define SG_SESSIONS_PATH "/api/snapservice/sessions"
 
 enum sg_route {
     SG_ROUTE_TASK = 0,   /* GET/HEAD of a valid task id */
     SG_ROUTE_NOT_FOUND,  /* any other path */
     SG_ROUTE_BAD_METHOD, /* the task path with a method other than GET/HEAD */
     SG_ROUTE_BAD_ID,     /* the task path with an id that fails validation */
+    SG_ROUTE_RPC,        /* POST /api or POST /snapservice: vAPI JSON-RPC */
+    SG_ROUTE_SESSIONS,   /* POST, GET or DELETE /api/snapservice/sessions */
 };
+
+/* The methods a path that routes takes, for the Allow header of a 405. */
+const char *sg_route_allow(const char *path);
 
 /* Route method + raw path (as received, still percent-encoded, without the
  * query). On SG_ROUTE_TASK the decoded id is written to id (NUL-terminated,

@@ -40,21 +40,25 @@ void sg_access_log(const struct sg_access_rec *r)
         put_str(line, sizeof(line), &n, "cache", r->cache);
         put_str(line, sizeof(line), &n, "backend", r->backend);
         put_str(line, sizeof(line), &n, "user", r->user);
-        n +=
-            (size_t)snprintf(line + n, sizeof(line) - n,
-                             ",\"upstream_status\":%d,\"duration_ms\":%.3f,\"upstream_ms\":%llu}\n",
-                             r->upstream_status, dur_ms, (unsigned long long)r->upstream_ms);
+        n += (size_t)snprintf(line + n, sizeof(line) - n,
+                              ",\"upstream_status\":%d,\"duration_ms\":%.3f,\"upstream_ms\":%llu",
+                              r->upstream_status, dur_ms, (unsigned long long)r->upstream_ms);
+        put_str(line, sizeof(line), &n, "protocol", r->protocol ? r->protocol : "rest");
+        put_str(line, sizeof(line), &n, "outcome", r->outcome ? r->outcome : "-");
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "}\n");
     } else {
         char path[520];
         size_t pl = 0;
         sg_log_json_escape(path, sizeof(path), &pl, r->path ? r->path : "-");
         n = (size_t)snprintf(line, sizeof(line),
                              "%s access id=%s method=%s path=\"%s\" status=%d cache=%s backend=%s "
-                             "user=%s upstream_status=%d duration_ms=%.3f upstream_ms=%llu\n",
+                             "user=%s upstream_status=%d duration_ms=%.3f upstream_ms=%llu "
+                             "protocol=%s outcome=%s\n",
                              ts, r->request_id, r->method ? r->method : "-", path, r->status,
                              r->cache ? r->cache : "-", r->backend ? r->backend : "-",
                              r->user ? r->user : "-", r->upstream_status, dur_ms,
-                             (unsigned long long)r->upstream_ms);
+                             (unsigned long long)r->upstream_ms, r->protocol ? r->protocol : "rest",
+                             r->outcome ? r->outcome : "-");
     }
     if (n >= sizeof(line)) {
         n = sizeof(line) - 1;

@@ -15,6 +15,10 @@ struct sg_access_rec {
     int upstream_status; /* 0 when none */
     uint64_t duration_us;
     uint64_t upstream_ms;
+    const char *protocol; /* "rest" or "jsonrpc" */
+    /* JSON-RPC only (always HTTP 200): what the answer said, "ok", a vAPI
+     * error_type ("NOT_FOUND") or a JSON-RPC code ("-32700"); "-" on REST. */
+    const char *outcome;
 };
 
 /* Buffers one line in the calling thread's batch. */

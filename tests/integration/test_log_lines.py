@@ -8,7 +8,7 @@ import sg_harness as h
 
 ACCESS = {"time": str, "type": str, "request_id": str, "method": str, "path": str,
           "status": int, "cache": str, "backend": str, "user": str, "upstream_status": int,
-          "duration_ms": (int, float), "upstream_ms": int}
+          "duration_ms": (int, float), "upstream_ms": int, "protocol": str, "outcome": str}
 ERROR = {"time": str, "level": str, "module": str, "request_id": str, "msg": str}
 TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
 
@@ -80,7 +80,7 @@ class TestLogLines(h.GatewayTestCase):
         self.assertEqual(len(access), 1, gw.stdout_text)
         self.assertRegex(access[0], r"^\S+ access id=rid-text method=GET path=\"%s\" status=503 "
                          r"cache=MISS backend=vc1 user=alice upstream_status=503 "
-                         r"duration_ms=[0-9.]+ upstream_ms=\d+$" % re.escape(
+                         r"duration_ms=[0-9.]+ upstream_ms=\d+ protocol=rest outcome=-$" % re.escape(
                              h.task_path("t-down")))
         errors = [l for l in gw.stderr_text.splitlines() if "id=rid-text" in l]
         self.assertEqual(len(errors), 1, gw.stderr_text)

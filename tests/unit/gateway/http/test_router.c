@@ -43,7 +43,32 @@ static const struct route_case route_cases[] = {
     {"GET", "/api/snapservice/tasks/%2e%2E", SG_ROUTE_BAD_ID, NULL},
     {"GET", "/api/snapservice/tasks/...", SG_ROUTE_TASK, "..."},
     {"GET", "/api/snapservice/tasks/.a", SG_ROUTE_TASK, ".a"},
+    /* vAPI JSON-RPC: exactly /api and /snapservice, POST only */
+    {"POST", "/api", SG_ROUTE_RPC, NULL},
+    {"POST", "/snapservice", SG_ROUTE_RPC, NULL},
+    {"GET", "/api", SG_ROUTE_BAD_METHOD, NULL},
+    {"PUT", "/snapservice", SG_ROUTE_BAD_METHOD, NULL},
+    {"POST", "/api/", SG_ROUTE_NOT_FOUND, NULL},
+    {"POST", "/API", SG_ROUTE_NOT_FOUND, NULL},
+    {"POST", "/snapservice/", SG_ROUTE_NOT_FOUND, NULL},
+    {"POST", "/api/cis/session", SG_ROUTE_NOT_FOUND, NULL},
+    /* sessions */
+    {"POST", "/api/snapservice/sessions", SG_ROUTE_SESSIONS, NULL},
+    {"GET", "/api/snapservice/sessions", SG_ROUTE_SESSIONS, NULL},
+    {"DELETE", "/api/snapservice/sessions", SG_ROUTE_SESSIONS, NULL},
+    {"HEAD", "/api/snapservice/sessions", SG_ROUTE_BAD_METHOD, NULL},
+    {"PATCH", "/api/snapservice/sessions", SG_ROUTE_BAD_METHOD, NULL},
+    {"GET", "/api/snapservice/sessions/x", SG_ROUTE_NOT_FOUND, NULL},
 };
+
+START_TEST(test_allow_names_each_routes_methods)
+{
+    ck_assert_str_eq(sg_route_allow("/api"), "POST");
+    ck_assert_str_eq(sg_route_allow("/snapservice"), "POST");
+    ck_assert_str_eq(sg_route_allow("/api/snapservice/sessions"), "POST, GET, DELETE");
+    ck_assert_str_eq(sg_route_allow("/api/snapservice/tasks/x"), "GET, HEAD");
+}
+END_TEST
 
 START_TEST(test_route_table)
 {
@@ -121,6 +146,7 @@ static Suite *router_suite(void)
     tcase_add_loop_test(tc, test_route_table, 0,
                         (int)(sizeof(route_cases) / sizeof(route_cases[0])));
     tcase_add_test(tc, test_id_length_limit);
+    tcase_add_test(tc, test_allow_names_each_routes_methods);
     tcase_add_test(tc, test_encoded_length_counts_decoded_bytes);
     tcase_add_test(tc, test_id_check_decodes_nothing);
     suite_add_tcase(s, tc);
