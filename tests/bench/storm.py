@@ -131,12 +131,14 @@ async def client(cid, ports, requests, stop_at, stats):
                     conns[replica] = await asyncio.open_connection("127.0.0.1", ports[replica])
                 reader, writer = conns[replica]
                 writer.write(req)
-                status, headers, _ = await asyncio.wait_for(read_response(reader), 10)
+                status, headers, body = await asyncio.wait_for(read_response(reader), 10)
                 stats.latencies.append(loop.time() - t0)
                 xc = headers.get("x-cache", "-")
                 stats.x_cache[xc] = stats.x_cache.get(xc, 0) + 1
                 if status != 200:
                     stats.error("HTTP %d (X-Cache %s)" % (status, xc))
+                elif body.startswith(b'{"jsonrpc"') and b',"result":{"output":' not in body:
+                    stats.error("JSON-RPC %s (X-Cache %s)" % (body[:160], xc))
                 if headers.get("connection", "").lower() == "close":
                     conns.pop(replica)[1].close()
             except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError,
@@ -151,10 +153,27 @@ async def client(cid, ports, requests, stop_at, stats):
             w.close()
 
 
+def jsonrpc_request(task):
+    """tasks.get as the VMware Python SDK sends it (api/JSONRPC.md 1.3), user_pass context."""
+    body = json.dumps({"jsonrpc": "2.0", "method": "invoke", "params": {
+        "serviceId": "com.vmware.snapservice.tasks", "operationId": "get",
+        "input": {"STRUCTURE": {"operation-input": {"task": task}}},
+        "ctx": {"appCtx": {"opId": "storm"}, "securityCtx": {
+            "schemeId": "com.vmware.vapi.std.security.user_pass",
+            "userName": USER, "password": PASSWORD}}}, "id": "0"},
+        separators=(",", ":")).encode()
+    return (b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"vapi-service: com.vmware.snapservice.tasks\r\nvapi-operation: get\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)) + body
+
+
 async def storm(args, ports, tasks, stats):
     auth = "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()
-    requests = [("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n\r\n"
-                 % (h.task_path(t), auth)).encode() for t in tasks]
+    if args.protocol == "jsonrpc":
+        requests = [jsonrpc_request(t) for t in tasks]
+    else:
+        requests = [("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n\r\n"
+                     % (h.task_path(t), auth)).encode() for t in tasks]
     loop = asyncio.get_running_loop()
     stop_at = loop.time() + args.seconds
     await asyncio.gather(*(client(c, ports, requests, stop_at, stats)
@@ -247,6 +266,8 @@ def main(argv=None):
     ap.add_argument("--local-max-ttl", default="1s")
     ap.add_argument("--workers", type=int, default=1, help="event-loop threads per replica")
     ap.add_argument("--upstream-delay-ms", type=int, default=20)
+    ap.add_argument("--protocol", choices=("rest", "jsonrpc"), default="rest",
+                    help="how the pollers ask: REST GET, or vAPI JSON-RPC POST /api as the SDK")
     ap.add_argument("--no-redis", action="store_true",
                     help="baseline: each replica with its in-process cache alone")
     ap.add_argument("--binary", default=os.environ.get("SNAPGATE_BIN") or os.path.join(
