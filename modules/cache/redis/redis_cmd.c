@@ -28,7 +28,7 @@
 static const char release_script[] =
     "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0 end";
 
-enum cmd_kind { CMD_GET, CMD_LEASE, CMD_WRITE };
+enum cmd_kind { CMD_GET, CMD_LEASE, CMD_WRITE, CMD_RAW };
 
 struct rcmd {
     struct sg_redis_inst *r;
@@ -39,6 +39,7 @@ struct rcmd {
     struct event *timer;
     sg_cache_get_cb get_cb;
     sg_cache_lease_cb lease_cb;
+    sg_redis_reply_fn raw_fn; /* CMD_RAW: reads the reply itself (NULL: nobody listens) */
     void *arg;
     uint64_t lease_ttl_ms;
     char key[]; /* the core's key */
@@ -50,6 +51,8 @@ static void deliver(struct rcmd *c, int rc, struct sg_cache_entry *e)
         c->get_cb(rc, e, c->arg);
     else if (c->kind == CMD_LEASE && c->lease_cb)
         c->lease_cb(rc, c->arg);
+    else if (c->kind == CMD_RAW && c->raw_fn)
+        c->raw_fn(c->r, NULL, c->arg); /* only failures come this way */
     else
         sg_cache_entry_put(e);
 }
@@ -129,6 +132,10 @@ static void complete(struct rcmd *c, const redisReply *rep)
         break;
     case CMD_WRITE:
         break;
+    case CMD_RAW:
+        if (c->raw_fn)
+            c->raw_fn(r, rep, c->arg);
+        break;
     }
 }
 
@@ -193,6 +200,18 @@ static struct rcmd *cmd_send(struct sg_redis_inst *r, const struct cmd_args *a)
     struct timeval tv = sg_timeval_ms(r->timeout_ms);
     evtimer_add(c->timer, &tv);
     return c;
+}
+
+int sg_redis_send(struct sg_redis_inst *r, const char *key, int argc, const char **argv,
+                  const size_t *lens, sg_redis_reply_fn fn, void *arg)
+{
+    const struct cmd_args a = {CMD_RAW, key, argc, argv, lens};
+    struct rcmd *c = cmd_send(r, &a);
+    if (!c)
+        return SG_ERR;
+    c->raw_fn = fn;
+    c->arg = arg;
+    return SG_AGAIN;
 }
 
 /* Fire-and-forget: the outcome only shows in the counters. */
@@ -339,4 +358,7 @@ const struct sg_cache_ops sg_redis_ops = {
     .purge = redis_purge,
     .on_purge = redis_on_purge,
     .stats = redis_stats,
+    .kv_get = sg_redis_kv_get,
+    .kv_set = sg_redis_kv_set,
+    .kv_del = sg_redis_kv_del,
 };
