@@ -26,6 +26,7 @@
 #include "upstream/health_check.h"
 #include "http/listen.h"
 #include "auth/pairs.h"
+#include "auth/session.h"
 #include "auth/throttle.h"
 #include "obs/metrics.h"
 #include "process/notify.h"
@@ -97,6 +98,7 @@ static struct sg_wstate *worker_create(struct sg_server *s, unsigned id)
     ws->worker->server = ws;
     ws->conf = conf;
     ws->health = s->health;
+    ws->sessions = s->sessions;
     ws->metrics = sg_metrics_register(id);
     ws->mq = sg_wmsg_queue_new(ws->base);
     sg_strmap_init(&ws->flights);
@@ -224,6 +226,7 @@ int sg_server_run(struct sg_conf *conf, void (*on_ready)(void))
     s->workers = sg_xcalloc(s->nworkers, sizeof(*s->workers));
     s->threads = sg_xcalloc(s->nworkers, sizeof(*s->threads));
     s->health = sg_health_new(conf);
+    s->sessions = sg_session_table_new();
 
     unsigned created = 0;
     for (; created < s->nworkers; created++) {
@@ -278,6 +281,7 @@ fail:
         worker_destroy(s->workers[i]);
     sg_admin_destroy(s->admin);
     sg_health_free(s->health);
+    sg_session_table_free(s->sessions);
     for (size_t i = 0; i < s->nretired_health; i++)
         sg_health_free(s->retired_health[i]);
     free(s->retired_health);

@@ -15,6 +15,7 @@ struct event_base;
 struct sg_admin;
 struct sg_health;
 struct sg_health_checker;
+struct sg_session_table;
 struct sg_wmsg_queue;
 struct sg_wstate;
 
@@ -38,6 +39,7 @@ struct sg_server {
     struct event *drain_deadline;
     struct sg_health *health;                 /* every backend's, shared by the workers */
     struct sg_health_checker *health_checker; /* probes on this (the main) thread */
+    struct sg_session_table *sessions;        /* without Redis: every worker's sessions */
 };
 
 /* server.c: a request's deadline under conf. */

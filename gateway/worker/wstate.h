@@ -24,6 +24,7 @@ struct sg_health;
 struct sg_conn;
 struct sg_linger;
 struct sg_accept_guard;
+struct sg_session_table;
 
 struct sg_wstate {
     struct sg_worker *worker;
@@ -49,6 +50,8 @@ struct sg_wstate {
     size_t nbackends;
     struct sg_health
         *health; /* the process's, shared by every worker (gateway/upstream/health.h) */
+    /* The process's sessions without Redis, shared by every worker (gateway/auth/session.h). */
+    struct sg_session_table *sessions;
     struct {
         struct sg_backend_worker **v;
         size_t n;
