@@ -21,6 +21,7 @@ static const int upstream_codes[SG_METRICS_UPSTREAM_CODES - 2] = {200, 401, 403,
 static const char *const cache_results[SG_METRICS_CACHE_RESULTS] = {"hit", "miss", "stale",
                                                                     "bypass", "error"};
 static const char *const refused_reasons[SG_METRICS_REFUSED_REASONS] = {"limit", "emfile", "error"};
+static const char *const session_results[SG_METRICS_SESSION_RESULTS] = {"ok", "denied", "error"};
 static const char *const outcomes[SG_METRICS_OUTCOMES] = {
     "info", "not_found", "unauthenticated", "unauthorized", "unavailable", "error", "inaccessible"};
 
@@ -92,11 +93,17 @@ static void render_histogram(struct evbuffer *out, const char *name, const char 
 
 void sg_metrics_request(struct sg_wstate *ws, int status, uint64_t duration_us)
 {
+    sg_metrics_request_as(ws, SG_METRICS_REST, status, duration_us);
+}
+
+void sg_metrics_request_as(struct sg_wstate *ws, enum sg_metrics_protocol p, int status,
+                           uint64_t duration_us)
+{
     struct sg_metrics *m = of(ws);
     size_t i = 0;
     while (i < SG_METRICS_CODES - 2 && codes[i] != status)
         i++;
-    bump(&m->requests[i], 1);
+    bump(&m->requests[p][i], 1);
     observe(m->duration_bucket, (double)duration_us / 1e6);
     bump(&m->duration_count, 1);
     bump(&m->duration_sum_us, duration_us);
@@ -155,6 +162,21 @@ void sg_metrics_conn_refused(struct sg_wstate *ws, enum sg_conn_refused why)
         bump(&of(ws)->conns_refused[why], 1);
 }
 
+void sg_metrics_session_created(struct sg_wstate *ws)
+{
+    bump(&of(ws)->sessions_created, 1);
+}
+
+void sg_metrics_session_deleted(struct sg_wstate *ws)
+{
+    bump(&of(ws)->sessions_deleted, 1);
+}
+
+void sg_metrics_session_check(struct sg_wstate *ws, int rc)
+{
+    bump(&of(ws)->session_checks[rc == SG_OK ? 0 : rc == SG_DENIED ? 1 : 2], 1);
+}
+
 #define FIELD(f) offsetof(struct sg_metrics, f)
 
 /* Relaxed loads of every worker's count: another worker accepting at the
@@ -165,6 +187,27 @@ uint64_t sg_metrics_conns_open_total(void)
     return sum(FIELD(conns_open));
 }
 
+static void render_sessions(struct evbuffer *out)
+{
+    evbuffer_add_printf(out,
+                        "# HELP snapgate_sessions_created_total Sessions made (vAPI "
+                        "com.vmware.cis.session create, POST /api/snapservice/sessions).\n"
+                        "# TYPE snapgate_sessions_created_total counter\n"
+                        "snapgate_sessions_created_total %llu\n"
+                        "# HELP snapgate_sessions_deleted_total Sessions ended by a delete.\n"
+                        "# TYPE snapgate_sessions_deleted_total counter\n"
+                        "snapgate_sessions_deleted_total %llu\n",
+                        (unsigned long long)sum(FIELD(sessions_created)),
+                        (unsigned long long)sum(FIELD(sessions_deleted)));
+    evbuffer_add_printf(out, "# HELP snapgate_session_checks_total Session ids presented, by "
+                             "result: ok, denied (unknown, ended or malformed), error (the "
+                             "session store failed).\n"
+                             "# TYPE snapgate_session_checks_total counter\n");
+    for (size_t i = 0; i < SG_METRICS_SESSION_RESULTS; i++)
+        evbuffer_add_printf(out, "snapgate_session_checks_total{result=\"%s\"} %llu\n",
+                            session_results[i], (unsigned long long)sum(FIELD(session_checks[i])));
+}
+
 void sg_metrics_render(struct evbuffer *out)
 {
     evbuffer_add_printf(out,
@@ -172,16 +215,22 @@ void sg_metrics_render(struct evbuffer *out)
                         "# TYPE snapgate_build_info gauge\n"
                         "snapgate_build_info{version=\"%s\"} 1\n",
                         SNAPGATE_VERSION);
-    evbuffer_add_printf(out, "# HELP snapgate_requests_total Client requests by status code.\n"
+    evbuffer_add_printf(out, "# HELP snapgate_requests_total Client requests by protocol (rest, "
+                             "jsonrpc) and HTTP status code.\n"
                              "# TYPE snapgate_requests_total counter\n");
-    for (size_t i = 0; i < SG_METRICS_CODES - 1; i++) {
-        uint64_t v = sum(FIELD(requests[i]));
-        if (codes[i])
-            evbuffer_add_printf(out, "snapgate_requests_total{code=\"%d\"} %llu\n", codes[i],
-                                (unsigned long long)v);
-        else if (i == SG_METRICS_CODES - 2)
-            evbuffer_add_printf(out, "snapgate_requests_total{code=\"other\"} %llu\n",
-                                (unsigned long long)v);
+    static const char *const protocols[SG_METRICS_PROTOCOLS] = {"rest", "jsonrpc"};
+    for (size_t p = 0; p < SG_METRICS_PROTOCOLS; p++) {
+        for (size_t i = 0; i < SG_METRICS_CODES - 1; i++) {
+            uint64_t v = sum(FIELD(requests[p][i]));
+            if (codes[i])
+                evbuffer_add_printf(out,
+                                    "snapgate_requests_total{protocol=\"%s\",code=\"%d\"} %llu\n",
+                                    protocols[p], codes[i], (unsigned long long)v);
+            else if (i == SG_METRICS_CODES - 2)
+                evbuffer_add_printf(
+                    out, "snapgate_requests_total{protocol=\"%s\",code=\"other\"} %llu\n",
+                    protocols[p], (unsigned long long)v);
+        }
     }
     evbuffer_add_printf(out, "# HELP snapgate_request_duration_seconds Time to answer a request.\n"
                              "# TYPE snapgate_request_duration_seconds histogram\n");
@@ -246,6 +295,7 @@ void sg_metrics_render(struct evbuffer *out)
     for (size_t i = 0; i < SG_METRICS_REFUSED_REASONS; i++)
         evbuffer_add_printf(out, "snapgate_connections_refused_total{reason=\"%s\"} %llu\n",
                             refused_reasons[i], (unsigned long long)sum(FIELD(conns_refused[i])));
+    render_sessions(out);
 }
 
 void sg_metrics_backend(struct sg_wstate *ws, size_t i, int status, uint64_t ms, unsigned retries)

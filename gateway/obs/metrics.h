@@ -18,6 +18,7 @@ struct evbuffer;
 #define SG_METRICS_OUTCOMES 7
 #define SG_METRICS_CACHE_RESULTS 5 /* hit miss stale bypass error */
 
+#define SG_METRICS_SESSION_RESULTS 3 /* ok denied error */
 #define SG_METRICS_UPSTREAM_CODES 10 /* 200 401 403 404 500 502 503 504 other none */
 
 /* Why a client connection was not served: over max_connections (closed once
@@ -35,8 +36,11 @@ struct sg_backend_metrics {
     _Atomic uint64_t retries;
 };
 
+/* The protocol a client request spoke: the label of snapgate_requests_total. */
+enum sg_metrics_protocol { SG_METRICS_REST = 0, SG_METRICS_JSONRPC, SG_METRICS_PROTOCOLS };
+
 struct sg_metrics {
-    _Atomic uint64_t requests[SG_METRICS_CODES];
+    _Atomic uint64_t requests[SG_METRICS_PROTOCOLS][SG_METRICS_CODES];
     _Atomic uint64_t duration_bucket[SG_METRICS_BUCKETS];
     _Atomic uint64_t duration_count;
     _Atomic uint64_t duration_sum_us;
@@ -52,12 +56,18 @@ struct sg_metrics {
     /* client connections: accepted ever, and open now (this worker's count) */
     _Atomic uint64_t conns_accepted, conns_open;
     _Atomic uint64_t conns_refused[SG_METRICS_REFUSED_REASONS]; /* by enum sg_conn_refused */
+    /* snapgate's own sessions (gateway/auth/session.h) */
+    _Atomic uint64_t sessions_created, sessions_deleted;
+    _Atomic uint64_t session_checks[SG_METRICS_SESSION_RESULTS]; /* ok denied error */
 };
 
 /* Registers a worker's block so the admin endpoint can sum it. */
 struct sg_metrics *sg_metrics_register(unsigned worker_id);
 
 void sg_metrics_request(struct sg_wstate *ws, int status, uint64_t duration_us);
+/* The same for a request of protocol p (sg_metrics_request counts REST). */
+void sg_metrics_request_as(struct sg_wstate *ws, enum sg_metrics_protocol p, int status,
+                           uint64_t duration_us);
 /* result: "hit", "miss", "stale", "bypass" or "error" (the shared tier failed). */
 void sg_metrics_cache(struct sg_wstate *ws, const char *result);
 void sg_metrics_lease_wait(struct sg_wstate *ws);
@@ -85,6 +95,11 @@ void sg_metrics_conn_open(struct sg_wstate *ws);
 void sg_metrics_conn_close(struct sg_wstate *ws);
 /* A connection refused, or a failed accept(), on ws's listener (ws's thread). */
 void sg_metrics_conn_refused(struct sg_wstate *ws, enum sg_conn_refused why);
+/* A session made; one ended by a delete; a presented id checked, by its
+ * outcome (SG_OK: ok, SG_DENIED: denied, anything else: error). */
+void sg_metrics_session_created(struct sg_wstate *ws);
+void sg_metrics_session_deleted(struct sg_wstate *ws);
+void sg_metrics_session_check(struct sg_wstate *ws, int rc);
 /* Client connections open now in the whole process (every worker's count). */
 uint64_t sg_metrics_conns_open_total(void);
 

@@ -2,12 +2,18 @@
  * the unit tests the pieces they drive directly.
  *
  * Key layout (version 1; a new layout takes a new prefix, never reuses this):
- *   snapgate:v2:task:<key>   string: an entry as snapgate/cache_codec.h writes
+ *   snapgate:v3:task:<key>   string: an entry as snapgate/cache_codec.h writes
  *                            it, with a Redis TTL of keep_ms (PX)
- *   snapgate:v2:lease:<key>  string: the holder's random per-worker token, PX
+ *   snapgate:v3:lease:<key>  string: the holder's random per-worker token, PX
  *                            the lease TTL; set with NX
- *   snapgate:v2:purge        pub/sub channel; a message is the raw <key>
+ *   snapgate:v3:purge        pub/sub channel; a message is the raw <key>
  * <key> is the core's cache key (the task id), byte for byte.
+ *   snapgate:kv:<key>        string: a raw value of the kv ops (the session
+ *                            store's, gateway/auth/session.h), always with a
+ *                            TTL (PX). The module never reads these values,
+ *                            so their prefix carries no layout version: the
+ *                            core versions <key> and the values itself, and a
+ *                            new cache entry layout leaves sessions alone.
  *
  * Per worker: two async connections on the worker's event base, one for
  * commands and one subscribed to the purge channel. */
@@ -25,9 +31,11 @@
 
 extern const struct sg_module sg_module_cache_redis;
 
-#define SG_REDIS_TASK_PREFIX "snapgate:v2:task:"
-#define SG_REDIS_LEASE_PREFIX "snapgate:v2:lease:"
-#define SG_REDIS_PURGE_CHANNEL "snapgate:v2:purge"
+#define SG_REDIS_TASK_PREFIX "snapgate:v3:task:"
+#define SG_REDIS_LEASE_PREFIX "snapgate:v3:lease:"
+#define SG_REDIS_PURGE_CHANNEL "snapgate:v3:purge"
+
+#define SG_REDIS_KV_PREFIX "snapgate:kv:"
 
 #define SG_REDIS_DEFAULT_PORT 6379
 #define SG_REDIS_DEFAULT_TIMEOUT_MS 250
@@ -137,6 +145,25 @@ uint64_t sg_redis_rand(struct sg_redis_inst *r, uint64_t n);
 /* ---- the cache ops (redis_cmd.c: sends on the command link) ---------------- */
 
 extern const struct sg_cache_ops sg_redis_ops;
+
+struct redisReply;
+/* A command whose reply its sender reads: fn runs exactly once, from the loop,
+ * with the reply (an error reply already counted and fed to the circuit), or
+ * with NULL when the command failed (timeout, lost connection, teardown;
+ * counted too). The reply is hiredis's: it is freed when fn returns. */
+typedef void (*sg_redis_reply_fn)(struct sg_redis_inst *r, const struct redisReply *rep, void *arg);
+/* Sends on the command link under redis.timeout: SG_AGAIN, or SG_ERR at once
+ * (fn is never called) while the link is not ready, the circuit is open or
+ * the worker stops. key names the command in debug logs. fn may be NULL. */
+int sg_redis_send(struct sg_redis_inst *r, const char *key, int argc, const char **argv,
+                  const size_t *lens, sg_redis_reply_fn fn, void *arg);
+
+/* ---- the kv ops (redis_kv.c: sends through sg_redis_send) ------------------ */
+
+int sg_redis_kv_get(void *inst, const char *key, sg_cache_kv_get_cb cb, void *arg);
+int sg_redis_kv_set(void *inst, const char *key, const void *val, size_t len, uint64_t ttl_ms,
+                    enum sg_cache_kv_when when, sg_cache_kv_cb cb, void *arg);
+int sg_redis_kv_del(void *inst, const char *key, sg_cache_kv_cb cb, void *arg);
 /* Frees the remembered leases (worker_fini). */
 void sg_redis_leases_clear(struct sg_redis_inst *r);
 
