@@ -49,11 +49,13 @@ START_TEST(test_requests_by_code_are_summed_across_workers)
     sg_metrics_request(&ws[1], 200, 10);
     sg_metrics_request(&ws[1], 404, 10);
     sg_metrics_request(&ws[1], 418, 10); /* not in the table: "other" */
+    sg_metrics_request_as(&ws[1], SG_METRICS_JSONRPC, 200, 10);
     char *s = render();
-    has_line(s, "snapgate_requests_total{code=\"200\"} 3");
-    has_line(s, "snapgate_requests_total{code=\"404\"} 1");
-    has_line(s, "snapgate_requests_total{code=\"503\"} 0");
-    has_line(s, "snapgate_requests_total{code=\"other\"} 1");
+    has_line(s, "snapgate_requests_total{protocol=\"rest\",code=\"200\"} 3");
+    has_line(s, "snapgate_requests_total{protocol=\"rest\",code=\"404\"} 1");
+    has_line(s, "snapgate_requests_total{protocol=\"rest\",code=\"503\"} 0");
+    has_line(s, "snapgate_requests_total{protocol=\"jsonrpc\",code=\"200\"} 1");
+    has_line(s, "snapgate_requests_total{protocol=\"rest\",code=\"other\"} 1");
     free(s);
 }
 END_TEST

@@ -458,11 +458,11 @@ START_TEST(test_put_get_round_trip)
     sg_cache_entry_put(got);
 
     /* The documented key, the codec's bytes, and a Redis TTL of keep_ms. */
-    redisReply *r = cmd(&s, "GET snapgate:v2:task:task-1");
+    redisReply *r = cmd(&s, "GET snapgate:v3:task:task-1");
     ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
-    ck_assert_mem_eq(r->str, "SGCE\x02", 5);
+    ck_assert_mem_eq(r->str, "SGCE\x03", 5);
     freeReplyObject(r);
-    r = cmd(&s, "PTTL snapgate:v2:task:task-1");
+    r = cmd(&s, "PTTL snapgate:v3:task:task-1");
     ck_assert_int_gt(r->integer, 25000);
     ck_assert_int_le(r->integer, 30000);
     freeReplyObject(r);
@@ -506,9 +506,9 @@ START_TEST(test_garbage_value_is_a_counted_miss)
     srv_tcp(&s, NULL);
     struct fx f;
     fx_open_tcp(&f, &s, 1);
-    freeReplyObject(cmd(&s, "SET snapgate:v2:task:bad %s", "not an entry"));
-    freeReplyObject(cmd(&s, "SET snapgate:v2:task:trunc %b", "SGCE\x01\x00\xc8", (size_t)7));
-    freeReplyObject(cmd(&s, "LPUSH snapgate:v2:task:list x"));
+    freeReplyObject(cmd(&s, "SET snapgate:v3:task:bad %s", "not an entry"));
+    freeReplyObject(cmd(&s, "SET snapgate:v3:task:trunc %b", "SGCE\x01\x00\xc8", (size_t)7));
+    freeReplyObject(cmd(&s, "LPUSH snapgate:v3:task:list x"));
     struct sg_cache_entry *got = NULL;
     ck_assert_int_eq(get_wait(&f, 0, "bad", &got), SG_DECLINED);
     ck_assert_ptr_null(got);
@@ -533,7 +533,7 @@ END_TEST
 
 static char *lease_holder(const struct srv *s, const char *key)
 {
-    redisReply *r = cmd(s, "GET snapgate:v2:lease:%s", key);
+    redisReply *r = cmd(s, "GET snapgate:v3:lease:%s", key);
     char *v = r->type == REDIS_REPLY_STRING ? sg_xstrdup(r->str) : NULL;
     freeReplyObject(r);
     return v;
@@ -550,7 +550,7 @@ START_TEST(test_lease_acquire_deny_expire_release)
     ck_assert_ptr_nonnull(tok0);
     ck_assert_uint_eq(strlen(tok0), 32);
     ck_assert_int_eq(lease_wait(&f, 1, "L", 5000), SG_DENIED);
-    redisReply *r = cmd(&s, "PTTL snapgate:v2:lease:L");
+    redisReply *r = cmd(&s, "PTTL snapgate:v3:lease:L");
     ck_assert_int_gt(r->integer, 4000);
     freeReplyObject(r);
 
@@ -575,7 +575,7 @@ START_TEST(test_lease_acquire_deny_expire_release)
 
     /* Our lease, taken over in Redis by someone else: release leaves theirs. */
     ck_assert_int_eq(lease_wait(&f, 0, "T", 5000), SG_OK);
-    freeReplyObject(cmd(&s, "SET snapgate:v2:lease:T someone-else"));
+    freeReplyObject(cmd(&s, "SET snapgate:v3:lease:T someone-else"));
     ops()->release(f.inst[0], "T");
     spin(f.base, 50);
     char *other = lease_holder(&s, "T");
@@ -611,7 +611,7 @@ START_TEST(test_purge_reaches_every_instance)
     ops()->on_purge(f.inst[1], on_purged, &p[1]);
     /* The subscriptions are up once the server counts two subscribers. */
     for (int t = 0; t < 200; t++) {
-        redisReply *r = cmd(&s, "PUBSUB NUMSUB snapgate:v2:purge");
+        redisReply *r = cmd(&s, "PUBSUB NUMSUB snapgate:v3:purge");
         long long n = r->element[1]->integer;
         freeReplyObject(r);
         if (n == 2)
@@ -630,7 +630,7 @@ START_TEST(test_purge_reaches_every_instance)
     ck_assert_int_eq(get_wait(&f, 1, "task-9", &got), SG_DECLINED);
     ck_assert_ptr_null(got);
     /* A purge announced by anyone else arrives as well. */
-    freeReplyObject(cmd(&s, "PUBLISH snapgate:v2:purge other-task"));
+    freeReplyObject(cmd(&s, "PUBLISH snapgate:v3:purge other-task"));
     for (int t = 0; t < 200 && p[1].n < 2; t++)
         spin(f.base, 5);
     ck_assert_str_eq(p[1].last, "other-task");
@@ -732,7 +732,7 @@ START_TEST(test_dead_server_opens_the_circuit_and_recovery_closes_it)
     struct purges p = {0};
     ops()->on_purge(f.inst[0], on_purged, &p);
     for (int t = 0; t < 400 && !p.n; t++) {
-        freeReplyObject(cmd(&s, "PUBLISH snapgate:v2:purge after-restart"));
+        freeReplyObject(cmd(&s, "PUBLISH snapgate:v3:purge after-restart"));
         spin(f.base, 10);
     }
     ck_assert_str_eq(p.last, "after-restart");
@@ -761,7 +761,7 @@ START_TEST(test_auth_and_db)
     redisContext *c = cli(&s);
     redisReply *r = redisCommand(c, "SELECT 2");
     freeReplyObject(r);
-    r = redisCommand(c, "EXISTS snapgate:v2:task:authed");
+    r = redisCommand(c, "EXISTS snapgate:v3:task:authed");
     ck_assert_int_eq(r->integer, 1);
     freeReplyObject(r);
     redisFree(c);
@@ -799,7 +799,7 @@ START_TEST(test_unix_socket)
     sg_cache_entry_put(got);
     redisContext *c = cli(&s);
     freeReplyObject(redisCommand(c, "SELECT 3"));
-    redisReply *r = redisCommand(c, "EXISTS snapgate:v2:task:u");
+    redisReply *r = redisCommand(c, "EXISTS snapgate:v3:task:u");
     ck_assert_int_eq(r->integer, 1);
     freeReplyObject(r);
     redisFree(c);
