@@ -165,8 +165,10 @@ static enum sg_rpc_code read_input(struct json_object *params, struct sg_rpc_req
         return fail(SG_RPC_INVALID_PARAMS, reason, cap, "operation-input.task is not a string");
     const char *why = NULL;
     size_t n = (size_t)json_object_get_string_len(task);
-    if (sg_task_id_check(json_object_get_string(task), n, &why) != 0)
-        return fail(SG_RPC_INVALID_PARAMS, reason, cap, why);
+    if (sg_task_id_check(json_object_get_string(task), n, &why) != 0) {
+        r->task_invalid = why;
+        return SG_RPC_OK;
+    }
     memcpy(r->task, json_object_get_string(task), n + 1);
     return SG_RPC_OK;
 }

@@ -124,6 +124,12 @@ struct sg_rpc_request {
     /* SG_RPC_TASK_GET: params.input.STRUCTURE["operation-input"].task, held
      * to the REST path's task id rules (sg_task_id_check). "" otherwise. */
     char task[SG_TASK_ID_MAX + 1];
+    /* SG_RPC_TASK_GET with a task that is a string but breaks the task id
+     * rules: why (a static string), and task is "". Not a protocol error: the
+     * request is well formed and answered invalid_argument, as the REST path
+     * answers the same id 400 INVALID_ARGUMENT (the SDK raises InvalidArgument
+     * for both). NULL otherwise. */
+    const char *task_invalid;
     char op_id[SG_RPC_OPID_MAX + 1]; /* ctx.appCtx.opId, "" when absent or unfit for logs */
     struct sg_rpc_security sec;
     /* The whole body as parsed, for the holder-of-key signing input

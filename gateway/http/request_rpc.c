@@ -5,6 +5,7 @@
  * flights; only its answers differ (request_rpc_reply.c). */
 #include <event2/buffer.h>
 #include <evhtp/evhtp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -46,6 +47,14 @@ void req_rpc_begin(struct sg_request *r)
         if (sg_log_get_level() >= SG_LOG_DEBUG)
             sg_log_req(SG_LOG_DEBUG, "jsonrpc", r->id, "answered %d: %s", (int)code, reason);
         req_rpc_reply_protocol(r, (int)code);
+        return;
+    }
+    if (r->rpc->task_invalid) {
+        /* As the REST route does: before authentication, a bad id is 400. */
+        if (sg_log_get_level() >= SG_LOG_DEBUG)
+            sg_log_req(SG_LOG_DEBUG, "request", r->id, "malformed task id: %s",
+                       r->rpc->task_invalid);
+        req_finish_error(r, SG_E_INVALID_ARGUMENT);
         return;
     }
     if (r->rpc->op == SG_RPC_TASK_GET)

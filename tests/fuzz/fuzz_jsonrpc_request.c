@@ -10,7 +10,8 @@
  *   takes; -32700 answers id null;
  * - OK: the id is the body's own bytes, takes sg_dv_id_valid and reads (json-c)
  *   as the request's id; service/operation are those of the body; tasks.get
- *   has a task that passes sg_task_id_check and equals the body's; every
+ *   has a task that passes sg_task_id_check and equals the body's, or none
+ *   and task_invalid when the body's string fails that check; every
  *   string the request hands out (opId, the security context's fields) equals
  *   the reference's, has no NUL, and the credentials are zero after
  *   sg_rpc_request_wipe; the headers the body names pass the cross-check and
@@ -218,7 +219,14 @@ static void check_ok(struct sg_rpc_request *r, const char *body, size_t size,
     json_object_put(id);
     same_string(r->service, ref, service);
     same_string(r->operation, ref, operation);
-    if (r->op == SG_RPC_TASK_GET) {
+    if (r->op == SG_RPC_TASK_GET && r->task_invalid) {
+        /* A string that breaks the id rules: no task handed out. */
+        const char *why;
+        struct json_object *t = at(ref, task);
+        CHECK(r->task[0] == '\0' && json_object_is_type(t, json_type_string));
+        CHECK(sg_task_id_check(json_object_get_string(t), (size_t)json_object_get_string_len(t),
+                               &why) != 0);
+    } else if (r->op == SG_RPC_TASK_GET) {
         const char *why;
         CHECK(sg_task_id_check(r->task, strlen(r->task), &why) == 0);
         same_string(r->task, ref, task);
@@ -256,6 +264,7 @@ static void check_fast(const struct sg_rpc_request *t, enum sg_rpc_code rc, cons
         CHECK(f.id_len == t->id_len && memcmp(f.id, t->id, f.id_len + 1) == 0);
         CHECK(f.op == t->op && f.service == t->service && f.operation == t->operation);
         CHECK(strcmp(f.task, t->task) == 0 && strcmp(f.op_id, t->op_id) == 0);
+        CHECK(f.task_invalid == NULL && t->task_invalid == NULL);
         CHECK(f.sec.scheme == t->sec.scheme && same_text(f.sec.session_id, t->sec.session_id));
         CHECK(same_text(f.sec.user_name, t->sec.user_name));
         CHECK(same_text(f.sec.password, t->sec.password));
