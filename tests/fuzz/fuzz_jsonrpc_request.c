@@ -294,11 +294,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char reason[120];
     enum sg_rpc_code rc = sg_rpc_request_parse_tree(body, size, &r, reason, sizeof reason);
     CHECK(memchr(reason, '\0', sizeof reason));
+    check_fast(&r, rc, body, size); /* before check_ok wipes the credentials */
     if (rc == SG_RPC_OK)
         check_ok(&r, body, size, ref, ref_ok);
     else
         check_error(&r, rc, reason);
-    check_fast(&r, rc, body, size);
     sg_rpc_request_clear(&r);
     CHECK(r.tree == NULL);
     json_object_put(ref);
