@@ -8,10 +8,12 @@
  *           com.vmware.cis.session.delete  -> output null
  *
  * A session is snapgate's own (gateway/auth/session.h), except for a caller
- * delegated to a vCenter: its session is the vCenter's, made when the
- * provider exchanged the caller's credentials, and handed out as it is, so
- * the backend keeps vouching for every later request. get and delete act on
- * the session the request presented. */
+ * delegated to a vCenter: its session is the vCenter's, opened there with the
+ * credential the chain checked and ended there (the provider's open_session
+ * and close_session), so the backend vouches for every later request. get and
+ * delete act on the session the request presented; get of a vCenter's
+ * session answers its user, with the time of the check for both times
+ * (snapgate keeps none of a backend session's times). */
 #include <event2/buffer.h>
 #include <evhtp/evhtp.h>
 #include <json-c/json.h>
@@ -149,15 +151,62 @@ static void store_call(struct sg_request *r, enum session_verb verb)
     store_done(r, rc);
 }
 
+/* The backend's answer for a delegated caller's own session (open or close). */
+static void on_backend_session(int rc, char *session, void *arg)
+{
+    struct sg_request *r = arg;
+    ASSERT_NOT_INSIDE_CALL(r);
+    if (!r->finished) {
+        if (rc == SG_ERR) {
+            r->why = "the backend could not open or end the caller's session";
+            req_finish_error(r, SG_E_UNAVAILABLE);
+        } else if (rc != SG_OK) {
+            req_finish_error(r, SG_E_UNAUTHENTICATED);
+        } else if (session) {
+            answer_created(r, session);
+        } else {
+            answer_deleted(r);
+        }
+    }
+    sg_wipe_free(session);
+    req_put(r);
+}
+
+/* A delegated caller's session is the backend's: opened with the credential
+ * the chain checked, ended there, never kept here (auth.h open_session). */
+static void backend_session(struct sg_request *r, enum session_verb verb)
+{
+    const struct sg_auth_inst *a = r->auth_by;
+    int rc = SG_ERR;
+    r->refs++; /* on_backend_session's */
+    CALL_BEGIN(r);
+    if (verb == VERB_CREATE && a && a->ops->open_session)
+        rc = a->ops->open_session(a->inst, r->cred_header, on_backend_session, r);
+    else if (verb == VERB_DELETE && a && a->ops->close_session)
+        rc = a->ops->close_session(a->inst, r->cred_session, on_backend_session, r);
+    CALL_END(r);
+    if (rc == SG_AGAIN) {
+        if (!r->finished)
+            req_go_async(r);
+        return;
+    }
+    req_drop_unused_ref(r);
+    r->why = "the provider that vouched for the caller cannot open or end its sessions";
+    req_finish_error(r, SG_E_UNAVAILABLE);
+}
+
 void req_session_op(struct sg_request *r)
 {
     enum session_verb verb = verb_of(r);
     bool delegated = r->principal.upstream_session != NULL;
     if (verb == VERB_CREATE) {
-        if (delegated)
-            answer_created(r, r->principal.upstream_session);
-        else
+        if (!delegated)
             store_call(r, VERB_CREATE);
+        else if (r->cred_header)
+            backend_session(r, VERB_CREATE);
+        else
+            /* Vouched for by a session it presented: that is its session. */
+            answer_created(r, r->cred_session);
         return;
     }
     /* get and delete act on the session presented: credentials alone name none. */
@@ -173,15 +222,14 @@ void req_session_op(struct sg_request *r)
             store_call(r, VERB_DELETE);
         return;
     }
-    /* A vCenter's session, vouched for by the backend just now. snapgate
-     * keeps none of its times, and ending it is the vCenter's own API. */
-    if (verb == VERB_GET) {
-        uint64_t now = sg_wall_ms();
-        answer_info(r, r->principal.name, now, now);
+    if (verb == VERB_DELETE) {
+        backend_session(r, VERB_DELETE);
         return;
     }
-    r->why = "deleting a vCenter's session through snapgate is not supported yet";
-    req_finish_error(r, SG_E_ERROR);
+    /* A vCenter's session, vouched for by the backend just now: snapgate keeps
+     * none of its times, so both are the time of this check. */
+    uint64_t now = sg_wall_ms();
+    answer_info(r, r->principal.name, now, now);
 }
 
 void req_dispatch(struct sg_request *r)

@@ -30,6 +30,12 @@ void sg_principal_clear(struct sg_principal *p);
  * then fails closed with 503, never as a 401. */
 typedef void (*sg_auth_cb)(int rc, struct sg_principal *p, void *arg);
 
+/* What open_session / close_session report, exactly once, from the loop:
+ * rc SG_OK (open: session is the new id, malloc'd, the callee's to wipe and
+ * free), SG_DENIED (the backend refused the credential / did not know the
+ * session), SG_ERR (the backend could not be asked). */
+typedef void (*sg_auth_session_cb)(int rc, char *session, void *arg);
+
 /* The signature algorithms of a holder-of-key request (vAPI signatureAlgorithm). */
 enum sg_auth_sig_alg {
     SG_AUTH_RS256 = 0, /* RSA PKCS#1 v1.5 with SHA-256 */
@@ -83,6 +89,17 @@ struct sg_auth_ops {
     int (*authenticate_assertion)(void *inst, const char *xml, size_t len,
                                   const struct sg_auth_proof *proof, struct sg_principal *out,
                                   sg_auth_cb cb, void *arg);
+    /* Optional, for delegating providers: a session of the caller's own on
+     * the backend (com.vmware.cis.session.create, POST
+     * /api/snapservice/sessions for a delegated caller): the backend exchanges
+     * authorization (the value the chain checked) for a new session, handed
+     * to the caller and never remembered or ended by the provider, so later
+     * requests presenting it are checked by the backend itself. Returns
+     * SG_AGAIN (cb later) or SG_ERR (nothing started, no cb). */
+    int (*open_session)(void *inst, const char *authorization, sg_auth_session_cb cb, void *arg);
+    /* Optional, with open_session: ends the caller's session on the backend
+     * (com.vmware.cis.session.delete); cb's session is NULL. Same returns. */
+    int (*close_session)(void *inst, const char *session, sg_auth_session_cb cb, void *arg);
     /* Optional: the backend no longer accepts p's upstream session (it
      * answered 401): forget whatever vouched for it. */
     void (*reject)(void *inst, const struct sg_principal *p);

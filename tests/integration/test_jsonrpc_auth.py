@@ -203,6 +203,26 @@ class TestJsonRpcDelegated(vc.DelegationTestCase, rpc.RpcAssertions):
         self.assertGreaterEqual(len(self.checks(sid)), 1, "the id was not checked upstream")
         self.assertTaskFetchesOnlyBy("bob")
 
+    def test_delegated_session_is_the_callers_and_delete_ends_it_upstream(self):
+        """The session handed out is opened for the caller alone (not the one the provider
+        opened for its own exchange, which it ends when it forgets it), delete ends it on
+        the vCenter, and the provider never ends it by itself."""
+        fx = h.fixture(CASE)
+        with self.delegated() as gw:
+            out = self.assertOutput(rpc.post(gw, rpc.session_op(
+                "create", rpc.user_pass("bob", vc.VC_USERS["bob"]))))
+            sid = out["SECRET"]
+            self.assertEqual(self.mock.stats()["logins_by_user"].get("bob"), 2,
+                             "one exchange to check the credential, one session for bob")
+            self.assertEqual(self.assertOutput(rpc.post(gw, rpc.task_get(
+                fx.task, rpc.session_id(sid)))), rpc.datavalue(CASE))
+            gone = rpc.post(gw, rpc.session_op("delete", rpc.session_id(sid)))
+            self.assertIsNone(self.assertOutput(gone))
+            self.assertEqual(self.mock.stats()["session_deletes"].get(sid), 1)
+            self.assertUnauthenticated(rpc.post(gw, rpc.task_get(fx.task, rpc.session_id(sid))))
+        # The gateway ended the sessions it opened itself on its way out; bob's was his.
+        self.assertEqual(self.mock.stats()["session_deletes"].get(sid), 1)
+
 
 if __name__ == "__main__":
     h.unittest.main()

@@ -36,6 +36,7 @@
 #include "snapgate/log.h"
 #include "snapgate/module.h"
 #include "session_end.h"
+#include "vc_own_session.h"
 #include "snapgate/strmap.h"
 #include "snapgate/call.h"
 
@@ -503,12 +504,30 @@ static void vc_worker_fini(void *p)
     free(inst);
 }
 
+static int vc_open_session(void *p, const char *authorization, sg_auth_session_cb cb, void *arg)
+{
+    struct vc_inst *inst = p;
+    return vc_own_session_open(inst->bw, inst->backend, authorization, cb, arg);
+}
+
+static int vc_close_session(void *p, const char *session, sg_auth_session_cb cb, void *arg)
+{
+    struct vc_inst *inst = p;
+    /* What vouched for the session goes first: a request presenting it after
+     * its end must ask the backend again, not find it remembered. */
+    struct sg_principal gone = {.upstream_session = (char *)session};
+    vc_reject(inst, &gone);
+    return vc_own_session_close(inst->bw, inst->backend, session, cb, arg);
+}
+
 static const struct sg_auth_ops vc_ops = {
     .scheme = "Basic",
     .authenticate = vc_authenticate,
     .forget = vc_forget,
     .authenticate_session = vc_authenticate_session,
     .reject = vc_reject,
+    .open_session = vc_open_session,
+    .close_session = vc_close_session,
 };
 
 const struct sg_module sg_module_auth_vcenter = {
