@@ -214,7 +214,7 @@ static void session_checked(struct sg_request *r, int rc)
     } else if (rc == SG_ERR) {
         req_throttle_release(r);
         r->why = "the session store could not check a session";
-        req_finish_error(r, SG_E_UNAVAILABLE);
+        req_finish_error(r, SG_E_SESSIONS_UNAVAILABLE);
     } else {
         req_auth_continue(r);
     }

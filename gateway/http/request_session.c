@@ -111,7 +111,7 @@ static void store_done(struct sg_request *r, int rc)
 {
     if (rc == SG_ERR) {
         r->why = "the session store failed";
-        req_finish_error(r, SG_E_UNAVAILABLE);
+        req_finish_error(r, SG_E_SESSIONS_UNAVAILABLE);
     } else if (verb_of(r) == VERB_CREATE) {
         answer_created(r, r->new_session);
     } else if (rc == SG_OK) {

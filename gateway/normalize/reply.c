@@ -28,7 +28,7 @@ static const struct sg_error_reply replies[SG_E__COUNT] = {
                     "No operation is served at this path.")),
     ENTRY(SG_E_BAD_METHOD, 405, "Method Not Allowed",
           STD_ERROR("INVALID_REQUEST", "com.vmware.snapgate.method.not_allowed",
-                    "Only GET and HEAD are allowed on this path.")),
+                    "This method is not allowed on this path (Allow names those that are).")),
     ENTRY(SG_E_HEAD_TIMEOUT, 408, "Request Timeout",
           STD_ERROR("TIMED_OUT", "com.vmware.snapgate.request.head_timeout",
                     "The request head was not received in time.")),
@@ -50,6 +50,10 @@ static const struct sg_error_reply replies[SG_E__COUNT] = {
     ENTRY(SG_E_UNAVAILABLE, 503, "Service Unavailable",
           STD_ERROR("SERVICE_UNAVAILABLE", "com.vmware.snapgate.backend.unavailable",
                     "No backend could answer.")),
+    /* The session store (Redis) failed: sessions fail closed, and say it is not a backend. */
+    ENTRY(SG_E_SESSIONS_UNAVAILABLE, 503, "Service Unavailable",
+          STD_ERROR("SERVICE_UNAVAILABLE", "com.vmware.snapgate.sessions.unavailable",
+                    "The session store could not be reached.")),
     /* Header routing: the header names the backend; the body says which header. */
     ENTRY(SG_E_BAD_BACKEND, 400, "Bad Request",
           STD_ERROR("INVALID_ARGUMENT", "com.vmware.snapgate.invalid_backend",

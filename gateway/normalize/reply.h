@@ -23,6 +23,7 @@ enum sg_error {
     SG_E_INACCESSIBLE,         /* 500 RESOURCE_INACCESSIBLE */
     SG_E_UNAVAILABLE,          /* 503: no backend answered */
     SG_E_BAD_BACKEND,          /* 400: X-Snapgate-Backend missing or naming no backend */
+    SG_E_SESSIONS_UNAVAILABLE, /* 503: the session store failed */
     SG_E__COUNT
 };
 

@@ -244,7 +244,7 @@ class TestNotFound(Base):
             self.assertError(self.get(gw, h.task_path(fx.task)), 404, "NOT_FOUND")
 
     def test_other_paths_are_404(self):
-        paths = ["/", "/api/other", "/api", "/api/snapservice/tasks",
+        paths = ["/", "/api/other", "/api/", "/api/snapservice/tasks",
                  "/api/snapservice/tasks/", "/api/snapservice/tasks/a/b",
                  "/api/snapservice/tasks/a/", "/api/snapservice/taskss/a",
                  "/api/cis/tasks/a", "/healthz", "/readyz", "/metrics"]
@@ -265,6 +265,21 @@ class TestMethodNotAllowed(Base):
                     r = self.get(gw, path, method=method)
                     self.assertError(r, 405, "INVALID_REQUEST")
                     self.assertEqual(r.headers.get("allow"), "GET, HEAD")
+        self.assertNoUpstreamFetch()
+
+    def test_each_route_names_its_own_methods(self):
+        # JSON-RPC is POST only; the sessions path takes POST, GET and DELETE
+        cases = [("GET", "/api", "POST"), ("PUT", "/snapservice", "POST"),
+                 ("HEAD", "/api/snapservice/sessions", "POST, GET, DELETE"),
+                 ("PATCH", "/api/snapservice/sessions", "POST, GET, DELETE")]
+        with self.gateway() as gw:
+            for method, path, allow in cases:
+                with self.subTest(method=method, path=path):
+                    r = self.get(gw, path, method=method)
+                    self.assertEqual(r.status, 405)
+                    self.assertEqual(r.headers.get("allow"), allow)
+                    if method != "HEAD":
+                        self.assertError(r, 405, "INVALID_REQUEST")
         self.assertNoUpstreamFetch()
 
 

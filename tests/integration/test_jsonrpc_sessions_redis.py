@@ -4,6 +4,7 @@ one ends the session on both; Redis holds no session id (only a keyed hash of it
 snapgate's key prefix; sessions.idle_timeout holds there too; with Redis gone a session is
 503 (fails closed), never served nor refused."""
 
+import json
 import time
 
 import sg_harness as h
@@ -84,7 +85,11 @@ class TestJsonRpcSessionsRedis(h.RedisTestCase, SessionChecks):
             sid = self.create(gw)
             self.redis.kill()
             self.assertVapiError(self.rpc_get(gw, sid), "service_unavailable")
-            self.assertError(self.rest_get(gw, sid), 503, "SERVICE_UNAVAILABLE")
+            rest = self.rest_get(gw, sid)
+            self.assertError(rest, 503, "SERVICE_UNAVAILABLE")
+            # it says the session store failed, not a backend
+            self.assertEqual(json.loads(rest.body)["messages"][0]["id"],
+                             "com.vmware.snapgate.sessions.unavailable")
             self.assertVapiError(rpc.post(gw, rpc.session_op("create", self.alice())),
                                  "service_unavailable")
             # credentials that need no session store still work (the cache fails open)
