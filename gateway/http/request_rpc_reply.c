@@ -40,13 +40,14 @@ static void on_entry_sent(const void *data, size_t len, void *arg)
     sg_cache_entry_put(arg);
 }
 
+/* Who owns the suffix, so the buffer need not copy it. */
 enum suffix_owner {
-    SUFFIX_STATIC, /* lives as long as the process or the auth set the request holds */
-    SUFFIX_ENTRY,  /* the entry's: the buffer holds a reference until it is written */
-    SUFFIX_COPY,   /* the caller's, freed after the call: copied */
+    SUFFIX_STATIC, /* the process: never freed */
+    SUFFIX_ENTRY,  /* entry: the buffer holds a reference until it is written */
+    SUFFIX_COPY,   /* the caller, who frees it after the call: copied */
 };
 
-/* Stages prefix, id, suffix and sends 200. */
+/* Stages prefix, id, suffix and sends 200. entry is set for SUFFIX_ENTRY only. */
 static void send_envelope(struct sg_request *r, const char *suffix, size_t len,
                           enum suffix_owner owner, struct sg_cache_entry *entry)
 {
@@ -63,7 +64,7 @@ static void send_envelope(struct sg_request *r, const char *suffix, size_t len,
             evbuffer_add(out, r->rpc->id, r->rpc->id_len);
         else
             evbuffer_add_reference(out, "null", 4, NULL, NULL);
-        if (owner == SUFFIX_ENTRY)
+        if (owner == SUFFIX_ENTRY && entry)
             evbuffer_add_reference(out, suffix, len, on_entry_sent, sg_cache_entry_get(entry));
         else if (owner == SUFFIX_STATIC)
             evbuffer_add_reference(out, suffix, len, NULL, NULL);
