@@ -3,157 +3,29 @@
  * timeouts, a dying and returning server, AUTH, unix sockets, teardown. */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "modules/cache/redis/redis.h"
 #include "snapgate/common.h"
 #include "snapgate/conf.h"
+#include "sg_test_redis.h"
 #include "worker/worker.h"
 
 #define TIMEOUT_MS 200
 
-/* ---- a redis-server per test ------------------------------------------------ */
+/* ---- a redis-server per test (sg_test_redis.h) ---------------------------- */
 
-struct srv {
-    pid_t pid;
-    int port;         /* 0: unix socket only */
-    char sock[108];   /* the unix socket path, "" when TCP */
-    const char *pass; /* requirepass, NULL when none */
-};
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t alen = sizeof(a);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* A synchronous client for setting the scene; NULL when the server does not answer. */
-static redisContext *cli_try(const struct srv *s)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = s->port ? redisConnectWithTimeout("127.0.0.1", s->port, tv)
-                              : redisConnectUnixWithTimeout(s->sock, tv);
-    if (!c || c->err)
-        goto fail;
-    redisSetTimeout(c, tv);
-    if (s->pass) {
-        redisReply *r = redisCommand(c, "AUTH %s", s->pass);
-        bool ok = r && r->type == REDIS_REPLY_STATUS;
-        freeReplyObject(r);
-        if (!ok)
-            goto fail;
-    }
-    redisReply *r = redisCommand(c, "PING");
-    bool ok = r && r->type == REDIS_REPLY_STATUS;
-    freeReplyObject(r);
-    if (!ok)
-        goto fail;
-    return c;
-fail:
-    if (c)
-        redisFree(c);
-    return NULL;
-}
-
-static redisContext *cli(const struct srv *s)
-{
-    redisContext *c = cli_try(s);
-    ck_assert_msg(c != NULL, "cannot reach the test redis-server");
-    return c;
-}
-
-/* Runs a command and returns the reply (the caller frees it). */
-static redisReply *cmd(const struct srv *s, const char *fmt, ...)
-{
-    redisContext *c = cli(s);
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    redisFree(c);
-    ck_assert_ptr_nonnull(r);
-    return r;
-}
-
-static void srv_start(struct srv *s)
-{
-    char port[16];
-    snprintf(port, sizeof(port), "%d", s->port);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        /* Dies with the test process, whatever way that ends. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        const char *argv[20] = {"redis-server", "--port", port,          "--save", "",
-                                "--appendonly", "no",     "--daemonize", "no",     "--bind",
-                                "127.0.0.1"};
-        int n = 11;
-        if (s->sock[0]) {
-            argv[n++] = "--unixsocket";
-            argv[n++] = s->sock;
-        }
-        if (s->pass) {
-            argv[n++] = "--requirepass";
-            argv[n++] = s->pass;
-        }
-        argv[n] = NULL;
-        execvp("redis-server", (char *const *)argv);
-        _exit(127);
-    }
-    s->pid = pid;
-    for (int i = 0; i < 500; i++) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            s->pid = 0;
-            ck_abort_msg(WIFEXITED(st) && WEXITSTATUS(st) == 127
-                             ? "redis-server is not installed: apt-get install -y redis-server"
-                             : "redis-server exited at start");
-        }
-        redisContext *c = cli_try(s);
-        if (c) {
-            redisFree(c);
-            return;
-        }
-        usleep(10 * 1000);
-    }
-    ck_abort_msg("redis-server did not answer PING within 5 s");
-}
-
-static void srv_tcp(struct srv *s, const char *pass)
+static void srv_tcp(struct sg_test_redis *s, const char *pass)
 {
     memset(s, 0, sizeof(*s));
-    s->port = free_port();
     s->pass = pass;
-    srv_start(s);
-}
-
-static void srv_stop(struct srv *s)
-{
-    if (s->pid > 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, NULL, 0);
-    }
-    s->pid = 0;
+    sg_test_redis_start(s);
 }
 
 /* ---- the module on a loop ---------------------------------------------------- */
@@ -224,7 +96,7 @@ static void fx_open(struct fx *f, const char *url, int n)
         ck_assert_msg(wait_connected(f->base, f->inst[i], 1, 3000), "instance %d not connected", i);
 }
 
-static void fx_open_tcp(struct fx *f, const struct srv *s, int n)
+static void fx_open_tcp(struct fx *f, const struct sg_test_redis *s, int n)
 {
     char *url = sg_xasprintf("redis://127.0.0.1:%d/0", s->port);
     fx_open(f, url, n);
@@ -438,7 +310,7 @@ END_TEST
 
 START_TEST(test_put_get_round_trip)
 {
-    struct srv s;
+    struct sg_test_redis s;
     srv_tcp(&s, NULL);
     struct fx f;
     fx_open_tcp(&f, &s, 1);
@@ -458,11 +330,11 @@ START_TEST(test_put_get_round_trip)
     sg_cache_entry_put(got);
 
     /* The documented key, the codec's bytes, and a Redis TTL of keep_ms. */
-    redisReply *r = cmd(&s, "GET snapgate:v3:task:task-1");
+    redisReply *r = sg_test_redis_cmd(&s, "GET snapgate:v3:task:task-1");
     ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
     ck_assert_mem_eq(r->str, "SGCE\x03", 5);
     freeReplyObject(r);
-    r = cmd(&s, "PTTL snapgate:v3:task:task-1");
+    r = sg_test_redis_cmd(&s, "PTTL snapgate:v3:task:task-1");
     ck_assert_int_gt(r->integer, 25000);
     ck_assert_int_le(r->integer, 30000);
     freeReplyObject(r);
@@ -474,13 +346,13 @@ START_TEST(test_put_get_round_trip)
     ck_assert_uint_eq(stats_of(f.inst[0]).errors, 0);
     sg_cache_entry_put(e);
     fx_close(&f);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
 }
 END_TEST
 
 START_TEST(test_expired_entry_is_handed_over_stale)
 {
-    struct srv s;
+    struct sg_test_redis s;
     srv_tcp(&s, NULL);
     struct fx f;
     fx_open_tcp(&f, &s, 1);
@@ -496,19 +368,20 @@ START_TEST(test_expired_entry_is_handed_over_stale)
     ck_assert_ptr_null(got);
     sg_cache_entry_put(e);
     fx_close(&f);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
 }
 END_TEST
 
 START_TEST(test_garbage_value_is_a_counted_miss)
 {
-    struct srv s;
+    struct sg_test_redis s;
     srv_tcp(&s, NULL);
     struct fx f;
     fx_open_tcp(&f, &s, 1);
-    freeReplyObject(cmd(&s, "SET snapgate:v3:task:bad %s", "not an entry"));
-    freeReplyObject(cmd(&s, "SET snapgate:v3:task:trunc %b", "SGCE\x01\x00\xc8", (size_t)7));
-    freeReplyObject(cmd(&s, "LPUSH snapgate:v3:task:list x"));
+    freeReplyObject(sg_test_redis_cmd(&s, "SET snapgate:v3:task:bad %s", "not an entry"));
+    freeReplyObject(
+        sg_test_redis_cmd(&s, "SET snapgate:v3:task:trunc %b", "SGCE\x01\x00\xc8", (size_t)7));
+    freeReplyObject(sg_test_redis_cmd(&s, "LPUSH snapgate:v3:task:list x"));
     struct sg_cache_entry *got = NULL;
     ck_assert_int_eq(get_wait(&f, 0, "bad", &got), SG_DECLINED);
     ck_assert_ptr_null(got);
@@ -525,15 +398,15 @@ START_TEST(test_garbage_value_is_a_counted_miss)
     sg_cache_entry_put(got);
     sg_cache_entry_put(e);
     fx_close(&f);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
 }
 END_TEST
 
 /* ---- leases and purges ------------------------------------------------------------ */
 
-static char *lease_holder(const struct srv *s, const char *key)
+static char *lease_holder(const struct sg_test_redis *s, const char *key)
 {
-    redisReply *r = cmd(s, "GET snapgate:v3:lease:%s", key);
+    redisReply *r = sg_test_redis_cmd(s, "GET snapgate:v3:lease:%s", key);
     char *v = r->type == REDIS_REPLY_STRING ? sg_xstrdup(r->str) : NULL;
     freeReplyObject(r);
     return v;
@@ -541,7 +414,7 @@ static char *lease_holder(const struct srv *s, const char *key)
 
 START_TEST(test_lease_acquire_deny_expire_release)
 {
-    struct srv s;
+    struct sg_test_redis s;
     srv_tcp(&s, NULL);
     struct fx f;
     fx_open_tcp(&f, &s, 2);
@@ -550,7 +423,7 @@ START_TEST(test_lease_acquire_deny_expire_release)
     ck_assert_ptr_nonnull(tok0);
     ck_assert_uint_eq(strlen(tok0), 32);
     ck_assert_int_eq(lease_wait(&f, 1, "L", 5000), SG_DENIED);
-    redisReply *r = cmd(&s, "PTTL snapgate:v3:lease:L");
+    redisReply *r = sg_test_redis_cmd(&s, "PTTL snapgate:v3:lease:L");
     ck_assert_int_gt(r->integer, 4000);
     freeReplyObject(r);
 
@@ -575,7 +448,7 @@ START_TEST(test_lease_acquire_deny_expire_release)
 
     /* Our lease, taken over in Redis by someone else: release leaves theirs. */
     ck_assert_int_eq(lease_wait(&f, 0, "T", 5000), SG_OK);
-    freeReplyObject(cmd(&s, "SET snapgate:v3:lease:T someone-else"));
+    freeReplyObject(sg_test_redis_cmd(&s, "SET snapgate:v3:lease:T someone-else"));
     ops()->release(f.inst[0], "T");
     spin(f.base, 50);
     char *other = lease_holder(&s, "T");
@@ -584,7 +457,7 @@ START_TEST(test_lease_acquire_deny_expire_release)
     free(tok1);
     free(tok0);
     fx_close(&f);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
 }
 END_TEST
 
@@ -602,7 +475,7 @@ static void on_purged(void *ctx, const char *key)
 
 START_TEST(test_purge_reaches_every_instance)
 {
-    struct srv s;
+    struct sg_test_redis s;
     srv_tcp(&s, NULL);
     struct fx f;
     fx_open_tcp(&f, &s, 2);
@@ -611,7 +484,7 @@ START_TEST(test_purge_reaches_every_instance)
     ops()->on_purge(f.inst[1], on_purged, &p[1]);
     /* The subscriptions are up once the server counts two subscribers. */
     for (int t = 0; t < 200; t++) {
-        redisReply *r = cmd(&s, "PUBSUB NUMSUB snapgate:v3:purge");
+        redisReply *r = sg_test_redis_cmd(&s, "PUBSUB NUMSUB snapgate:v3:purge");
         long long n = r->element[1]->integer;
         freeReplyObject(r);
         if (n == 2)
@@ -630,13 +503,13 @@ START_TEST(test_purge_reaches_every_instance)
     ck_assert_int_eq(get_wait(&f, 1, "task-9", &got), SG_DECLINED);
     ck_assert_ptr_null(got);
     /* A purge announced by anyone else arrives as well. */
-    freeReplyObject(cmd(&s, "PUBLISH snapgate:v3:purge other-task"));
+    freeReplyObject(sg_test_redis_cmd(&s, "PUBLISH snapgate:v3:purge other-task"));
     for (int t = 0; t < 200 && p[1].n < 2; t++)
         spin(f.base, 5);
     ck_assert_str_eq(p[1].last, "other-task");
     sg_cache_entry_put(e);
     fx_close(&f);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
 }
 END_TEST
 
@@ -644,11 +517,11 @@ END_TEST
 
 START_TEST(test_timeout_fails_once_within_the_timeout)
 {
-    struct srv s;
+    struct sg_test_redis s;
     srv_tcp(&s, NULL);
     struct fx f;
     fx_open_tcp(&f, &s, 1);
-    redisReply *r = cmd(&s, "CLIENT PAUSE 1000 ALL");
+    redisReply *r = sg_test_redis_cmd(&s, "CLIENT PAUSE 1000 ALL");
     ck_assert_int_eq(r->type, REDIS_REPLY_STATUS);
     freeReplyObject(r);
     struct got g = {0}, g2 = {0};
@@ -680,13 +553,13 @@ START_TEST(test_timeout_fails_once_within_the_timeout)
     struct sg_cache_entry *got = NULL;
     ck_assert_int_eq(get_wait(&f, 0, "slow", &got), SG_DECLINED);
     fx_close(&f);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
 }
 END_TEST
 
 START_TEST(test_dead_server_opens_the_circuit_and_recovery_closes_it)
 {
-    struct srv s;
+    struct sg_test_redis s;
     srv_tcp(&s, NULL);
     struct fx f;
     fx_open_tcp(&f, &s, 1);
@@ -698,7 +571,7 @@ START_TEST(test_dead_server_opens_the_circuit_and_recovery_closes_it)
 
     struct got pending = {0};
     struct sg_cache_entry *sync = NULL;
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
     ck_assert_int_eq(ops()->get(f.inst[0], "k", &sync, on_got, &pending), SG_AGAIN);
     ck_assert(wait_connected(f.base, f.inst[0], 0, 1000));
     ck_assert_int_eq(pending.calls, 1);
@@ -719,7 +592,7 @@ START_TEST(test_dead_server_opens_the_circuit_and_recovery_closes_it)
     ck_assert_int_eq(stats_of(f.inst[0]).circuit_open, 1);
 
     /* Back on the same port: reconnected within a few seconds, circuit closed. */
-    srv_start(&s);
+    sg_test_redis_start(&s);
     uint64_t t1 = sg_now_ms();
     ck_assert(wait_connected(f.base, f.inst[0], 1, 4000));
     ck_assert_uint_lt(sg_now_ms() - t1, 3000);
@@ -732,7 +605,7 @@ START_TEST(test_dead_server_opens_the_circuit_and_recovery_closes_it)
     struct purges p = {0};
     ops()->on_purge(f.inst[0], on_purged, &p);
     for (int t = 0; t < 400 && !p.n; t++) {
-        freeReplyObject(cmd(&s, "PUBLISH snapgate:v3:purge after-restart"));
+        freeReplyObject(sg_test_redis_cmd(&s, "PUBLISH snapgate:v3:purge after-restart"));
         spin(f.base, 10);
     }
     ck_assert_str_eq(p.last, "after-restart");
@@ -741,13 +614,13 @@ START_TEST(test_dead_server_opens_the_circuit_and_recovery_closes_it)
     sg_cache_entry_put(got);
     sg_cache_entry_put(e);
     fx_close(&f);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
 }
 END_TEST
 
 START_TEST(test_auth_and_db)
 {
-    struct srv s;
+    struct sg_test_redis s;
     srv_tcp(&s, "pa ss@word");
     struct fx f;
     char *url = sg_xasprintf("redis://:pa%%20ss%%40word@127.0.0.1:%d/2", s.port);
@@ -758,7 +631,7 @@ START_TEST(test_auth_and_db)
     ck_assert_int_eq(get_wait(&f, 0, "authed", &got), SG_OK);
     sg_cache_entry_put(got);
     /* It went to db 2. */
-    redisContext *c = cli(&s);
+    redisContext *c = sg_test_redis_cli(&s);
     redisReply *r = redisCommand(c, "SELECT 2");
     freeReplyObject(r);
     r = redisCommand(c, "EXISTS snapgate:v3:task:authed");
@@ -779,15 +652,15 @@ START_TEST(test_auth_and_db)
     ck_assert_int_eq(ops()->get(f.inst[0], "authed", &got, on_got, NULL), SG_ERR);
     fx_close(&f);
     sg_cache_entry_put(e);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
 }
 END_TEST
 
 START_TEST(test_unix_socket)
 {
-    struct srv s = {0};
+    struct sg_test_redis s = {0};
     snprintf(s.sock, sizeof(s.sock), "/tmp/sg-redis-%d.sock", (int)getpid());
-    srv_start(&s);
+    sg_test_redis_start(&s);
     struct fx f;
     char *url = sg_xasprintf("unix://%s?db=3", s.sock);
     fx_open(&f, url, 1);
@@ -797,7 +670,7 @@ START_TEST(test_unix_socket)
     ck_assert_int_eq(get_wait(&f, 0, "u", &got), SG_OK);
     ck_assert_str_eq(got->body, e->body);
     sg_cache_entry_put(got);
-    redisContext *c = cli(&s);
+    redisContext *c = sg_test_redis_cli(&s);
     freeReplyObject(redisCommand(c, "SELECT 3"));
     redisReply *r = redisCommand(c, "EXISTS snapgate:v3:task:u");
     ck_assert_int_eq(r->integer, 1);
@@ -805,14 +678,14 @@ START_TEST(test_unix_socket)
     redisFree(c);
     sg_cache_entry_put(e);
     fx_close(&f);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
     unlink(s.sock);
 }
 END_TEST
 
 START_TEST(test_fini_with_commands_in_flight)
 {
-    struct srv s;
+    struct sg_test_redis s;
     srv_tcp(&s, NULL);
     struct fx f;
     fx_open_tcp(&f, &s, 1);
@@ -840,7 +713,7 @@ START_TEST(test_fini_with_commands_in_flight)
     ck_assert_int_eq(event_base_get_num_events(f.base, EVENT_BASE_COUNT_ADDED), 0);
     sg_cache_entry_put(e);
     fx_close(&f);
-    srv_stop(&s);
+    sg_test_redis_stop(&s);
 }
 END_TEST
 
