@@ -471,6 +471,16 @@ static int auth_spec(const struct spec *s)
     return rc;
 }
 
+/* A header for s, verified once: the token is in the verified-token cache. */
+static char *header_cached(const struct spec *s)
+{
+    char *h = header_for(s);
+    struct sg_principal p;
+    ck_assert_int_eq(auth(h, &p), SG_OK);
+    sg_principal_clear(&p);
+    return h;
+}
+
 /* ---- valid tokens ------------------------------------------------------------------------------
  */
 
@@ -971,10 +981,8 @@ END_TEST
 START_TEST(test_cache_hit_until_forget)
 {
     struct spec s = valid_spec();
-    char *h = header_for(&s);
+    char *h = header_cached(&s);
     struct sg_principal p;
-    ck_assert_int_eq(auth(h, &p), SG_OK);
-    sg_principal_clear(&p);
     ck_assert_int_eq(auth(h, &p), SG_OK);
     ck_assert_str_eq(p.name, "alice@vsphere.local");
     ck_assert_uint_eq(p.ngroups, 2); /* a hit carries the groups too */
@@ -991,10 +999,8 @@ START_TEST(test_cache_never_outlives_the_token)
     struct spec s = valid_spec();
     s.not_on_or_after = -30; /* still accepted for 30 s (the skew) */
     s.not_before = -600;
-    char *h = header_for(&s);
+    char *h = header_cached(&s);
     struct sg_principal p;
-    ck_assert_int_eq(auth(h, &p), SG_OK);
-    sg_principal_clear(&p);
     fake_now_ms += 29 * 1000;
     ck_assert_int_eq(auth(h, &p), SG_OK); /* a hit */
     sg_principal_clear(&p);
@@ -1033,19 +1039,27 @@ END_TEST
     "{\"task\":\"task-1\"}}},\"operationId\":\"get\",\"serviceId\":\"com.vmware.snapservice."      \
     "tasks\"}}"
 
-/* The DER of signers[who]'s certificate, base64 on one line (the SDK's form). */
-static char *cert_b64(int who)
+/* The DER of signers[who]'s certificate and its length (OPENSSL_free it). */
+static unsigned char *cert_der(int who, int *len)
 {
     BIO *in = BIO_new_mem_buf(signers[who].cert_pem, -1);
     X509 *x = PEM_read_bio_X509(in, NULL, NULL, NULL);
     NEED(x);
     unsigned char *der = NULL;
-    int len = i2d_X509(x, &der);
-    NEED(len > 0);
-    char *out = b64(der, (size_t)len);
-    OPENSSL_free(der);
+    *len = i2d_X509(x, &der);
+    NEED(*len > 0);
     X509_free(x);
     BIO_free(in);
+    return der;
+}
+
+/* The DER of signers[who]'s certificate, base64 on one line (the SDK's form). */
+static char *cert_b64(int who)
+{
+    int len;
+    unsigned char *der = cert_der(who, &len);
+    char *out = b64(der, (size_t)len);
+    OPENSSL_free(der);
     return out;
 }
 
@@ -1600,10 +1614,8 @@ START_TEST(test_raw_and_header_caches_apart)
     /* A verified SIGN header's bytes given as a raw assertion: the header
      * cache holds them, the raw path must not find them. */
     struct spec s = valid_spec();
-    char *h = header_for(&s);
+    char *h = header_cached(&s);
     struct sg_principal p;
-    ck_assert_int_eq(auth(h, &p), SG_OK);
-    sg_principal_clear(&p);
     ck_assert_int_eq(auth_raw(h, NULL), SG_DENIED);
     /* And the other way: a raw entry put by hand under a header's bytes. */
     const char *hdr = "SIGN token=\"QUJDRA==\"";
@@ -1757,12 +1769,8 @@ static char *cert_with_unreadable_key(void)
 {
     static const unsigned char rsa_oid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
                                             0xf7, 0x0d, 0x01, 0x01, 0x01};
-    BIO *in = BIO_new_mem_buf(signers[STS].cert_pem, -1);
-    X509 *x = PEM_read_bio_X509(in, NULL, NULL, NULL);
-    NEED(x);
-    unsigned char *der = NULL;
-    int len = i2d_X509(x, &der);
-    NEED(len > 0);
+    int len;
+    unsigned char *der = cert_der(STS, &len);
     unsigned char *at = memmem(der, (size_t)len, rsa_oid, sizeof(rsa_oid));
     NEED(at);
     at[sizeof(rsa_oid) - 1] = 99;
@@ -1770,8 +1778,6 @@ static char *cert_with_unreadable_key(void)
     NEED(PEM_write_bio(out, "CERTIFICATE", "", der, len) > 0);
     char *pem = bio_string(out);
     OPENSSL_free(der);
-    X509_free(x);
-    BIO_free(in);
     return pem;
 }
 
