@@ -114,6 +114,17 @@ void req_drop_unused_ref(struct sg_request *r)
     r->refs--;
 }
 
+bool req_call_settled(struct sg_request *r, int rc)
+{
+    if (rc == SG_AGAIN) {
+        if (!r->finished)
+            req_go_async(r);
+        return false;
+    }
+    req_drop_unused_ref(r);
+    return true;
+}
+
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;

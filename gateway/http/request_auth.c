@@ -259,12 +259,8 @@ void req_auth_continue(struct sg_request *r)
         int rc = sg_session_check(r->ws, r->cred_session, r->cred_session_len, &r->principal,
                                   &r->session_info, on_session_checked, r);
         CALL_END(r);
-        if (rc == SG_AGAIN) {
-            if (!r->finished)
-                req_go_async(r);
+        if (!req_call_settled(r, rc))
             return;
-        }
-        req_drop_unused_ref(r);
         session_checked(r, rc);
         return;
     }
@@ -275,12 +271,8 @@ void req_auth_continue(struct sg_request *r)
         CALL_BEGIN(r);
         int rc = ask_provider(r, a);
         CALL_END(r);
-        if (rc == SG_AGAIN) {
-            if (!r->finished)
-                req_go_async(r);
+        if (!req_call_settled(r, rc))
             return;
-        }
-        req_drop_unused_ref(r);
         if (rc != SG_DECLINED)
             req_throttle_release(r); /* the check is over */
         if (rc == SG_OK) {

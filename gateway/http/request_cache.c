@@ -198,13 +198,8 @@ static void lookup(struct sg_request *r)
     enum sg_lookup what = sg_cache_lookup(r->ws, r->cache_key, &e, &stale, on_looked_up, r);
     CALL_END(r);
     keep_stale(r, stale);
-    if (what == SG_LOOKUP_PENDING) {
-        if (!r->finished)
-            req_go_async(r);
-        return;
-    }
-    req_drop_unused_ref(r);
-    looked_up(r, what, e);
+    if (req_call_settled(r, what == SG_LOOKUP_PENDING ? SG_AGAIN : SG_OK))
+        looked_up(r, what, e);
 }
 
 /* Binds the request to a backend where something names one: the header

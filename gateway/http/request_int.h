@@ -117,6 +117,12 @@ void req_authenticated(struct sg_request *r);
 /* The reference taken for a completion that will not come (the call answered
  * synchronously). Never the last: the caller's frame holds another. */
 void req_drop_unused_ref(struct sg_request *r);
+/* After a call that takes a completion for r (its reference taken before the
+ * call): SG_AGAIN means the completion will come, so the request waits for it
+ * (paused, its deadline running) and this returns false; any other rc was
+ * answered at once, so the completion's reference is dropped and this returns
+ * true: the caller acts on rc now. */
+bool req_call_settled(struct sg_request *r, int rc);
 /* A miss: joins or leads the task's flight (request_cache.c). */
 void req_fetch(struct sg_request *r);
 /* Answers with the vAPI error e (request_reply.c). */

@@ -142,12 +142,8 @@ static void store_call(struct sg_request *r, enum session_verb verb)
     else
         rc = sg_session_delete(r->ws, r->cred_session, r->cred_session_len, on_store_done, r);
     CALL_END(r);
-    if (rc == SG_AGAIN) {
-        if (!r->finished)
-            req_go_async(r);
+    if (!req_call_settled(r, rc))
         return;
-    }
-    req_drop_unused_ref(r);
     store_done(r, rc);
 }
 
@@ -185,12 +181,8 @@ static void backend_session(struct sg_request *r, enum session_verb verb)
     else if (verb == VERB_DELETE && a && a->ops->close_session)
         rc = a->ops->close_session(a->inst, r->cred_session, on_backend_session, r);
     CALL_END(r);
-    if (rc == SG_AGAIN) {
-        if (!r->finished)
-            req_go_async(r);
+    if (!req_call_settled(r, rc))
         return;
-    }
-    req_drop_unused_ref(r);
     r->why = "the provider that vouched for the caller cannot open or end its sessions";
     req_finish_error(r, SG_E_UNAVAILABLE);
 }
