@@ -16,18 +16,17 @@ Main pieces:
 
 import base64
 import copy
-import datetime
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import uuid
 
 import sg_harness as h
-from test_auth_saml import SAML_NS, SIGNATURE_TEMPLATE, Signer
+from test_auth_saml import (SIGNATURE_TEMPLATE, Signer, assertion_template, new_key_and_cert,
+                            sts_and_impostor, xs_time)
 
 JSONRPC_FIXTURES = os.path.join(h.REPO, "tests", "fixtures", "jsonrpc")
 REQUESTS_DIR = os.path.join(JSONRPC_FIXTURES, "requests")
@@ -118,12 +117,6 @@ def saml_bearer(xml):
             "samlToken": xml.decode("utf-8") if isinstance(xml, bytes) else xml}
 
 
-def ms_time(offset_s):
-    """UTC now + offset_s as "%Y-%m-%dT%H:%M:%S.mmmZ" (the SDK's timestamp form)."""
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_s)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
-
-
 def canonical(obj):
     """The holder-of-key signing input: the request without securityCtx.signature, keys
     sorted, compact, ASCII (exact for requests without floats; JSONRPC.md 1.5)."""
@@ -137,25 +130,13 @@ def _run(args, data=None):
                           check=True).stdout
 
 
-HOK_ASSERTION = (
-    '<saml2:Assertion xmlns:saml2="' + SAML_NS + '" '
-    'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" '
-    'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
-    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-    'ID="{id}" IssueInstant="{issued}" Version="2.0">'
-    '<saml2:Issuer>https://vc1.example/websso/SAML2/Metadata/vsphere.local</saml2:Issuer>'
-    '{signature}'
-    '<saml2:Subject><saml2:NameID Format="http://schemas.xmlsoap.org/claims/UPN">{name}'
-    '</saml2:NameID><saml2:SubjectConfirmation Method="' + HOK_METHOD + '">'
+HOK_ASSERTION = assertion_template(
+    '<saml2:SubjectConfirmation Method="' + HOK_METHOD + '">'
     '<saml2:SubjectConfirmationData xsi:type="saml2:KeyInfoConfirmationDataType">'
     '<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data>'
     '</ds:KeyInfo></saml2:SubjectConfirmationData>'
-    '</saml2:SubjectConfirmation></saml2:Subject>'
-    '<saml2:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_on_or_after}"/>'
-    '<saml2:AttributeStatement><saml2:Attribute FriendlyName="Groups" '
-    'Name="http://rsa.com/schemas/attr-names/2009/01/GroupIdentity">'
-    '<saml2:AttributeValue xsi:type="xs:string">vsphere.local\\Users</saml2:AttributeValue>'
-    '</saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>')
+    '</saml2:SubjectConfirmation>',
+    namespaces='xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ')
 
 
 class HokSigner:
@@ -163,10 +144,7 @@ class HokSigner:
     holder-of-key assertion the STS signs; the key signs requests."""
 
     def __init__(self, directory, name):
-        self.key = os.path.join(directory, name + ".key")
-        self.cert = os.path.join(directory, name + ".pem")
-        _run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.key,
-              "-out", self.cert, "-subj", "/CN=" + name, "-days", "2"])
+        self.key, self.cert = new_key_and_cert(directory, name)
         with open(self.cert, encoding="ascii") as f:
             pem = f.read()
         self.cert_b64 = "".join(line for line in pem.splitlines() if "-----" not in line)
@@ -176,8 +154,8 @@ class HokSigner:
         """A holder-of-key assertion naming this holder's certificate, signed by sts (a
         test_auth_saml.Signer); the XML text."""
         xml = HOK_ASSERTION.format(
-            id=assertion_id, issued=ms_time(-5), name=name, cert=self.cert_b64,
-            not_before=ms_time(not_before), not_on_or_after=ms_time(not_on_or_after),
+            id=assertion_id, issued=xs_time(-5), name=name, cert=self.cert_b64,
+            not_before=xs_time(not_before), not_on_or_after=xs_time(not_on_or_after),
             signature=SIGNATURE_TEMPLATE.format(id=assertion_id))
         return sts.sign(xml).decode("utf-8")
 
@@ -191,7 +169,7 @@ class HokSigner:
         now), as the SDK's JSONSSOSigner writes it; request is changed and returned."""
         request["params"]["ctx"]["securityCtx"] = {
             "schemeId": SCHEME + "saml_hok_token",
-            "timestamp": {"expires": ms_time(expires_s), "created": ms_time(created_s)},
+            "timestamp": {"expires": xs_time(expires_s), "created": xs_time(created_s)},
             "signatureAlgorithm": "RS256",
         }
         value = self.sign(canonical(request))
@@ -319,12 +297,7 @@ class JsonRpcTestCase(h.GatewayTestCase, RpcAssertions):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        missing = [p for p in ("xmlsec1", "openssl") if shutil.which(p) is None]
-        if missing:
-            raise AssertionError("%s required (Debian packages; tests/run.sh installs them)"
-                                 % ", ".join(missing))
-        cls.sts = Signer(cls.tmp, "sts")
-        cls.impostor = Signer(cls.tmp, "impostor")
+        cls.sts, cls.impostor = sts_and_impostor(cls.tmp)
         cls.holder = HokSigner(cls.tmp, "holder")
 
     def rpc_config(self, overrides=None, backend=None, saml=True):

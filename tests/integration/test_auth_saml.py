@@ -29,25 +29,34 @@ SIGNATURE_TEMPLATE = (
     '<ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>'
     '<ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature>')
 
-ASSERTION_TEMPLATE = (
-    '<saml2:Assertion xmlns:saml2="' + SAML_NS + '" '
-    'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
-    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-    'ID="{id}" IssueInstant="{issued}" Version="2.0">'
-    '<saml2:Issuer>https://vc1.example/websso/SAML2/Metadata/vsphere.local</saml2:Issuer>'
-    '{signature}'
-    '<saml2:Subject><saml2:NameID Format="http://schemas.xmlsoap.org/claims/UPN">{name}'
-    '</saml2:NameID><saml2:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
+def assertion_template(confirmation, namespaces=""):
+    """An assertion's text to .format() with id, issued, signature, name, not_before and
+    not_on_or_after (and whatever confirmation, the SubjectConfirmation element, asks for);
+    namespaces: more xmlns declarations that confirmation needs."""
+    return (
+        '<saml2:Assertion xmlns:saml2="' + SAML_NS + '" ' + namespaces
+        + 'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'ID="{id}" IssueInstant="{issued}" Version="2.0">'
+        '<saml2:Issuer>https://vc1.example/websso/SAML2/Metadata/vsphere.local</saml2:Issuer>'
+        '{signature}'
+        '<saml2:Subject><saml2:NameID Format="http://schemas.xmlsoap.org/claims/UPN">{name}'
+        '</saml2:NameID>' + confirmation + '</saml2:Subject>'
+        '<saml2:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_on_or_after}"/>'
+        '<saml2:AttributeStatement><saml2:Attribute FriendlyName="Groups" '
+        'Name="http://rsa.com/schemas/attr-names/2009/01/GroupIdentity">'
+        '<saml2:AttributeValue xsi:type="xs:string">vsphere.local\\Users</saml2:AttributeValue>'
+        '</saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>')
+
+
+ASSERTION_TEMPLATE = assertion_template(
+    '<saml2:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
     '<saml2:SubjectConfirmationData NotOnOrAfter="{not_on_or_after}"/>'
-    '</saml2:SubjectConfirmation></saml2:Subject>'
-    '<saml2:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_on_or_after}"/>'
-    '<saml2:AttributeStatement><saml2:Attribute FriendlyName="Groups" '
-    'Name="http://rsa.com/schemas/attr-names/2009/01/GroupIdentity">'
-    '<saml2:AttributeValue xsi:type="xs:string">vsphere.local\\Users</saml2:AttributeValue>'
-    '</saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>')
+    '</saml2:SubjectConfirmation>')
 
 
-def _xs_time(offset_s):
+def xs_time(offset_s):
+    """UTC now + offset_s as xs:dateTime in milliseconds (also the vAPI SDK's timestamp form)."""
     t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_s)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
 
@@ -57,15 +66,31 @@ def _run(args, **kw):
                           **kw)
 
 
+def new_key_and_cert(directory, name):
+    """A new RSA key and its self-signed certificate (openssl) in directory: their paths."""
+    key = os.path.join(directory, name + ".key")
+    cert = os.path.join(directory, name + ".pem")
+    _run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+          "-out", cert, "-subj", "/CN=" + name, "-days", "2"])
+    return key, cert
+
+
+def sts_and_impostor(directory):
+    """The STS's Signer and a foreign one, in directory. Without xmlsec1 or openssl the
+    tests fail, they do not skip."""
+    missing = [p for p in ("xmlsec1", "openssl") if shutil.which(p) is None]
+    if missing:
+        raise AssertionError("%s required (Debian packages; tests/run.sh installs them)"
+                             % ", ".join(missing))
+    return Signer(directory, "sts"), Signer(directory, "impostor")
+
+
 class Signer:
     """An RSA key and its self-signed certificate (openssl), signing with the xmlsec1 CLI."""
 
     def __init__(self, directory, name):
         self.dir = directory
-        self.key = os.path.join(directory, name + ".key")
-        self.cert = os.path.join(directory, name + ".pem")
-        _run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.key,
-              "-out", self.cert, "-subj", "/CN=" + name, "-days", "2"])
+        self.key, self.cert = new_key_and_cert(directory, name)
 
     def sign(self, xml):
         """The signed document (bytes) for a template holding SIGNATURE_TEMPLATE."""
@@ -88,8 +113,8 @@ def assertion(name=ALICE, not_before=-60, not_on_or_after=1800, signed=True,
               assertion_id="_6f1c2a9e-3b7d-4e55-9a01-0c9d8e7f6a5b"):
     """An assertion template (str): times are seconds from now."""
     return ASSERTION_TEMPLATE.format(
-        id=assertion_id, issued=_xs_time(-5), name=name, not_before=_xs_time(not_before),
-        not_on_or_after=_xs_time(not_on_or_after),
+        id=assertion_id, issued=xs_time(-5), name=name, not_before=xs_time(not_before),
+        not_on_or_after=xs_time(not_on_or_after),
         signature=SIGNATURE_TEMPLATE.format(id=assertion_id) if signed else "")
 
 
@@ -106,12 +131,7 @@ class TestAuthSaml(h.GatewayTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        missing = [p for p in ("xmlsec1", "openssl") if shutil.which(p) is None]
-        if missing:
-            raise AssertionError("%s required (Debian packages; tests/run.sh installs them)"
-                                 % ", ".join(missing))
-        cls.sts = Signer(cls.tmp, "sts")
-        cls.impostor = Signer(cls.tmp, "impostor")
+        cls.sts, cls.impostor = sts_and_impostor(cls.tmp)
         cls.good = cls.sts.sign(assertion())
 
     def saml_config(self, with_basic=False):
