@@ -8,9 +8,11 @@ as the vAPI standard error the REST body names, with the REST body's messages.""
 import shutil
 import unittest
 
-import mock_dialects
 import sg_harness as h
 import sg_jsonrpc as rpc
+# As a module: its DialectMockCase (the rest and snapservice dialects' mock in place of the
+# cis one) is a base here, its tests are not to be collected again.
+import test_dialect_rest_snapservice as rest_snapservice
 from test_dialect_vijson import RELEASE as VIJSON_RELEASE
 from test_dialect_vijson import ViJsonMock
 from test_dialect_vim25 import SoapMock
@@ -105,19 +107,8 @@ class TestFixturesCis(h.GatewayTestCase, FixtureChecks):
         return rpc.user_pass("alice", self.USERS["alice"])
 
 
-class DialectMockCase(h.GatewayTestCase):
-    """The rest and snapservice dialects' mock (mock_dialects) in place of the cis one."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.mock.stop()
-        cls.mock = mock_dialects.MockDialects(user=cls.SVC_USER, password=cls.SVC_PASSWORD,
-                                              fixtures_dir=h.fixtures_dir()).start()
-
-
 @h.requires_gateway
-class TestFixturesRestSnapservice(DialectMockCase, FixtureChecks):
+class TestFixturesRestSnapservice(rest_snapservice.DialectMockCase, FixtureChecks):
     def test_rest_fixtures(self):
         with self.gateway(backend={"dialect": "rest"}) as gw:
             self.check_cases(gw, info_cases("rest-"), ("alice", self.USERS["alice"]),
@@ -147,33 +138,32 @@ class TestFixturesViJsonVim25(unittest.TestCase, FixtureChecks):
                 "auth": {"providers": [{"type": "basic", "users_file": self.users_file}]},
                 "backends": [be]}
 
-    def test_vijson_fixtures(self):
-        mock = ViJsonMock("svc@vsphere.local", "vijson-pw")
+    def check_mock(self, mock, dialect, user, password, fetches, **backend):
+        """Every <dialect>- case scripted on mock (stopped at cleanup), checked through a
+        gateway on it; fetches(task) counts the mock's fetches of task."""
         self.addCleanup(mock.stop)
-        cases = info_cases("vijson-")
+        cases = info_cases(dialect + "-")
         for c in cases:
             mock.scripts[h.fixture(c).task] = [c]
+        with h.Gateway(self.config(mock.url, dialect, user, password, **backend)) as gw:
+            self.check_cases(gw, cases, self.ALICE, fetches)
+
+    def test_vijson_fixtures(self):
+        mock = ViJsonMock("svc@vsphere.local", "vijson-pw")
 
         def fetches(task):
             return sum(1 for r in mock.task_requests() if "/Task/%s/" % task in r[1])
 
-        cfg = self.config(mock.url, "vijson", "svc@vsphere.local", "vijson-pw",
-                          release=VIJSON_RELEASE)
-        with h.Gateway(cfg) as gw:
-            self.check_cases(gw, cases, self.ALICE, fetches)
+        self.check_mock(mock, "vijson", "svc@vsphere.local", "vijson-pw", fetches,
+                        release=VIJSON_RELEASE)
 
     def test_vim25_fixtures(self):
         mock = SoapMock("svc", "vim25-pw")
-        self.addCleanup(mock.stop)
-        cases = info_cases("vim25-")
-        for c in cases:
-            mock.scripts[h.fixture(c).task] = [c]
 
         def fetches(task):
             return sum(1 for r in mock.task_requests() if ">%s</obj>" % task in r["body"])
 
-        with h.Gateway(self.config(mock.url, "vim25", "svc", "vim25-pw")) as gw:
-            self.check_cases(gw, cases, self.ALICE, fetches)
+        self.check_mock(mock, "vim25", "svc", "vim25-pw", fetches)
 
 
 if __name__ == "__main__":
