@@ -36,7 +36,7 @@ static bool rpc_framed(const unsigned char *p, size_t n)
 {
     static const char head[] = ",\"result\":{\"output\":";
     size_t h = sizeof(head) - 1;
-    return n > h + 2 && n <= SG_CACHE_CODEC_RPC_MAX && memcmp(p, head, h) == 0 &&
+    return n >= h + 2 && n <= SG_CACHE_CODEC_RPC_MAX && memcmp(p, head, h) == 0 &&
            memcmp(p + n - 2, "}}", 2) == 0 && !memchr(p, '\0', n);
 }
 

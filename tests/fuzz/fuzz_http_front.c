@@ -37,13 +37,15 @@
  * Properties, every answer (both modes): a strict HTTP/1.1 response (HTTP/1.0
  * to a 1.0 request; status line, token: value headers, Content-Length or
  * chunked framing, nothing left over or cut off), status from the contract's set (100 interim; 200,
- * 304, 400, 401, 403, 404, 405, 408, 413, 414, 431, 500, 503: never 429, 502,
+ * 201, 204, 304, 400, 401, 403, 404, 405, 408, 413, 414, 431, 500, 503: never 429, 502,
  * 504), exactly one X-Request-Id that is either a fresh id of this process
  * (its random prefix, worker 0, a counter that only grows) or a valid
  * client id the request carried; an error answer's body is a vAPI standard
- * error whose error_type matches the status (json-c); 405 carries
- * `Allow: GET, HEAD`; 401 names Basic and Bearer in WWW-Authenticate; 200
- * carries a strong ETag, X-Cache and a task JSON object.
+ * error whose error_type matches the status (json-c); 405 carries the Allow
+ * of a route; 401 names Basic and Bearer in WWW-Authenticate; a 200 is a task
+ * JSON object with a strong ETag and X-Cache, a JSON-RPC answer (jsonrpc 2.0,
+ * an id, exactly one of result {output|error} and error) or a session's info;
+ * a 201 carries a session id (sessions path), a 204 no body.
  * Structured mode, where the harness knows the one request it sent:
  * exactly one final answer (unless Content-Length/Transfer-Encoding/Expect/
  * Connection headers were fuzzed in); X-Request-Id echoes the first
@@ -705,9 +707,32 @@ static void check_task_body(const char *body, size_t n)
     json_object_put(o);
 }
 
+/* A JSON-RPC answer (POST /api): always 200, {"jsonrpc":"2.0","id":..,} with
+ * exactly one of result (itself output or error) and error. */
+static void check_rpc_body(const char *body, size_t n)
+{
+    struct json_object *o = parse_json_strict(body, n), *v = NULL;
+    CHECK(o && json_object_is_type(o, json_type_object), "a JSON-RPC body that is not an object");
+    CHECK(json_object_object_get_ex(o, "jsonrpc", &v) && json_object_is_type(v, json_type_string) &&
+              strcmp(json_object_get_string(v), "2.0") == 0,
+          "a JSON-RPC answer without jsonrpc 2.0");
+    CHECK(json_object_object_get_ex(o, "id", NULL), "a JSON-RPC answer without an id");
+    bool result = json_object_object_get_ex(o, "result", &v);
+    CHECK(result != json_object_object_get_ex(o, "error", NULL),
+          "a JSON-RPC answer without exactly one of result and error");
+    if (result)
+        CHECK(json_object_is_type(v, json_type_object) && json_object_object_length(v) == 1 &&
+                  (json_object_object_get_ex(v, "output", NULL) ||
+                   json_object_object_get_ex(v, "error", NULL)),
+              "a JSON-RPC result that is neither output nor error");
+    json_object_put(o);
+}
+
 static bool allowed_status(int s)
 {
-    static const int ok[] = {200, 304, 400, 401, 403, 404, 405, 408, 413, 414, 431, 500, 503};
+    /* 201 and 204: the sessions path (create, delete) */
+    static const int ok[] = {200, 201, 204, 304, 400, 401, 403, 404,
+                             405, 408, 413, 414, 431, 500, 503};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         if (ok[i] == s)
             return true;
@@ -796,7 +821,7 @@ static void check_answers(const uint8_t *req, size_t n, const struct buf *ans, i
         size_t body_len = 0;
         const char *body = p;
         struct buf dechunked = {0};
-        bool bodiless = status == 100 || status == 304;
+        bool bodiless = status == 100 || status == 204 || status == 304;
         if (te) {
             CHECK(te->vlen == 7 && strncasecmp(te->val, "chunked", 7) == 0 && !cl,
                   "a bad Transfer-Encoding");
@@ -866,20 +891,32 @@ static void check_answers(const uint8_t *req, size_t n, const struct buf *ans, i
                   "a %d error that is not application/json", status);
             check_error_body(status, body, body_len);
         }
-        if (status == 200 && !bodiless) {
+        /* A 200 is a task (with its ETag), a JSON-RPC answer, or a session's
+         * info (GET /api/snapservice/sessions); a 201 a new session's id. */
+        bool rpc = status == 200 && body_len >= 10 && memcmp(body, "{\"jsonrpc\"", 10) == 0;
+        bool session_info = status == 200 && body_len >= 8 && memcmp(body, "{\"user\":", 8) == 0;
+        if ((status == 200 || status == 201) && !bodiless)
             CHECK(ct && ct->vlen == 16 && memcmp(ct->val, "application/json", 16) == 0,
-                  "a 200 that is not application/json");
-            check_task_body(body, body_len);
-        }
-        if (status == 200) {
+                  "a %d that is not application/json", status);
+        if (rpc) {
+            check_rpc_body(body, body_len);
+        } else if (status == 200 && !session_info) {
+            if (!bodiless)
+                check_task_body(body, body_len);
             CHECK(etag && etag->vlen >= 2 && etag->val[0] == '"' &&
                       etag->val[etag->vlen - 1] == '"',
                   "a 200 without a strong ETag");
             CHECK(xcache, "a 200 without X-Cache");
         }
+        if (status == 201)
+            CHECK(body_len == 66 && body[0] == '"' && body[65] == '"',
+                  "a 201 whose body is no session id");
         if (status == 405)
-            CHECK(allow && allow->vlen == 9 && memcmp(allow->val, "GET, HEAD", 9) == 0,
-                  "a 405 without Allow: GET, HEAD");
+            CHECK(allow &&
+                      ((allow->vlen == 9 && memcmp(allow->val, "GET, HEAD", 9) == 0) ||
+                       (allow->vlen == 4 && memcmp(allow->val, "POST", 4) == 0) ||
+                       (allow->vlen == 17 && memcmp(allow->val, "POST, GET, DELETE", 17) == 0)),
+                  "a 405 without the Allow of a route");
         if (status == 401) {
             CHECK(www, "a 401 without WWW-Authenticate");
             char w[256];
@@ -1325,6 +1362,14 @@ static void check_structured(const struct plan *pl, const int *statuses, char (*
     char task[SG_TASK_ID_MAX + 1];
     const char *why = NULL;
     enum sg_route route = sg_route_request(pl->method, pl->path, task, &why);
+    if (route == SG_ROUTE_RPC) {
+        /* JSON-RPC answers every well-framed request 200, errors included */
+        if (!pl->special)
+            CHECK(st == 200 || st == 413, "POST %s: want 200, got %d", pl->path, st);
+        return;
+    }
+    if (route == SG_ROUTE_SESSIONS)
+        return; /* its statuses depend on credentials and sessions: the generic checks hold */
     if (route != SG_ROUTE_TASK) {
         if (!pl->special) {
             int want = route == SG_ROUTE_NOT_FOUND ? 404 : route == SG_ROUTE_BAD_METHOD ? 405 : 400;

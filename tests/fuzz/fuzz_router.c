@@ -5,8 +5,10 @@
  * Properties: a TASK route comes only from GET/HEAD on SG_TASK_PREFIX and gives
  * an id of 1..SG_TASK_ID_MAX printable, non-space ASCII bytes, NUL-terminated in
  * an exactly SG_TASK_ID_MAX + 1 byte buffer (ASan catches any write past it);
- * BAD_ID always names why; and re-encoding that id with
- * sg_http_path_segment_encode routes back to the same id.
+ * BAD_ID always names why; re-encoding that id with
+ * sg_http_path_segment_encode routes back to the same id; RPC is exactly
+ * POST /api or /snapservice, SESSIONS exactly POST/GET/DELETE of the sessions
+ * path; BAD_METHOD never for a method the path's Allow names.
  * SG_FUZZ_DICT: http_path.dict */
 #include <stdint.h>
 #include <stdlib.h>
@@ -75,8 +77,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!why || !why[0])
             abort();
         break;
+    case SG_ROUTE_RPC:
+        /* JSON-RPC: exactly POST /api or POST /snapservice */
+        if (strcmp(method, "POST") != 0 ||
+            (strcmp(path, "/api") != 0 && strcmp(path, "/snapservice") != 0))
+            abort();
+        break;
+    case SG_ROUTE_SESSIONS:
+        if (strcmp(path, SG_SESSIONS_PATH) != 0 ||
+            (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0 &&
+             strcmp(method, "DELETE") != 0))
+            abort();
+        break;
+    case SG_ROUTE_BAD_METHOD: {
+        /* a path that routes, with a method its Allow does not name */
+        const char *allow = sg_route_allow(path);
+        size_t m = strlen(method);
+        for (const char *a = allow; m && (a = strstr(a, method)) != NULL; a += m) {
+            if ((a == allow || a[-1] == ' ') && (a[m] == ',' || a[m] == '\0'))
+                abort();
+        }
+        break;
+    }
     case SG_ROUTE_NOT_FOUND:
-    case SG_ROUTE_BAD_METHOD:
         break;
     default:
         abort();
