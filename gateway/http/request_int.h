@@ -15,9 +15,9 @@
 #include "snapgate/cache.h"
 #include "auth/session.h"
 #include "auth/throttle.h"
+#include "http/jsonrpc_request.h"
 
 struct sg_wstate;
-struct sg_rpc_request;
 
 /* What a routed request asks for. */
 enum sg_req_kind {
@@ -56,9 +56,9 @@ struct sg_request {
     enum sg_req_kind kind;
     /* JSON-RPC: the parsed body (its credentials wiped at finish), NULL on
      * REST. Its id is echoed by every answer. */
-    struct sg_rpc_request *rpc;
-    int rpc_error;          /* the vAPI error answered (enum sg_error), -1 none: access log */
-    int rpc_protocol_error; /* the JSON-RPC error code answered, 0 none */
+    struct sg_rpc_request *rpc; /* &rpc_storage on JSON-RPC, else NULL */
+    int rpc_error;              /* the vAPI error answered (enum sg_error), -1 none: access log */
+    int rpc_protocol_error;     /* the JSON-RPC error code answered, 0 none */
     /* The credentials the provider chain checks, chosen once (request_cred.c):
      * an Authorization value (the header, or a user_pass context as Basic),
      * a session id (vmware-api-session-id, or a session_id context), or a
@@ -99,6 +99,10 @@ struct sg_request {
     const char *backend;
     int upstream_status;
     uint64_t upstream_ms;
+
+    /* Kept in the request, not allocated per call: a JSON-RPC poll is a
+     * cache hit whose every allocation shows (http/jsonrpc_request.h). */
+    struct sg_rpc_request rpc_storage;
 };
 
 /* A call that takes a completion for r: the caller has taken the completion's

@@ -35,7 +35,7 @@ static enum sg_rpc_code parse_body(struct sg_request *r, char *reason, size_t ca
 void req_rpc_begin(struct sg_request *r)
 {
     char reason[200] = "";
-    r->rpc = sg_xcalloc(1, sizeof(*r->rpc));
+    r->rpc = &r->rpc_storage;
     r->rpc_error = -1;
     enum sg_rpc_code code = parse_body(r, reason, sizeof(reason));
     if (code == SG_RPC_OK)

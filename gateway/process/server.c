@@ -184,6 +184,8 @@ static void worker_destroy(struct sg_wstate *ws)
     sg_wmsg_queue_free(ws->mq);
     event_base_free(ws->base);
     sg_worker_free(ws->worker);
+    for (unsigned i = 0; i < ws->nspare_requests; i++)
+        free(ws->spare_requests[i]);
     free(ws);
 }
 

@@ -64,6 +64,11 @@ struct sg_wstate {
         *failures;        /* address, user name, pair -> recent auth failures (throttle.c) */
     uint64_t deadline_ms; /* per-request deadline */
 
+    /* Request structs (gateway/http/request.c) kept for the next request:
+     * a struct of a few KiB is no tcache size, and allocating one per request
+     * made glibc consolidate its fast bins every time. Freed with the worker. */
+    void *spare_requests[64];
+    unsigned nspare_requests;
     uint64_t requests_in_flight; /* paused requests not yet finished */
     uint64_t seq;                /* for request ids */
     bool draining;
