@@ -15,10 +15,8 @@
  * One way through the chain for every protocol: no provider has a second
  * implementation for JSON-RPC. */
 #include <evhtp/evhtp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -28,6 +26,7 @@
 #include "http/request_int.h"
 #include "snapgate/basic_header.h"
 #include "snapgate/common.h"
+#include "snapgate/info.h"
 #include "snapgate/log.h"
 
 /* "Basic " + base64(user ":" password); the parser bounded both so the value
@@ -49,19 +48,12 @@ static char *basic_value(const char *user, const char *password)
     return out;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.mmmZ" (what the parser rewrote the timestamp to) as
- * Unix epoch ms; 0 before 1970 (long expired). */
+/* The timestamp the parser rewrote to "YYYY-MM-DDTHH:MM:SS.mmmZ", as Unix
+ * epoch ms; 0 before 1970 (long expired). */
 static uint64_t utc_ms(const char *t)
 {
-    struct tm tm = {0};
-    int ms = 0;
-    if (sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &ms) != 7)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t s = timegm(&tm);
-    return s < 0 ? 0 : (uint64_t)s * 1000u + (uint64_t)ms;
+    int64_t ms = 0;
+    return sg_time_to_epoch_ms(t, &ms) == SG_OK && ms > 0 ? (uint64_t)ms : 0;
 }
 
 static bool choose_rpc(struct sg_request *r)

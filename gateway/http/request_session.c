@@ -19,13 +19,13 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth/auth_set.h"
 #include "http/jsonrpc_request.h"
 #include "http/request_int.h"
 #include "worker/wstate.h"
 #include "snapgate/common.h"
+#include "snapgate/info.h"
 #include "snapgate/log.h"
 
 enum session_verb { VERB_CREATE, VERB_GET, VERB_DELETE };
@@ -39,15 +39,6 @@ static enum session_verb verb_of(const struct sg_request *r)
     return strcmp(r->method, "POST") == 0  ? VERB_CREATE
            : strcmp(r->method, "GET") == 0 ? VERB_GET
                                            : VERB_DELETE;
-}
-
-static void fmt_ms(uint64_t ms, char out[48])
-{
-    time_t s = (time_t)(ms / 1000u);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 48 - n, ".%03uZ", (unsigned)(ms % 1000u));
 }
 
 static void reply_json(struct sg_request *r, int status, const char *body, size_t len)
@@ -78,9 +69,10 @@ static void answer_created(struct sg_request *r, const char *id)
 
 static void answer_info(struct sg_request *r, const char *user, uint64_t created, uint64_t accessed)
 {
-    char c[48], a[48];
-    fmt_ms(created, c);
-    fmt_ms(accessed, a);
+    char c[32] = "", a[32] = "";
+    /* Times of this century: always in the range the formatter takes. */
+    sg_time_format_utc_ms((int64_t)created, c);
+    sg_time_format_utc_ms((int64_t)accessed, a);
     struct json_object *name = json_object_new_string(user);
     const char *quoted = json_object_to_json_string_ext(name, JSON_C_TO_STRING_NOSLASHESCAPE);
     char *body = r->rpc ? sg_xasprintf("{\"STRUCTURE\":{\"com.vmware.cis.session.info\":{"

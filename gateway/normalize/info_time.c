@@ -66,7 +66,7 @@ static char *put_digits(char *o, int64_t v, int width, char sep)
 }
 
 /* Layout: YYYY-MM-DD T HH:MM:SS [.f+] (Z | +HH:MM | -HH:MM) */
-int sg_time_to_utc_ms(const char *in, char out[32])
+static int parse(const char *in, int64_t *epoch_ms)
 {
     int y, mo, d, h, mi, s, ms = 0, oh = 0, om = 0, sign = 0;
     const char *p = in;
@@ -107,6 +107,14 @@ int sg_time_to_utc_ms(const char *in, char out[32])
 
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s -
                    (int64_t)sign * (oh * 3600 + om * 60);
+    *epoch_ms = secs * 1000 + ms;
+    return SG_OK;
+}
+
+int sg_time_format_utc_ms(int64_t epoch_ms, char out[32])
+{
+    int64_t ms = epoch_ms >= 0 ? epoch_ms % 1000 : (1000 - -epoch_ms % 1000) % 1000;
+    int64_t secs = (epoch_ms - ms) / 1000;
     int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
     int64_t rem = secs - days * 86400;
     int64_t uy;
@@ -124,4 +132,19 @@ int sg_time_to_utc_ms(const char *in, char out[32])
     o = put_digits(o, ms, 3, 'Z');
     *o = '\0';
     return SG_OK;
+}
+
+int sg_time_to_epoch_ms(const char *in, int64_t *epoch_ms)
+{
+    char check[32];
+    /* The same range as sg_time_to_utc_ms: a UTC year of 0000..9999. */
+    if (parse(in, epoch_ms) != SG_OK || sg_time_format_utc_ms(*epoch_ms, check) != SG_OK)
+        return SG_ERR;
+    return SG_OK;
+}
+
+int sg_time_to_utc_ms(const char *in, char out[32])
+{
+    int64_t ms;
+    return parse(in, &ms) == SG_OK ? sg_time_format_utc_ms(ms, out) : SG_ERR;
 }

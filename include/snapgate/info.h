@@ -8,6 +8,7 @@
 #define SG_INFO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "snapgate/task.h"
 
@@ -28,6 +29,12 @@ struct json_object;
  * Returns SG_OK with out NUL-terminated, or SG_ERR (out unspecified) for
  * anything else, including results outside years 0000..9999. */
 int sg_time_to_utc_ms(const char *in, char out[32]);
+/* The same date-time as Unix epoch milliseconds (the same truncation, the
+ * same range); SG_OK or SG_ERR. */
+int sg_time_to_epoch_ms(const char *in, int64_t *epoch_ms);
+/* Unix epoch milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ"; SG_ERR outside years
+ * 0000..9999. */
+int sg_time_format_utc_ms(int64_t epoch_ms, char out[32]);
 
 /* 1 when s is exactly one name of the vAPI standard error_type enumeration
  * (ERROR, NOT_FOUND, ...), else 0. NULL gives 0. */

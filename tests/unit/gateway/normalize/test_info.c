@@ -76,12 +76,20 @@ START_TEST(time_table)
 {
     char out[32];
     int rc = sg_time_to_utc_ms(times[_i].in, out);
+    /* The epoch reader takes the same texts, to the same instant. */
+    int64_t ms = 0;
+    char back[32] = "";
+    int erc = sg_time_to_epoch_ms(times[_i].in, &ms);
     if (times[_i].out) {
         ck_assert_msg(rc == SG_OK, "rejected %s", times[_i].in);
         ck_assert_str_eq(out, times[_i].out);
         ck_assert_uint_eq(strlen(out), SG_TIME_UTC_MS_LEN);
+        ck_assert_int_eq(erc, SG_OK);
+        ck_assert_int_eq(sg_time_format_utc_ms(ms, back), SG_OK);
+        ck_assert_str_eq(back, times[_i].out);
     } else {
         ck_assert_msg(rc == SG_ERR, "accepted %s as %s", times[_i].in, out);
+        ck_assert_msg(erc == SG_ERR, "the epoch reader accepted %s", times[_i].in);
     }
 }
 END_TEST
@@ -98,6 +106,23 @@ START_TEST(time_ignores_tz)
     ck_assert_str_eq(a, b);
     ck_assert_str_eq(a, "2024-03-10T05:00:00.000Z");
     ck_assert_int_eq(sg_time_to_utc_ms(NULL, a), SG_ERR);
+}
+END_TEST
+
+START_TEST(time_epoch_ms)
+{
+    int64_t ms = -1;
+    char out[32];
+    ck_assert_int_eq(sg_time_to_epoch_ms("1970-01-01T00:00:00Z", &ms), SG_OK);
+    ck_assert_int_eq(ms, 0);
+    ck_assert_int_eq(sg_time_to_epoch_ms("2026-12-06T06:24:54.465+02:00", &ms), SG_OK);
+    ck_assert_int_eq(ms, 1796531094465LL);
+    ck_assert_int_eq(sg_time_format_utc_ms(1796531094465LL, out), SG_OK);
+    ck_assert_str_eq(out, "2026-12-06T04:24:54.465Z");
+    ck_assert_int_eq(sg_time_format_utc_ms(-1, out), SG_OK);
+    ck_assert_str_eq(out, "1969-12-31T23:59:59.999Z");
+    ck_assert_int_eq(sg_time_format_utc_ms(253402300800000LL, out), SG_ERR); /* year 10000 */
+    ck_assert_int_eq(sg_time_to_epoch_ms(NULL, &ms), SG_ERR);
 }
 END_TEST
 
@@ -574,6 +599,7 @@ static Suite *info_suite(void)
     TCase *tc = tcase_create("time");
     tcase_add_loop_test(tc, time_table, 0, (int)SG_ARRAY_LEN(times));
     tcase_add_test(tc, time_ignores_tz);
+    tcase_add_test(tc, time_epoch_ms);
     suite_add_tcase(s, tc);
     tc = tcase_create("canonicalize");
     tcase_add_test(tc, error_types);
