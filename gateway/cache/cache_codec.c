@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "normalize/datavalue.h"
 #include "snapgate/cache_codec.h"
 #include "snapgate/common.h"
 #include "snapgate/task.h"
@@ -34,9 +35,8 @@ static uint64_t get_be(const unsigned char *p, int n)
  * else. What is inside is trusted as much as the body is. */
 static bool rpc_framed(const unsigned char *p, size_t n)
 {
-    static const char head[] = ",\"result\":{\"output\":";
-    size_t h = sizeof(head) - 1;
-    return n >= h + 2 && n <= SG_CACHE_CODEC_RPC_MAX && memcmp(p, head, h) == 0 &&
+    size_t h = SG_DV_OUTPUT_HEAD_LEN;
+    return n >= h + 2 && n <= SG_CACHE_CODEC_RPC_MAX && memcmp(p, SG_DV_OUTPUT_HEAD, h) == 0 &&
            memcmp(p + n - 2, "}}", 2) == 0 && !memchr(p, '\0', n);
 }
 

@@ -66,6 +66,11 @@ enum sg_dv_kind {
     SG_DV_ERROR,  /* ,"result":{"error":<dv>}}  : a vAPI error (still a JSON-RPC result) */
 };
 
+/* How an output suffix begins (SG_DV_OUTPUT): what a reader of stored
+ * suffixes checks them by (cache/cache_codec.c). */
+#define SG_DV_OUTPUT_HEAD ",\"result\":{\"output\":"
+#define SG_DV_OUTPUT_HEAD_LEN (sizeof(SG_DV_OUTPUT_HEAD) - 1)
+
 /* What follows the id: malloc'd, NUL-terminated, *len set. dv is trusted
  * (made by sg_dv_info or sg_dv_std_error). */
 char *sg_dv_envelope_suffix(enum sg_dv_kind kind, const char *dv, size_t dv_len, size_t *len);

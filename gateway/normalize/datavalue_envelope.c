@@ -10,10 +10,9 @@
 
 char *sg_dv_envelope_suffix(enum sg_dv_kind kind, const char *dv, size_t dv_len, size_t *len)
 {
-    static const char output[] = ",\"result\":{\"output\":";
     static const char error[] = ",\"result\":{\"error\":";
-    const char *head = kind == SG_DV_ERROR ? error : output;
-    size_t head_len = kind == SG_DV_ERROR ? sizeof error - 1 : sizeof output - 1;
+    const char *head = kind == SG_DV_ERROR ? error : SG_DV_OUTPUT_HEAD;
+    size_t head_len = kind == SG_DV_ERROR ? sizeof error - 1 : SG_DV_OUTPUT_HEAD_LEN;
     size_t n = head_len + dv_len + 2;
     char *out = sg_xmalloc(n + 1);
     memcpy(out, head, head_len);
