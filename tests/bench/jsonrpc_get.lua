@@ -13,7 +13,7 @@
 -- check (4th arg, or $SG_CHECK=1): every answer whose body does not hold "result":{"output"
 -- counts as a status error (JSON-RPC errors are HTTP 200, which wrk counts as success);
 -- costs a Lua call and a body scan per answer, so measure without it.
--- At the end prints, as ../shared/bench/lib/report.lua does, one line
+-- At the end prints, as the anchor harness's lib/report.lua does, one line
 -- WRKJSON {...} (latencies in microseconds), so lib/runner.py summarize-style tooling and
 -- the REST runs read the same fields; plus "rpc_not_output" in check mode.
 

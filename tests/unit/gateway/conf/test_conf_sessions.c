@@ -1,6 +1,7 @@
-/* The `sessions` section (../shared/CONTRACT.md): its defaults, good values,
- * and each way a value is refused, with FILE:LINE: key: reason. Also the
- * duration range reader and the text form of a duration it reports with. */
+/* The `sessions` section (the contract's keys, README config reference): its
+ * defaults, good values, and each way a value is refused, with FILE:LINE:
+ * key: reason. Also the duration range reader and the text form of a
+ * duration it reports with. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
