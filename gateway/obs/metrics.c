@@ -187,6 +187,18 @@ uint64_t sg_metrics_conns_open_total(void)
     return sum(FIELD(conns_open));
 }
 
+/* A counter family with one label: HELP, TYPE, then one sample per value,
+ * summed over the workers; first is the byte offset of the value's counters
+ * in struct sg_metrics (an array in the values' order). */
+static void render_labelled(struct evbuffer *out, const char *name, const char *help,
+                            const char *label, const char *const *values, size_t n, size_t first)
+{
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i < n; i++)
+        evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
+                            (unsigned long long)sum(first + i * sizeof(_Atomic uint64_t)));
+}
+
 static void render_sessions(struct evbuffer *out)
 {
     evbuffer_add_printf(out,
@@ -199,13 +211,11 @@ static void render_sessions(struct evbuffer *out)
                         "snapgate_sessions_deleted_total %llu\n",
                         (unsigned long long)sum(FIELD(sessions_created)),
                         (unsigned long long)sum(FIELD(sessions_deleted)));
-    evbuffer_add_printf(out, "# HELP snapgate_session_checks_total Session ids presented, by "
-                             "result: ok, denied (unknown, ended or malformed), error (the "
-                             "session store failed).\n"
-                             "# TYPE snapgate_session_checks_total counter\n");
-    for (size_t i = 0; i < SG_METRICS_SESSION_RESULTS; i++)
-        evbuffer_add_printf(out, "snapgate_session_checks_total{result=\"%s\"} %llu\n",
-                            session_results[i], (unsigned long long)sum(FIELD(session_checks[i])));
+    render_labelled(out, "snapgate_session_checks_total",
+                    "Session ids presented, by result: ok, denied (unknown, ended or malformed), "
+                    "error (the session store failed).",
+                    "result", session_results, SG_METRICS_SESSION_RESULTS,
+                    FIELD(session_checks[0]));
 }
 
 void sg_metrics_render(struct evbuffer *out)
@@ -236,11 +246,8 @@ void sg_metrics_render(struct evbuffer *out)
                              "# TYPE snapgate_request_duration_seconds histogram\n");
     render_histogram(out, "snapgate_request_duration_seconds", "", FIELD(duration_bucket),
                      FIELD(duration_count), FIELD(duration_sum_us), 1e6);
-    evbuffer_add_printf(out, "# HELP snapgate_cache_lookups_total Cache lookups by result.\n"
-                             "# TYPE snapgate_cache_lookups_total counter\n");
-    for (size_t i = 0; i < SG_METRICS_CACHE_RESULTS; i++)
-        evbuffer_add_printf(out, "snapgate_cache_lookups_total{result=\"%s\"} %llu\n",
-                            cache_results[i], (unsigned long long)sum(FIELD(cache[i])));
+    render_labelled(out, "snapgate_cache_lookups_total", "Cache lookups by result.", "result",
+                    cache_results, SG_METRICS_CACHE_RESULTS, FIELD(cache[0]));
     evbuffer_add_printf(out,
                         "# HELP snapgate_lease_waits_total Fetches that waited for another "
                         "replica's lease.\n# TYPE snapgate_lease_waits_total counter\n"
@@ -288,13 +295,10 @@ void sg_metrics_render(struct evbuffer *out)
                         "snapgate_connections_open %llu\n",
                         (unsigned long long)sum(FIELD(conns_accepted)),
                         (unsigned long long)sum(FIELD(conns_open)));
-    evbuffer_add_printf(out, "# HELP snapgate_connections_refused_total Client connections closed "
-                             "at once over max_connections (limit), and failed accept() calls "
-                             "for want of descriptors (emfile) or otherwise (error).\n"
-                             "# TYPE snapgate_connections_refused_total counter\n");
-    for (size_t i = 0; i < SG_METRICS_REFUSED_REASONS; i++)
-        evbuffer_add_printf(out, "snapgate_connections_refused_total{reason=\"%s\"} %llu\n",
-                            refused_reasons[i], (unsigned long long)sum(FIELD(conns_refused[i])));
+    render_labelled(out, "snapgate_connections_refused_total",
+                    "Client connections closed at once over max_connections (limit), and failed "
+                    "accept() calls for want of descriptors (emfile) or otherwise (error).",
+                    "reason", refused_reasons, SG_METRICS_REFUSED_REASONS, FIELD(conns_refused[0]));
     render_sessions(out);
 }
 
