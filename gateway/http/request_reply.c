@@ -30,15 +30,7 @@ static const char *rpc_outcome(const struct sg_request *r, char *buf, size_t cap
         snprintf(buf, cap, "%d", r->rpc_protocol_error);
         return buf;
     }
-    if (r->rpc_error < 0)
-        return "ok";
-    /* The error_type, as the REST body of the same error names it. */
-    static const char head[] = "{\"error_type\":\"";
-    const char *body = sg_error_reply((enum sg_error)r->rpc_error)->body;
-    const char *t = body + sizeof(head) - 1;
-    const char *end = strchr(t, '"');
-    snprintf(buf, cap, "%.*s", end ? (int)(end - t) : 0, t);
-    return buf;
+    return r->rpc_error < 0 ? "ok" : sg_error_reply((enum sg_error)r->rpc_error)->error_type;
 }
 
 static void log_access(struct sg_request *r)

@@ -32,6 +32,7 @@ struct sg_error_reply {
     const char *reason; /* HTTP reason phrase */
     const char *body;   /* the vAPI standard error, rendered */
     size_t len;
+    const char *error_type; /* its error_type, e.g. "NOT_FOUND" */
 };
 
 const struct sg_error_reply *sg_error_reply(enum sg_error e);

@@ -40,6 +40,7 @@ START_TEST(test_error_bodies)
     ck_assert_ptr_nonnull(o);
     ck_assert_str_eq(json_object_get_string(json_object_object_get(o, "error_type")),
                      c->error_type);
+    ck_assert_str_eq(r->error_type, c->error_type); /* the field says what the body says */
     json_object *msgs = json_object_object_get(o, "messages");
     ck_assert(json_object_is_type(msgs, json_type_array));
     ck_assert_uint_ge(json_object_array_length(msgs), 1);
