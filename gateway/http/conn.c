@@ -20,6 +20,7 @@
 
 #include "obs/access_log.h"
 #include "http/conn.h"
+#include "http/conn_parser.h"
 #include "http/line_guard.h"
 #include "http/listen.h"
 #include "http/request.h"
@@ -63,6 +64,8 @@ static void arm(struct sg_conn *sc, enum conn_phase phase, int seconds)
 
 static void conn_free(struct sg_conn *sc)
 {
+    if (sc->ws->conn_in_write == sc)
+        sc->ws->conn_in_write = NULL; /* tells on_written that sc is gone */
     LIST_REMOVE(sc, link);
     sg_line_guard_fini(&sc->line);
     event_free(sc->timer);
@@ -306,21 +309,49 @@ static struct sg_conn *conn_of_connection(evhtp_connection_t *c)
     return c->hooks->on_connection_fini_arg;
 }
 
-/* evhtp's own read callback (one static function for every connection). */
-static bufferevent_data_cb evhtp_on_read;
+/* evhtp's own read and write callbacks (one static function each for every
+ * connection). */
+static bufferevent_data_cb evhtp_on_read, evhtp_on_write;
 
-/* Reads reach evhtp through the line guard (http/line_guard.h). */
+static size_t held_bytes(const struct sg_conn *sc)
+{
+    return sc->line.held ? evbuffer_get_length(sc->line.held) : 0;
+}
+
+/* Reads reach evhtp through the line guard (http/line_guard.h), and with a
+ * parser (http/conn_parser.h). */
 static void on_read(struct bufferevent *bev, void *arg)
 {
     struct sg_conn *sc = conn_of_connection(arg);
+    if (sc)
+        sg_conn_parser_acquire(sc->ws, sc->c);
     if (sc && sg_line_guard_wait(&sc->line, bufferevent_get_input(bev)))
         return; /* more of the request line first */
     evhtp_on_read(bev, arg);
 }
 
+/* evhtp's write callback ends a keep-alive request (or the connection: then
+ * sc is freed inside it, which conn_free reports by clearing conn_in_write);
+ * a connection left waiting for its next request gives its parser back. */
+static void on_written(struct bufferevent *bev, void *arg)
+{
+    struct sg_conn *sc = conn_of_connection(arg);
+    if (!sc) {
+        evhtp_on_write(bev, arg);
+        return;
+    }
+    struct sg_wstate *ws = sc->ws;
+    ws->conn_in_write = sc;
+    evhtp_on_write(bev, arg);
+    if (ws->conn_in_write != sc)
+        return;
+    ws->conn_in_write = NULL;
+    sg_conn_parser_release(ws, sc->c, held_bytes(sc));
+}
+
 /* evhtp set its callbacks on the connection's bufferevent before the
- * post-accept hook runs; the read one is wrapped. */
-static void guard_reads(evhtp_connection_t *c)
+ * post-accept hook runs; the read and write ones are wrapped. */
+static void wrap_callbacks(evhtp_connection_t *c)
 {
     bufferevent_data_cb rd, wr;
     bufferevent_event_cb ev;
@@ -329,7 +360,8 @@ static void guard_reads(evhtp_connection_t *c)
     if (rd == on_read)
         return;
     evhtp_on_read = rd;
-    bufferevent_setcb(c->bev, on_read, wr, ev, arg);
+    evhtp_on_write = wr;
+    bufferevent_setcb(c->bev, on_read, on_written, ev, arg);
 }
 
 evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
@@ -351,12 +383,13 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
     sc->timer = evtimer_new(ws->base, on_conn_timer, sc);
     arm(sc, PHASE_HEAD, HEAD_DEADLINE_S);
     sg_line_guard_init(&sc->line);
-    guard_reads(c);
+    wrap_callbacks(c);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers_start, (evhtp_hook)on_headers_start, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_header, (evhtp_hook)on_header, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers, (evhtp_hook)on_headers, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_read, (evhtp_hook)on_body, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini, (evhtp_hook)on_conn_fini, sc);
+    sg_conn_parser_release(ws, c, 0); /* until its first bytes arrive */
     return EVHTP_RES_OK;
 }
 

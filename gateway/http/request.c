@@ -37,23 +37,11 @@
 #include "http/request.h"
 #include "http/request_int.h"
 #include "http/router.h"
+#include "lib/spares.h"
 #include "worker/worker.h"
 #include "worker/wstate.h"
 #include "snapgate/common.h"
 #include "snapgate/log.h"
-
-/* Under AddressSanitizer every request is freed at its end, never kept as a
- * spare, so a use after the end is still caught. */
-#if defined(__SANITIZE_ADDRESS__)
-#define KEEP_SPARES 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KEEP_SPARES 0
-#endif
-#endif
-#ifndef KEEP_SPARES
-#define KEEP_SPARES 1
-#endif
 
 uint64_t req_now_us(void)
 {
@@ -78,7 +66,7 @@ void req_put(struct sg_request *r)
     sg_cache_entry_put(r->stale);
     free(r->path);
     struct sg_wstate *ws = r->ws;
-    if (KEEP_SPARES && ws->nspare_requests < SG_ARRAY_LEN(ws->spare_requests))
+    if (SG_KEEP_SPARES && ws->nspare_requests < SG_ARRAY_LEN(ws->spare_requests))
         ws->spare_requests[ws->nspare_requests++] = r;
     else
         free(r);

@@ -21,6 +21,7 @@
 #include "obs/access_log.h"
 #include "process/admin.h"
 #include "http/conn.h"
+#include "http/conn_parser.h"
 #include "cache/flight.h"
 #include "upstream/health.h"
 #include "upstream/health_check.h"
@@ -186,6 +187,7 @@ static void worker_destroy(struct sg_wstate *ws)
     sg_worker_free(ws->worker);
     for (unsigned i = 0; i < ws->nspare_requests; i++)
         free(ws->spare_requests[i]);
+    sg_conn_parsers_free(ws);
     free(ws);
 }
 

@@ -69,8 +69,13 @@ struct sg_wstate {
      * made glibc consolidate its fast bins every time. Freed with the worker. */
     void *spare_requests[64];
     unsigned nspare_requests;
-    uint64_t requests_in_flight; /* paused requests not yet finished */
-    uint64_t seq;                /* for request ids */
+    /* evhtp's request parsers (8 KiB each) are held only while a request is
+     * read or answered (gateway/http/conn_parser.c); these wait for the next. */
+    void *spare_parsers[16];
+    unsigned nspare_parsers;
+    struct sg_conn *conn_in_write; /* whose write callback evhtp is running */
+    uint64_t requests_in_flight;   /* paused requests not yet finished */
+    uint64_t seq;                  /* for request ids */
     bool draining;
     bool stopping; /* worker_destroy has begun: start nothing new */
     struct sg_wmsg_queue *mq;
