@@ -2,6 +2,7 @@
  * bodies, entries sent zero-copy from the cache, the one finish() that sends,
  * resumes evhtp (pipelining included) and writes the access line. */
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <evhtp/evhtp.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "auth/auth_set.h"
 #include "obs/access_log.h"
 #include "http/conn.h"
+#include "http/reply_head.h"
 #include "obs/metrics.h"
 #include "http/request_int.h"
 #include "http/router.h"
@@ -76,8 +78,9 @@ static void resume_reading(struct sg_request *r)
     }
 }
 
-/* Sends what is staged in r->ev with status, then lets evhtp go on. */
-static void finish(struct sg_request *r, int status)
+/* Sends what is staged in r->ev with status (or, written_raw, ends the answer
+ * already written to the connection), then lets evhtp go on. */
+static void finish_as(struct sg_request *r, int status, bool written_raw)
 {
     if (r->finished)
         return;
@@ -86,7 +89,11 @@ static void finish(struct sg_request *r, int status)
     if (r->deadline)
         event_del(r->deadline);
     sg_flight_leave(&r->waiter);
-    if (r->ev) {
+    if (r->ev && written_raw) {
+        r->ev->status = (evhtp_res)status;
+        evhtp_send_reply_end(r->ev); /* evhtp's write callback then ends it */
+        resume_reading(r);
+    } else if (r->ev) {
         if (r->ws->draining)
             add_header(r->ev, "Connection", "close", false);
         evhtp_send_reply(r->ev, (evhtp_res)status);
@@ -97,6 +104,11 @@ static void finish(struct sg_request *r, int status)
         r->ws->requests_in_flight--;
         sg_worker_request_finished(r->ws);
     }
+}
+
+static void finish(struct sg_request *r, int status)
+{
+    finish_as(r, status, false);
 }
 
 void req_stage_common(struct sg_request *r)
@@ -161,6 +173,49 @@ static void on_entry_bytes_sent(const void *data, size_t len, void *arg)
     sg_cache_entry_put(arg);
 }
 
+/* Whether a cache hit is served as "no If-None-Match match, 200 with a
+ * body": a full answer written without evhtp's reply. */
+static bool hit_is_plain(const struct sg_request *r, const struct sg_cache_entry *e, bool inm_match)
+{
+    const evhtp_connection_t *c = r->ev->conn;
+    return e->http_status == 200 && e->len > 0 && !inm_match && !r->head && !r->ws->draining && c &&
+           c->bev && c->parser && htparser_get_major(c->parser) == 1 &&
+           (r->ev->proto == EVHTP_PROTO_11 || r->ev->proto == EVHTP_PROTO_10);
+}
+
+/* The plain 200 of a hit, written to the connection in one head and the
+ * entry's bytes by reference: the same bytes evhtp's reply would write (the
+ * headers in the order they were staged, then its Content-Length and
+ * keep-alive headers), without its allocated header list (issue 14). */
+static bool reply_entry_raw(struct sg_request *r, struct sg_cache_entry *e, const char *cache,
+                            uint64_t max_age, uint64_t age)
+{
+    evhtp_request_t *ev = r->ev;
+    bool keepalive = (ev->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
+    struct sg_reply_head h;
+    sg_reply_head_start(&h, htparser_get_minor(ev->conn->parser), "200 OK");
+    sg_reply_head_add(&h, "X-Request-Id", r->id);
+    sg_reply_head_add(&h, "Content-Type", "application/json");
+    sg_reply_head_add(&h, "ETag", e->etag);
+    sg_reply_head_add_u64(&h, "Cache-Control", "private, max-age=", max_age);
+    sg_reply_head_add(&h, "X-Cache", cache);
+    if (strcmp(cache, "MISS") != 0 && strcmp(cache, "BYPASS") != 0)
+        sg_reply_head_add_u64(&h, "Age", "", age);
+    sg_reply_head_add_u64(&h, "Content-Length", "", e->len);
+    if (ev->proto == EVHTP_PROTO_11 && !keepalive)
+        sg_reply_head_add(&h, "Connection", "close");
+    else if (ev->proto == EVHTP_PROTO_10 && keepalive)
+        sg_reply_head_add(&h, "Connection", "keep-alive");
+    sg_reply_head_end(&h);
+    if (h.overflow)
+        return false;
+    struct evbuffer *out = bufferevent_get_output(ev->conn->bev);
+    evbuffer_add(out, h.buf, h.len);
+    evbuffer_add_reference(out, e->body, e->len, on_entry_bytes_sent, sg_cache_entry_get(e));
+    finish_as(r, 200, true);
+    return true;
+}
+
 void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char *cache)
 {
     if (r->finished)
@@ -177,26 +232,28 @@ void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char 
     evhtp_request_t *ev = r->ev;
     uint64_t now = sg_wall_ms();
     uint64_t max_age = e->expires_at_ms > now ? (e->expires_at_ms - now) / 1000u : 0;
+    /* How long ago the backend gave this answer (RFC 9111 Age). */
+    uint64_t age = now > e->fetched_at_ms ? (now - e->fetched_at_ms) / 1000u : 0;
+    const char *inm = evhtp_header_find(ev->headers_in, "If-None-Match");
+    bool inm_match = e->http_status == 200 && inm && sg_etag_matches(inm, e->etag);
+    if (hit_is_plain(r, e, inm_match) && reply_entry_raw(r, e, cache, max_age, age))
+        return;
+
     char cc[48];
     snprintf(cc, sizeof(cc), "private, max-age=%" PRIu64, max_age);
     char len[24];
     snprintf(len, sizeof(len), "%zu", e->len);
-
     req_stage_common(r);
     add_header(ev, "Content-Type", "application/json", false);
     add_header(ev, "ETag", e->etag, true);
     add_header(ev, "Cache-Control", cc, true);
     add_header(ev, "X-Cache", cache, false);
     if (strcmp(cache, "MISS") != 0 && strcmp(cache, "BYPASS") != 0) {
-        /* How long ago the backend gave this answer (RFC 9111 Age). */
-        char age[24];
-        snprintf(age, sizeof(age), "%" PRIu64,
-                 now > e->fetched_at_ms ? (now - e->fetched_at_ms) / 1000u : 0);
-        add_header(ev, "Age", age, true);
+        char age_text[24];
+        snprintf(age_text, sizeof(age_text), "%" PRIu64, age);
+        add_header(ev, "Age", age_text, true);
     }
-
-    const char *inm = evhtp_header_find(ev->headers_in, "If-None-Match");
-    if (e->http_status == 200 && inm && sg_etag_matches(inm, e->etag)) {
+    if (inm_match) {
         add_header(ev, "Content-Length", len, true);
         finish(r, 304);
         return;
