@@ -169,4 +169,15 @@ void req_send(struct sg_request *r, int status);
 /* Stages the headers every answer carries (request_reply.c). */
 void req_stage_common(struct sg_request *r);
 
+/* Answers written to the connection without evhtp's reply (request_reply.c):
+ * when req_raw_begin says yes (a 200 with a body on an HTTP/1 connection, not
+ * draining), add the headers to h, write the head with req_raw_head (NULL:
+ * it did not fit, use evhtp's reply instead), append the body to what it
+ * returns, then req_raw_finish. The bytes equal evhtp's for the same headers
+ * (test_hit_bytes). */
+struct sg_reply_head;
+bool req_raw_begin(const struct sg_request *r, struct sg_reply_head *h);
+struct evbuffer *req_raw_head(struct sg_request *r, struct sg_reply_head *h, size_t body_len);
+void req_raw_finish(struct sg_request *r);
+
 #endif

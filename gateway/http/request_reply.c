@@ -173,46 +173,60 @@ static void on_entry_bytes_sent(const void *data, size_t len, void *arg)
     sg_cache_entry_put(arg);
 }
 
-/* Whether a cache hit is served as "no If-None-Match match, 200 with a
- * body": a full answer written without evhtp's reply. */
-static bool hit_is_plain(const struct sg_request *r, const struct sg_cache_entry *e, bool inm_match)
+bool req_raw_begin(const struct sg_request *r, struct sg_reply_head *h)
 {
-    const evhtp_connection_t *c = r->ev->conn;
-    return e->http_status == 200 && e->len > 0 && !inm_match && !r->head && !r->ws->draining && c &&
-           c->bev && c->parser && htparser_get_major(c->parser) == 1 &&
-           (r->ev->proto == EVHTP_PROTO_11 || r->ev->proto == EVHTP_PROTO_10);
+    const evhtp_connection_t *c = r->ev ? r->ev->conn : NULL;
+    if (r->finished || r->head || r->ws->draining || !c || !c->bev || !c->parser ||
+        htparser_get_major(c->parser) != 1 ||
+        (r->ev->proto != EVHTP_PROTO_11 && r->ev->proto != EVHTP_PROTO_10))
+        return false;
+    sg_reply_head_start(h, htparser_get_minor(c->parser), "200 OK");
+    sg_reply_head_add(h, "X-Request-Id", r->id);
+    return true;
 }
 
-/* The plain 200 of a hit, written to the connection in one head and the
- * entry's bytes by reference: the same bytes evhtp's reply would write (the
- * headers in the order they were staged, then its Content-Length and
- * keep-alive headers), without its allocated header list (issue 14). */
-static bool reply_entry_raw(struct sg_request *r, struct sg_cache_entry *e, const char *cache,
-                            uint64_t max_age, uint64_t age)
+/* Content-Length, then the keep-alive headers as evhtp's reply adds them. */
+struct evbuffer *req_raw_head(struct sg_request *r, struct sg_reply_head *h, size_t body_len)
 {
     evhtp_request_t *ev = r->ev;
     bool keepalive = (ev->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
+    sg_reply_head_add_u64(h, "Content-Length", "", body_len);
+    if (ev->proto == EVHTP_PROTO_11 && !keepalive)
+        sg_reply_head_add(h, "Connection", "close");
+    else if (ev->proto == EVHTP_PROTO_10 && keepalive)
+        sg_reply_head_add(h, "Connection", "keep-alive");
+    sg_reply_head_end(h);
+    if (h->overflow)
+        return NULL;
+    struct evbuffer *out = bufferevent_get_output(ev->conn->bev);
+    evbuffer_add(out, h->buf, h->len);
+    return out;
+}
+
+void req_raw_finish(struct sg_request *r)
+{
+    finish_as(r, 200, true);
+}
+
+/* The plain 200 of a hit (issue 14): the same bytes evhtp's reply would
+ * write, without its allocated header list, which cost more than the rest. */
+static bool reply_entry_raw(struct sg_request *r, struct sg_cache_entry *e, const char *cache,
+                            uint64_t max_age, uint64_t age)
+{
     struct sg_reply_head h;
-    sg_reply_head_start(&h, htparser_get_minor(ev->conn->parser), "200 OK");
-    sg_reply_head_add(&h, "X-Request-Id", r->id);
+    if (e->http_status != 200 || e->len == 0 || !req_raw_begin(r, &h))
+        return false;
     sg_reply_head_add(&h, "Content-Type", "application/json");
     sg_reply_head_add(&h, "ETag", e->etag);
     sg_reply_head_add_u64(&h, "Cache-Control", "private, max-age=", max_age);
     sg_reply_head_add(&h, "X-Cache", cache);
     if (strcmp(cache, "MISS") != 0 && strcmp(cache, "BYPASS") != 0)
         sg_reply_head_add_u64(&h, "Age", "", age);
-    sg_reply_head_add_u64(&h, "Content-Length", "", e->len);
-    if (ev->proto == EVHTP_PROTO_11 && !keepalive)
-        sg_reply_head_add(&h, "Connection", "close");
-    else if (ev->proto == EVHTP_PROTO_10 && keepalive)
-        sg_reply_head_add(&h, "Connection", "keep-alive");
-    sg_reply_head_end(&h);
-    if (h.overflow)
+    struct evbuffer *out = req_raw_head(r, &h, e->len);
+    if (!out)
         return false;
-    struct evbuffer *out = bufferevent_get_output(ev->conn->bev);
-    evbuffer_add(out, h.buf, h.len);
     evbuffer_add_reference(out, e->body, e->len, on_entry_bytes_sent, sg_cache_entry_get(e));
-    finish_as(r, 200, true);
+    req_raw_finish(r);
     return true;
 }
 
@@ -236,7 +250,7 @@ void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char 
     uint64_t age = now > e->fetched_at_ms ? (now - e->fetched_at_ms) / 1000u : 0;
     const char *inm = evhtp_header_find(ev->headers_in, "If-None-Match");
     bool inm_match = e->http_status == 200 && inm && sg_etag_matches(inm, e->etag);
-    if (hit_is_plain(r, e, inm_match) && reply_entry_raw(r, e, cache, max_age, age))
+    if (!inm_match && reply_entry_raw(r, e, cache, max_age, age))
         return;
 
     char cc[48];

@@ -12,6 +12,7 @@
 
 #include "auth/auth_set.h"
 #include "http/jsonrpc_request.h"
+#include "http/reply_head.h"
 #include "http/request_int.h"
 #include "normalize/datavalue.h"
 #include "obs/metrics.h"
@@ -47,10 +48,40 @@ enum suffix_owner {
     SUFFIX_COPY,   /* the caller, who frees it after the call: copied */
 };
 
-/* Stages prefix, id, suffix and sends 200. entry is set for SUFFIX_ENTRY only. */
+static void add_envelope(struct sg_request *r, struct evbuffer *out, const char *suffix, size_t len,
+                         enum suffix_owner owner, struct sg_cache_entry *entry)
+{
+    evbuffer_add_reference(out, SG_DV_ENVELOPE_PREFIX, SG_DV_ENVELOPE_PREFIX_LEN, NULL, NULL);
+    if (r->rpc->id_len)
+        evbuffer_add(out, r->rpc->id, r->rpc->id_len);
+    else
+        evbuffer_add_reference(out, "null", 4, NULL, NULL);
+    if (owner == SUFFIX_ENTRY && entry)
+        evbuffer_add_reference(out, suffix, len, on_entry_sent, sg_cache_entry_get(entry));
+    else if (owner == SUFFIX_STATIC)
+        evbuffer_add_reference(out, suffix, len, NULL, NULL);
+    else
+        evbuffer_add(out, suffix, len);
+}
+
+/* Stages prefix, id, suffix and sends 200. entry is set for SUFFIX_ENTRY only.
+ * Written to the connection directly when it can be (request_int.h). */
 static void send_envelope(struct sg_request *r, const char *suffix, size_t len,
                           enum suffix_owner owner, struct sg_cache_entry *entry)
 {
+    struct sg_reply_head h;
+    if (req_raw_begin(r, &h)) {
+        sg_reply_head_add(&h, "Content-Type", "application/json");
+        if (r->cache)
+            sg_reply_head_add(&h, "X-Cache", r->cache);
+        size_t id_len = r->rpc->id_len ? r->rpc->id_len : 4;
+        struct evbuffer *out = req_raw_head(r, &h, SG_DV_ENVELOPE_PREFIX_LEN + id_len + len);
+        if (out) {
+            add_envelope(r, out, suffix, len, owner, entry);
+            req_raw_finish(r);
+            return;
+        }
+    }
     if (r->ev) {
         evhtp_request_t *ev = r->ev;
         req_stage_common(r);
@@ -58,18 +89,7 @@ static void send_envelope(struct sg_request *r, const char *suffix, size_t len,
                                  evhtp_header_new("Content-Type", "application/json", 0, 0));
         if (r->cache)
             evhtp_headers_add_header(ev->headers_out, evhtp_header_new("X-Cache", r->cache, 0, 0));
-        struct evbuffer *out = ev->buffer_out;
-        evbuffer_add_reference(out, SG_DV_ENVELOPE_PREFIX, SG_DV_ENVELOPE_PREFIX_LEN, NULL, NULL);
-        if (r->rpc->id_len)
-            evbuffer_add(out, r->rpc->id, r->rpc->id_len);
-        else
-            evbuffer_add_reference(out, "null", 4, NULL, NULL);
-        if (owner == SUFFIX_ENTRY && entry)
-            evbuffer_add_reference(out, suffix, len, on_entry_sent, sg_cache_entry_get(entry));
-        else if (owner == SUFFIX_STATIC)
-            evbuffer_add_reference(out, suffix, len, NULL, NULL);
-        else
-            evbuffer_add(out, suffix, len);
+        add_envelope(r, ev->buffer_out, suffix, len, owner, entry);
     }
     req_send(r, 200);
 }
