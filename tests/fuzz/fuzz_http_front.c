@@ -1137,6 +1137,31 @@ static void plan_header(struct plan *pl, const char *name, size_t nlen, const ch
             pl->special = true;
 }
 
+/* Whether libevhtp's parser takes v as a Content-Length (its str_to_uint64:
+ * leading spaces skipped, trailing blanks trimmed, at most 20 digits, no
+ * overflow; empty is 0). */
+static bool evhtp_reads_length(const char *v, size_t n)
+{
+    while (n && *v == ' ') {
+        v++;
+        n--;
+    }
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n > 20)
+        return false;
+    uint64_t value = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+        uint64_t d = (uint64_t)(v[i] - '0');
+        if (value > (UINT64_MAX - d) / 10)
+            return false;
+        value = value * 10 + d;
+    }
+    return true;
+}
+
 static const char *const methods[16] = {"GET",  "GET",  "GET",    "GET",    "GET",  "GET",
                                         "GET",  "GET",  "GET",    "GET",    "HEAD", "HEAD",
                                         "HEAD", "POST", "DELETE", "OPTIONS"};
@@ -1283,12 +1308,24 @@ static void build_structured(struct reader *r, struct plan *pl, struct buf *req)
     free(vals.p);
 
     /* What the server will take as the first X-Request-Id and Authorization. */
+    /* Only the headers read before the server stopped count: it stops at a
+     * name or value evhtp cannot hold and at a Content-Length that is no
+     * number (both before the header is kept), and at the header that passes
+     * a limit (after it is kept: the hook sees it). */
     const char *h = pl->headers.p;
+    size_t seen = 0, seen_bytes = 0;
     while (h && *h) {
         const char *eol = strstr(h, "\r\n");
         const char *colon = strchr(h, ':');
         size_t nlen = (size_t)(colon - h);
         const char *v = colon + 2;
+        size_t vlen = (size_t)(eol - v);
+        if (nlen > EVHTP_TOKEN_MAX || vlen > EVHTP_TOKEN_MAX ||
+            (nlen == 14 && strncasecmp(h, "content-length", 14) == 0 &&
+             !evhtp_reads_length(v, vlen)))
+            break;
+        seen++;
+        seen_bytes += nlen + vlen + 4;
         if (!pl->rid && nlen == 12 && strncasecmp(h, "x-request-id", 12) == 0) {
             pl->rid = v;
             pl->rid_len = (size_t)(eol - v);
@@ -1297,6 +1334,8 @@ static void build_structured(struct reader *r, struct plan *pl, struct buf *req)
             pl->auth = v;
             pl->auth_len = (size_t)(eol - v);
         }
+        if (seen > MAX_HEADERS || seen_bytes > MAX_HEADER_BYTES)
+            break;
         h = eol + 2;
     }
 
