@@ -58,18 +58,12 @@ void sg_cache_keys(const struct sg_conf *c, const char *task,
 }
 
 /* The entry's JSON-RPC answer, made here once so that no hit on either path
- * renders (snapgate/cache.h). An Info the DataValue encoder refuses is a bug
- * (both take the same canonical Info): the REST answer is still right, the
- * JSON-RPC one becomes an ERROR, and the line says why. */
+ * renders (snapgate/cache.h). The Info came from sg_info_canonicalize (every
+ * normalized Info does), so it is encoded without checking that again. */
 static void attach_rpc(struct sg_cache_entry *e, struct json_object *info)
 {
-    char reason[160];
     size_t dv_len = 0;
-    char *dv = sg_dv_info(info, &dv_len, reason, sizeof(reason));
-    if (!dv) {
-        sg_log_warn("cache", "no JSON-RPC encoding for a task Info: %s", reason);
-        return;
-    }
+    char *dv = sg_dv_info_canonical(info, &dv_len);
     e->rpc = sg_dv_envelope_suffix(SG_DV_OUTPUT, dv, dv_len, &e->rpc_len);
     free(dv);
 }

@@ -56,7 +56,11 @@ char *sg_dv_info(struct json_object *info, size_t *len, char *reason, size_t cap
 {
     if (sg_dv_check(info, "Info", canon_info, reason, cap) != SG_OK)
         return NULL;
+    return sg_dv_info_canonical(info, len);
+}
 
+char *sg_dv_info_canonical(struct json_object *info, size_t *len)
+{
     /* The field order of JSONRPC.md 3.3, which is what the SDK was run with. */
     struct json_object *f = json_object_new_object(), *desc;
     json_object_object_add(f, "progress", opt(info, "progress", progress));

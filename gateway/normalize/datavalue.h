@@ -40,6 +40,13 @@ struct json_object;
  * Returns the malloc'd NUL-terminated text and *len, or NULL with a reason. */
 char *sg_dv_info(struct json_object *info, size_t *len, char *reason, size_t cap);
 
+/* sg_dv_info for an Info the caller vouches is canonical because
+ * sg_info_canonicalize made it (every normalized Info, which is what the cache
+ * stores): without sg_dv_info's check, a deep copy canonicalized again and
+ * compared, which cost a third of the encoding on every miss (issue 14).
+ * Never NULL. */
+char *sg_dv_info_canonical(struct json_object *info, size_t *len);
+
 /* Encodes a canonical standard error {error_type, messages, data?} (borrowed;
  * one sg_std_error_canonicalize leaves unchanged) as the ERROR DataValue of
  * com.vmware.vapi.std.errors.<error_type in lower case>: messages, data

@@ -124,6 +124,12 @@ START_TEST(fixture_encodes_as_python)
     ck_assert_msg(dv != NULL, "%s refused: %s", name, reason);
     ck_assert_uint_eq(strlen(dv), len);
     ck_assert_msg(strcmp(sg_test_json_plain(info), before) == 0, "%s: the Info was changed", name);
+    /* The unchecked encoder the cache uses gives the same bytes. */
+    size_t clen = 0;
+    char *canonical = sg_dv_info_canonical(info, &clen);
+    ck_assert_uint_eq(clen, len);
+    ck_assert_str_eq(canonical, dv);
+    free(canonical);
 
     /* compact and as json-c prints it: parsing and re-rendering changes nothing */
     struct json_object *got = parse_dv(dv);
