@@ -614,8 +614,8 @@ START_TEST(test_reasons_hold_no_credentials)
         REQ(ID, "", "", INPUT,
             SEC(SCHEME("user_pass") ",\"userName\":\"u\",\"password\":\"hunter2\",\"x\":1")),
         REQ(ID, "", "", INPUT, SEC(SCHEME("session_id") ",\"sessionId\":\"hunter2\",\"x\":1")),
-        "{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"params\":{\"serviceId\":\"hunter2\","
-        "\"operationId\":\"get\"},\"id\":\"a\"}",
+        ("{\"jsonrpc\":\"2.0\",\"method\":\"invoke\",\"params\":{\"serviceId\":\"hunter2\","
+         "\"operationId\":\"get\"},\"id\":\"a\"}"),
         "{\"password\":\"hunter2\x01\"}",
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {

@@ -261,8 +261,8 @@ START_TEST(test_body_without_length_is_read_to_the_close)
      * the Connection header says (evhttp alone read it as empty). */
     static const char *const answers[] = {
         "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n{\"whole\":\"body\"}",
-        "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nConnection: "
-        "close\r\n\r\n{\"whole\":\"body\"}",
+        ("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nConnection: "
+         "close\r\n\r\n{\"whole\":\"body\"}"),
         "HTTP/1.1 200 OK\r\nConnection: x\r\nTransfer-Encoding: gzip\r\n\r\n{\"whole\":\"body\"}",
     };
     for (size_t i = 0; i < SG_ARRAY_LEN(answers); i++) {
