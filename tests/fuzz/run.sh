@@ -69,7 +69,11 @@ if [ "$h" = "--ci" ]; then
     echo "run.sh --ci: ${#all[@]} harnesses, ${secs} s each, no crash"
     exit 0
 fi
-harnesses | grep -qx -- "$h" || { echo "run.sh: no harness $h (see --list)" >&2; exit 2; }
+# Not "harnesses | grep -q": grep may exit at its match while harnesses still
+# writes, and with pipefail the SIGPIPE made a real harness "no harness" (seen
+# once in a --ci run on a loaded machine).
+known=$(harnesses)
+grep -qx -- "$h" <<<"$known" || { echo "run.sh: no harness $h (see --list)" >&2; exit 2; }
 
 [ -n "${SG_FUZZ_BUILT:-}" ] || build_fuzz "$h"
 dict=$(dict_of "$h")
