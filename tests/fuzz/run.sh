@@ -53,7 +53,7 @@ build_fuzz() {
 
 # A harness names its dictionary in its source: a line "SG_FUZZ_DICT: x.dict".
 dict_of() {
-    sed -n 's/.*SG_FUZZ_DICT: *\([A-Za-z0-9_.-]*\).*/\1/p' "$here/$1.c" | head -n1
+    sed -n '/SG_FUZZ_DICT:/{s/.*SG_FUZZ_DICT: *\([A-Za-z0-9_.-]*\).*/\1/p;q;}' "$here/$1.c"
 }
 
 if [ "$h" = "--ci" ]; then
