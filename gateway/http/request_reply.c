@@ -12,6 +12,7 @@
 #include "obs/access_log.h"
 #include "http/conn.h"
 #include "http/reply_head.h"
+#include "http/write_now.h"
 #include "obs/metrics.h"
 #include "http/request_int.h"
 #include "http/router.h"
@@ -64,11 +65,14 @@ static void log_access(struct sg_request *r)
  * callback while more bytes wait is paused and resumed at once: evhtp parses
  * the next request once this answer is written, in order. A lone request
  * (the usual case) costs nothing extra. */
-static void resume_reading(struct sg_request *r)
+static void resume_reading(struct sg_request *r, bool written_raw)
 {
     if (r->in_http_callback) {
-        if (!r->paused && !sg_conn_has_pipelined(r->ev))
+        if (!r->paused && !sg_conn_has_pipelined(r->ev)) {
+            if (written_raw)
+                sg_write_now(r->ev); /* nothing follows it: out now (http/write_now.h) */
             return;
+        }
         evhtp_request_pause(r->ev);
         sg_conn_before_resume(r->ev, true);
         evhtp_request_resume(r->ev);
@@ -92,12 +96,12 @@ static void finish_as(struct sg_request *r, int status, bool written_raw)
     if (r->ev && written_raw) {
         r->ev->status = (evhtp_res)status;
         evhtp_send_reply_end(r->ev); /* evhtp's write callback then ends it */
-        resume_reading(r);
+        resume_reading(r, true);
     } else if (r->ev) {
         if (r->ws->draining)
             add_header(r->ev, "Connection", "close", false);
         evhtp_send_reply(r->ev, (evhtp_res)status);
-        resume_reading(r);
+        resume_reading(r, false);
     }
     log_access(r);
     if (r->paused) {
