@@ -37,20 +37,26 @@ void sg_reply_head_add(struct sg_reply_head *h, const char *name, const char *va
     put(h, "\r\n", 2);
 }
 
-void sg_reply_head_add_u64(struct sg_reply_head *h, const char *name, const char *prefix,
-                           uint64_t value)
+char *sg_reply_u64_text(char out[SG_REPLY_U64_TEXT], const char *prefix, uint64_t value)
 {
+    size_t p = strnlen(prefix, SG_REPLY_PREFIX_MAX);
+    memcpy(out, prefix, p);
     char digits[20];
     size_t n = sizeof(digits);
     do {
         digits[--n] = (char)('0' + value % 10);
         value /= 10;
     } while (value > 0);
-    put_str(h, name);
-    put(h, ": ", 2);
-    put_str(h, prefix);
-    put(h, digits + n, sizeof(digits) - n);
-    put(h, "\r\n", 2);
+    memcpy(out + p, digits + n, sizeof(digits) - n);
+    out[p + sizeof(digits) - n] = '\0';
+    return out;
+}
+
+void sg_reply_head_add_u64(struct sg_reply_head *h, const char *name, const char *prefix,
+                           uint64_t value)
+{
+    char text[SG_REPLY_U64_TEXT];
+    sg_reply_head_add(h, name, sg_reply_u64_text(text, prefix, value));
 }
 
 void sg_reply_head_end(struct sg_reply_head *h)

@@ -21,6 +21,12 @@ void sg_reply_head_add(struct sg_reply_head *h, const char *name, const char *va
 /* name: prefix and value in decimal ("Cache-Control", "private, max-age=", 60). */
 void sg_reply_head_add_u64(struct sg_reply_head *h, const char *name, const char *prefix,
                            uint64_t value);
+
+/* prefix (at most SG_REPLY_PREFIX_MAX bytes are kept) and value in decimal,
+ * into out; returns out. Without printf: it is on the hit path. */
+#define SG_REPLY_PREFIX_MAX 27
+#define SG_REPLY_U64_TEXT (SG_REPLY_PREFIX_MAX + 21)
+char *sg_reply_u64_text(char out[SG_REPLY_U64_TEXT], const char *prefix, uint64_t value);
 /* The empty line that ends the head. */
 void sg_reply_head_end(struct sg_reply_head *h);
 

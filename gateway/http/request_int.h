@@ -177,6 +177,15 @@ void req_stage_common(struct sg_request *r);
  * (test_hit_bytes). */
 struct sg_reply_head;
 bool req_raw_begin(const struct sg_request *r, struct sg_reply_head *h);
+
+/* Where an answer's headers go: the prepared head of an answer written
+ * directly (raw set), or else evhtp's header list of ev. One list of an
+ * answer's headers then serves both writers. */
+struct req_headers {
+    struct sg_reply_head *raw;
+    evhtp_request_t *ev;
+};
+void req_header(const struct req_headers *to, const char *name, const char *value);
 struct evbuffer *req_raw_head(struct sg_request *r, struct sg_reply_head *h, size_t body_len);
 void req_raw_finish(struct sg_request *r);
 

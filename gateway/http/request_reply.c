@@ -4,7 +4,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <evhtp/evhtp.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -212,26 +211,30 @@ void req_raw_finish(struct sg_request *r)
     finish_as(r, 200, true);
 }
 
-/* The plain 200 of a hit (issue 14): the same bytes evhtp's reply would
- * write, without its allocated header list, which cost more than the rest. */
-static bool reply_entry_raw(struct sg_request *r, struct sg_cache_entry *e, const char *cache,
-                            uint64_t max_age, uint64_t age)
+void req_header(const struct req_headers *to, const char *name, const char *value)
 {
-    struct sg_reply_head h;
-    if (e->http_status != 200 || e->len == 0 || !req_raw_begin(r, &h))
-        return false;
-    sg_reply_head_add(&h, "Content-Type", "application/json");
-    sg_reply_head_add(&h, "ETag", e->etag);
-    sg_reply_head_add_u64(&h, "Cache-Control", "private, max-age=", max_age);
-    sg_reply_head_add(&h, "X-Cache", cache);
-    if (strcmp(cache, "MISS") != 0 && strcmp(cache, "BYPASS") != 0)
-        sg_reply_head_add_u64(&h, "Age", "", age);
-    struct evbuffer *out = req_raw_head(r, &h, e->len);
-    if (!out)
-        return false;
-    evbuffer_add_reference(out, e->body, e->len, on_entry_bytes_sent, sg_cache_entry_get(e));
-    req_raw_finish(r);
-    return true;
+    if (to->raw)
+        sg_reply_head_add(to->raw, name, value);
+    else
+        add_header(to->ev, name, value, true);
+}
+
+/* A cached answer's headers after X-Request-Id, in their order, for either
+ * writer (the Content-Length is the writer's). */
+static void entry_headers(const struct req_headers *to, const struct sg_cache_entry *e,
+                          const char *cache, uint64_t now)
+{
+    char text[SG_REPLY_U64_TEXT];
+    req_header(to, "Content-Type", "application/json");
+    req_header(to, "ETag", e->etag);
+    uint64_t max_age = e->expires_at_ms > now ? (e->expires_at_ms - now) / 1000u : 0;
+    req_header(to, "Cache-Control", sg_reply_u64_text(text, "private, max-age=", max_age));
+    req_header(to, "X-Cache", cache);
+    if (strcmp(cache, "MISS") != 0 && strcmp(cache, "BYPASS") != 0) {
+        /* How long ago the backend gave this answer (RFC 9111 Age). */
+        uint64_t age = now > e->fetched_at_ms ? (now - e->fetched_at_ms) / 1000u : 0;
+        req_header(to, "Age", sg_reply_u64_text(text, "", age));
+    }
 }
 
 void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char *cache)
@@ -249,28 +252,29 @@ void req_reply_entry(struct sg_request *r, struct sg_cache_entry *e, const char 
     }
     evhtp_request_t *ev = r->ev;
     uint64_t now = sg_wall_ms();
-    uint64_t max_age = e->expires_at_ms > now ? (e->expires_at_ms - now) / 1000u : 0;
-    /* How long ago the backend gave this answer (RFC 9111 Age). */
-    uint64_t age = now > e->fetched_at_ms ? (now - e->fetched_at_ms) / 1000u : 0;
     const char *inm = evhtp_header_find(ev->headers_in, "If-None-Match");
     bool inm_match = e->http_status == 200 && inm && sg_etag_matches(inm, e->etag);
-    if (!inm_match && reply_entry_raw(r, e, cache, max_age, age))
-        return;
-
-    char cc[48];
-    snprintf(cc, sizeof(cc), "private, max-age=%" PRIu64, max_age);
-    char len[24];
-    snprintf(len, sizeof(len), "%zu", e->len);
-    req_stage_common(r);
-    add_header(ev, "Content-Type", "application/json", false);
-    add_header(ev, "ETag", e->etag, true);
-    add_header(ev, "Cache-Control", cc, true);
-    add_header(ev, "X-Cache", cache, false);
-    if (strcmp(cache, "MISS") != 0 && strcmp(cache, "BYPASS") != 0) {
-        char age_text[24];
-        snprintf(age_text, sizeof(age_text), "%" PRIu64, age);
-        add_header(ev, "Age", age_text, true);
+    struct sg_reply_head h;
+    struct req_headers to = {.raw = NULL, .ev = ev};
+    /* The plain 200 of a hit (issue 14): the same bytes evhtp's reply would
+     * write, without its allocated header list, which cost more than the rest. */
+    if (!inm_match && e->http_status == 200 && e->len > 0 && req_raw_begin(r, &h)) {
+        to.raw = &h;
+        entry_headers(&to, e, cache, now);
+        struct evbuffer *out = req_raw_head(r, &h, e->len);
+        if (out) {
+            evbuffer_add_reference(out, e->body, e->len, on_entry_bytes_sent,
+                                   sg_cache_entry_get(e));
+            req_raw_finish(r);
+            return;
+        }
+        to.raw = NULL; /* the head did not fit: evhtp's reply after all */
     }
+
+    char len[SG_REPLY_U64_TEXT];
+    sg_reply_u64_text(len, "", e->len);
+    req_stage_common(r);
+    entry_headers(&to, e, cache, now);
     if (inm_match) {
         add_header(ev, "Content-Length", len, true);
         finish(r, 304);

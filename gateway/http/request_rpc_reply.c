@@ -64,6 +64,14 @@ static void add_envelope(struct sg_request *r, struct evbuffer *out, const char 
         evbuffer_add(out, suffix, len);
 }
 
+/* A JSON-RPC answer's headers after X-Request-Id, for either writer. */
+static void rpc_headers(const struct req_headers *to, const struct sg_request *r)
+{
+    req_header(to, "Content-Type", "application/json");
+    if (r->cache)
+        req_header(to, "X-Cache", r->cache);
+}
+
 /* Stages prefix, id, suffix and sends 200. entry is set for SUFFIX_ENTRY only.
  * Written to the connection directly when it can be (request_int.h). */
 static void send_envelope(struct sg_request *r, const char *suffix, size_t len,
@@ -71,9 +79,7 @@ static void send_envelope(struct sg_request *r, const char *suffix, size_t len,
 {
     struct sg_reply_head h;
     if (req_raw_begin(r, &h)) {
-        sg_reply_head_add(&h, "Content-Type", "application/json");
-        if (r->cache)
-            sg_reply_head_add(&h, "X-Cache", r->cache);
+        rpc_headers(&(struct req_headers){.raw = &h, .ev = r->ev}, r);
         size_t id_len = r->rpc->id_len ? r->rpc->id_len : 4;
         struct evbuffer *out = req_raw_head(r, &h, SG_DV_ENVELOPE_PREFIX_LEN + id_len + len);
         if (out) {
@@ -83,13 +89,9 @@ static void send_envelope(struct sg_request *r, const char *suffix, size_t len,
         }
     }
     if (r->ev) {
-        evhtp_request_t *ev = r->ev;
         req_stage_common(r);
-        evhtp_headers_add_header(ev->headers_out,
-                                 evhtp_header_new("Content-Type", "application/json", 0, 0));
-        if (r->cache)
-            evhtp_headers_add_header(ev->headers_out, evhtp_header_new("X-Cache", r->cache, 0, 0));
-        add_envelope(r, ev->buffer_out, suffix, len, owner, entry);
+        rpc_headers(&(struct req_headers){.raw = NULL, .ev = r->ev}, r);
+        add_envelope(r, r->ev->buffer_out, suffix, len, owner, entry);
     }
     req_send(r, 200);
 }
