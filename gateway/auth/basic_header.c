@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "snapgate/basic_header.h"
@@ -71,15 +72,20 @@ int sg_basic_header_parse(const char *hdr, size_t len, unsigned char *buf, size_
         return SG_DENIED;
 
     int r = EVP_DecodeBlock(buf, (const unsigned char *)tok, (int)tl);
-    if (r < pad)
+    if (r < pad) {
+        if (r > 0)
+            OPENSSL_cleanse(buf, (size_t)r);
         return SG_DENIED;
+    }
     size_t dl = (size_t)r - (size_t)pad;
-    /* crypt() takes C strings: a NUL would silently cut the password short. */
-    if (memchr(buf, '\0', dl))
-        return SG_DENIED;
+    /* crypt() takes C strings: a NUL would silently cut the password short.
+     * A refused decode is wiped here: the caller wipes only an accepted one. */
     const unsigned char *c = memchr(buf, ':', dl);
-    if (!c)
+    if (!c || memchr(buf, '\0', dl)) {
+        OPENSSL_cleanse(buf, (size_t)r);
         return SG_DENIED;
+    }
+    /* The padding's bytes past dl are zero: b64_check refused set bits. */
     *n = dl;
     *colon = (size_t)(c - buf);
     return SG_OK;

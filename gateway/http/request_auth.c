@@ -38,7 +38,7 @@ static void basic_user(const char *hdr, char *out, size_t cap)
         memcpy(out, buf, colon);
         out[colon] = '\0';
     }
-    OPENSSL_cleanse(buf, sizeof(buf)); /* it held the password too */
+    OPENSSL_cleanse(buf, n); /* it held the password too */
 }
 
 /* Builds the request's throttle keys once (gateway/auth/throttle.h). The address

@@ -15,8 +15,11 @@
  * (absent, or not the Basic scheme followed by a space), SG_DENIED (too long,
  * empty, base64 not strict and canonical, a NUL byte, no ':'), or SG_OK with
  * the decoded bytes in buf (capacity SG_BASIC_DECODED_MAX, not NUL-terminated),
- * *n their count and *colon the index of the first ':'. buf may hold secrets
- * on every return: the caller cleanses it. */
+ * *n their count and *colon the index of the first ':'. On SG_OK the secret
+ * bytes are buf[0..*n) and the caller cleanses those (what follows them in buf
+ * is untouched or zero); on every other return buf holds nothing: a decode
+ * that was then refused is cleansed here. Wiping *n bytes rather than the
+ * whole 3 KiB buffer matters: this runs on every request. */
 int sg_basic_header_parse(const char *hdr, size_t len, unsigned char *buf, size_t *n,
                           size_t *colon);
 

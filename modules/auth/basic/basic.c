@@ -247,7 +247,7 @@ static int on_authenticate(void *vinst, const char *authorization, size_t len,
     rc = SG_AGAIN;
 
 fail:
-    OPENSSL_cleanse(buf, sizeof(buf));
+    OPENSSL_cleanse(buf, n); /* n is 0 unless the parse accepted (and so wrote) it */
     return rc;
 }
 
