@@ -6,9 +6,10 @@ SNAPGATE_RUN_PACKAGES=(build-essential cmake pkg-config python3 openssl curl
                        libevhtp-dev libevent-dev libjson-c-dev libyaml-dev libssl-dev
                        libcrypt-dev libhiredis-dev check redis-server
                        libxml2-dev libxmlsec1-dev zlib1g-dev libsystemd-dev)
-# What the test suite and its static checks need on top.
+# What the test suite and its static checks need on top (strace: the system
+# calls of a cache hit are pinned by integration.test_hit_syscalls).
 SNAPGATE_TEST_PACKAGES=(cppcheck clang-format xmlsec1 golang-go golang-github-vmware-govmomi-dev
-                        systemd)
+                        systemd strace)
 # The fuzz stage of tests/run.sh: clang with libFuzzer and its sanitizer runtimes.
 SNAPGATE_FUZZ_PACKAGES=(clang libfuzzer-14-dev libclang-rt-14-dev)
 # The Kubernetes schema check runs on Node.js with npm (tests/deploy/). The

@@ -22,6 +22,7 @@
 #include "http/conn.h"
 #include "http/conn_parser.h"
 #include "http/line_guard.h"
+#include "http/read_now.h"
 #include "http/listen.h"
 #include "http/request.h"
 #include "obs/metrics.h"
@@ -384,6 +385,7 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
     arm(sc, PHASE_HEAD, HEAD_DEADLINE_S);
     sg_line_guard_init(&sc->line);
     wrap_callbacks(c);
+    sg_read_now_install(c->bev);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers_start, (evhtp_hook)on_headers_start, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_header, (evhtp_hook)on_header, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers, (evhtp_hook)on_headers, sc);
