@@ -192,7 +192,11 @@ static void begin(struct sg_request *r, evhtp_request_t *ev)
     sg_conn_request_started(ev);
 
     const char *method = htparser_get_methodstr_m(evhtp_request_get_method(ev));
-    snprintf(r->method, sizeof(r->method), "%s", method ? method : "?");
+    /* Cut to fit, as snprintf did; evhtp's method names are all shorter. */
+    method = method ? method : "?";
+    size_t mlen = strnlen(method, sizeof(r->method) - 1);
+    memcpy(r->method, method, mlen);
+    r->method[mlen] = '\0';
     const char *path = ev->uri && ev->uri->path && ev->uri->path->full ? ev->uri->path->full : "";
     r->path = sg_xstrdup(path);
     r->head = strcmp(r->method, "HEAD") == 0;

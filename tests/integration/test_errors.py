@@ -433,9 +433,16 @@ class TestAnswerHeaders(Base):
     def test_request_ids_are_new_for_each_request(self):
         path = h.task_path(h.fixture(SUCCEEDED_CASE).task)
         with self.gateway() as gw:
-            ids = {self.get(gw, path).headers.get("x-request-id") for _ in range(3)}
-        self.assertEqual(len(ids), 3)
+            ids = [self.get(gw, path).headers.get("x-request-id") for _ in range(3)]
+        self.assertEqual(len(set(ids)), 3)
         self.assertNotIn(None, ids)
+        # The documented shape: process prefix, worker, then a counter in hex
+        # that goes up by one per request of that worker.
+        parts = [re.fullmatch(r"([0-9a-f]{12})-(\d+)-([0-9a-f]+)", i) for i in ids]
+        self.assertNotIn(None, parts, ids)
+        self.assertEqual(len({(p.group(1), p.group(2)) for p in parts}), 1, ids)
+        self.assertEqual([int(p.group(3), 16) - int(parts[0].group(3), 16) for p in parts],
+                         [0, 1, 2], ids)
 
     def test_error_answers_carry_a_request_id(self):
         with self.gateway() as gw:
