@@ -350,6 +350,32 @@ static void on_written(struct bufferevent *bev, void *arg)
     sg_conn_parser_release(ws, sc->c, held_bytes(sc));
 }
 
+/* sg_read_now's hold: an evhtp connection paused by sg_conn_pause. */
+static bool reading_held(struct bufferevent *bev)
+{
+    bufferevent_data_cb rd;
+    void *arg;
+    bufferevent_getcb(bev, &rd, NULL, NULL, &arg);
+    return rd == on_read && (((evhtp_connection_t *)arg)->flags & EVHTP_CONN_FLAG_PAUSED);
+}
+
+/* evhtp_request_pause, less its bufferevent_disable(EV_READ): the read
+ * callback disables reading only if the client sends before the answer
+ * (http/read_now.h), which spares the two epoll_ctl calls every paused
+ * request cost. evhtp's resume and write callbacks enable reading again as
+ * they do after its own pause, and its read callback pausing again finds the
+ * flag set and does nothing. */
+void sg_conn_pause(evhtp_request_t *req)
+{
+    evhtp_connection_t *c = evhtp_request_get_connection(req);
+    if (!c || !c->bev || !sg_read_now_installed(c->bev)) {
+        evhtp_request_pause(req);
+        return;
+    }
+    req->status = EVHTP_RES_PAUSE;
+    c->flags |= EVHTP_CONN_FLAG_PAUSED;
+}
+
 /* evhtp set its callbacks on the connection's bufferevent before the
  * post-accept hook runs; the read and write ones are wrapped. */
 static void wrap_callbacks(evhtp_connection_t *c)
@@ -385,7 +411,7 @@ evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg)
     arm(sc, PHASE_HEAD, HEAD_DEADLINE_S);
     sg_line_guard_init(&sc->line);
     wrap_callbacks(c);
-    sg_read_now_install(c->bev);
+    sg_read_now_install(c->bev, reading_held);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers_start, (evhtp_hook)on_headers_start, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_header, (evhtp_hook)on_header, sc);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers, (evhtp_hook)on_headers, sc);

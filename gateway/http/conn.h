@@ -9,6 +9,9 @@ struct sg_wstate;
 
 /* evhtp post-accept callback (arg: the worker's struct sg_wstate). */
 evhtp_res sg_conn_on_accept(evhtp_connection_t *c, void *arg);
+/* Pauses req while snapgate works on it, as evhtp_request_pause does, with
+ * the connection's read event left registered (see conn.c). */
+void sg_conn_pause(evhtp_request_t *req);
 /* A request head arrived whole: its deadline no longer applies. */
 void sg_conn_request_started(evhtp_request_t *req);
 /* The reply went out: the keep-alive idle limit starts. */

@@ -31,9 +31,21 @@
  * socket bufferevent, stored by every worker that installs this. */
 static _Atomic(event_callback_fn) libevent_readcb;
 
+/* Whether the bufferevent's owner holds its reading back for now (see
+ * sg_read_now_install); the same function for every connection. */
+static _Atomic(sg_read_now_held_fn) held_fn;
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct bufferevent *bev = arg;
+    sg_read_now_held_fn held = atomic_load_explicit(&held_fn, memory_order_relaxed);
+    if (held && held(bev)) {
+        /* Bytes (or EOF) came while the owner holds reading back: nothing is
+         * read, and reading is disabled now rather than when the hold began.
+         * The owner enables it again when the hold ends. */
+        bufferevent_disable(bev, EV_READ);
+        return;
+    }
     if (bev->wm_read.high != 0) {
         atomic_load_explicit(&libevent_readcb, memory_order_relaxed)(fd, what, arg);
         return;
@@ -80,13 +92,14 @@ done:
     bufferevent_decref(bev);
 }
 
-void sg_read_now_install(struct bufferevent *bev)
+void sg_read_now_install(struct bufferevent *bev, sg_read_now_held_fn held)
 {
     struct event *ev = &bev->ev_read;
     evutil_socket_t fd = event_get_fd(ev);
     if (fd < 0 || event_get_callback_arg(ev) != bev || event_get_callback(ev) == on_readable)
         return;
     atomic_store_explicit(&libevent_readcb, event_get_callback(ev), memory_order_relaxed);
+    atomic_store_explicit(&held_fn, held, memory_order_relaxed);
     /* Not active yet (the accept callback runs first), maybe pending: taken
      * out, reassigned with libevent's own flags, and put back as it was. */
     int pending = event_pending(ev, EV_READ, NULL);
@@ -94,4 +107,9 @@ void sg_read_now_install(struct bufferevent *bev)
     event_assign(ev, event_get_base(ev), fd, event_get_events(ev), on_readable, bev);
     if (pending)
         event_add(ev, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
+}
+
+bool sg_read_now_installed(struct bufferevent *bev)
+{
+    return event_get_callback(&bev->ev_read) == on_readable;
 }

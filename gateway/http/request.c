@@ -160,7 +160,7 @@ void req_go_async(struct sg_request *r)
         return;
     r->paused = true;
     r->ws->requests_in_flight++;
-    evhtp_request_pause(r->ev);
+    sg_conn_pause(r->ev);
     r->deadline = evtimer_new(r->ws->base, on_deadline, r);
     struct timeval tv = sg_timeval_ms(r->ws->deadline_ms);
     evtimer_add(r->deadline, &tv);

@@ -78,6 +78,8 @@ static void resume_reading(struct sg_request *r, bool written_raw)
     } else if (r->paused) {
         sg_conn_before_resume(r->ev, false);
         evhtp_request_resume(r->ev);
+        if (written_raw)
+            sg_write_now_resumed(r->ev); /* (http/write_now.h) */
     }
 }
 

@@ -37,3 +37,14 @@ void sg_write_now(evhtp_request_t *req)
     /* Deferred: evhtp frees the request in it, and we are inside its parser. */
     bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
 }
+
+void sg_write_now_resumed(evhtp_request_t *req)
+{
+    evhtp_connection_t *c = evhtp_request_get_connection(req);
+    /* Bytes already read behind the request: evhtp's resume callback must
+     * see the answer still queued, so that it parses them only after its
+     * write callback has ended this request (its WAITING path). */
+    if (!c || !c->bev || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        return;
+    sg_write_now(req);
+}

@@ -9,7 +9,16 @@
  * reaches epoll, and evhtp's write callback (which ends the request) is run
  * from the loop, as libevent runs it after its own write. Anything left (a
  * slow reader, an error) stays with libevent as before. Only for an answer
- * with nothing pipelined behind it, made inside evhtp's read callback. */
+ * with nothing pipelined behind it, made inside evhtp's read callback (or
+ * see sg_write_now_resumed). */
 void sg_write_now(evhtp_request_t *req);
+
+/* The same for the answer to a paused request, right after
+ * evhtp_request_resume (whose callback, already queued, runs before the
+ * deferred write callback: both sit in the loop's one active queue, in
+ * order). Skipped when the connection's input holds bytes: evhtp must then
+ * take its own path. Paused with sg_conn_pause, a connection reads nothing
+ * until the answer is out, so that is rare. */
+void sg_write_now_resumed(evhtp_request_t *req);
 
 #endif
