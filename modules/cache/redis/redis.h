@@ -167,4 +167,10 @@ int sg_redis_kv_del(void *inst, const char *key, sg_cache_kv_cb cb, void *arg);
 /* Frees the remembered leases (worker_fini). */
 void sg_redis_leases_clear(struct sg_redis_inst *r);
 
+/* redis_events.c: drives an async context from the worker's loop (in place of
+ * hiredis's libevent adapter, with fewer epoll calls). */
+struct redisAsyncContext;
+struct event_base;
+void sg_redis_events_attach(struct redisAsyncContext *ac, struct event_base *base);
+
 #endif

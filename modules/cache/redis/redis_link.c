@@ -15,7 +15,6 @@
  * sg_redis_note_failure, and the command link's next successful handshake
  * closes it. This file calls nothing in redis_cmd.c or redis_module.c. */
 #include <event2/event.h>
-#include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -230,7 +229,7 @@ static void link_connect(struct sg_redis_link *l)
         return;
     }
     ac->data = l;
-    redisLibeventAttach(ac, r->base);
+    sg_redis_events_attach(ac, r->base);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     l->ac = ac;
