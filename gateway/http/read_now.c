@@ -92,11 +92,16 @@ done:
     bufferevent_decref(bev);
 }
 
+bool sg_read_now_installed(struct bufferevent *bev)
+{
+    return event_get_callback(&bev->ev_read) == on_readable;
+}
+
 void sg_read_now_install(struct bufferevent *bev, sg_read_now_held_fn held)
 {
     struct event *ev = &bev->ev_read;
     evutil_socket_t fd = event_get_fd(ev);
-    if (fd < 0 || event_get_callback_arg(ev) != bev || event_get_callback(ev) == on_readable)
+    if (fd < 0 || event_get_callback_arg(ev) != bev || sg_read_now_installed(bev))
         return;
     atomic_store_explicit(&libevent_readcb, event_get_callback(ev), memory_order_relaxed);
     atomic_store_explicit(&held_fn, held, memory_order_relaxed);
@@ -107,9 +112,4 @@ void sg_read_now_install(struct bufferevent *bev, sg_read_now_held_fn held)
     event_assign(ev, event_get_base(ev), fd, event_get_events(ev), on_readable, bev);
     if (pending)
         event_add(ev, evutil_timerisset(&bev->timeout_read) ? &bev->timeout_read : NULL);
-}
-
-bool sg_read_now_installed(struct bufferevent *bev)
-{
-    return event_get_callback(&bev->ev_read) == on_readable;
 }

@@ -58,11 +58,11 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     flushing = NULL;
 }
 
+/* event_add of an event already added (no timeout) and event_active of one
+ * already active change nothing in libevent: hiredis may ask again freely. */
 static void add_read(void *data)
 {
-    struct redis_events *e = data;
-    if (!event_pending(e->rev, EV_READ, NULL))
-        event_add(e->rev, NULL);
+    event_add(((struct redis_events *)data)->rev, NULL);
 }
 
 static void del_read(void *data)
@@ -77,7 +77,7 @@ static void add_write(void *data)
      * the descriptor turning writable tells. */
     if (!(e->ac->c.flags & REDIS_CONNECTED) || flushing == e)
         event_add(e->wev, NULL);
-    else if (!event_pending(e->flush, EV_WRITE, NULL))
+    else
         event_active(e->flush, EV_WRITE, 0);
 }
 
